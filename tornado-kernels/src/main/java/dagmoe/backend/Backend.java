@@ -1,0 +1,212 @@
+package dagmoe.backend;
+
+/**
+ * The operations the framework calls. Every model layer does all of its arithmetic through these
+ * methods, so the same model runs on {@code java} (the portable kernels, sequential: the reference),
+ * {@code cpu} (multithreaded, blocked, Vector API) and {@code tornado} (the same portable kernels
+ * compiled by TornadoVM).
+ *
+ * <h2>Conventions</h2>
+ * <ul>
+ *   <li>All tensors are row-major flat {@code float[]} (indices {@code int[]}). Matrix products take an
+ *       offset per array so that a slice (one expert's weights, one expert's rows) is addressed in place.
+ *       Other operations start at index 0 of each array.</li>
+ *   <li>Linear layers store weights as {@code [out × in]} (PyTorch's layout), so a forward is
+ *       {@link #matmulABt}, the input gradient {@link #matmul} and the weight gradient {@link #matmulAtB}.</li>
+ *   <li>Forward operations OVERWRITE their outputs. Backward operations ACCUMULATE ({@code +=}) into every
+ *       gradient they produce (input and parameter gradients), unless the javadoc says otherwise; the
+ *       caller zeroes gradients once per step.</li>
+ *   <li>Shapes are checked here, at the boundary: an array too short for the given sizes and offsets, or a
+ *       non-positive size where one is required, throws {@link IllegalArgumentException} naming the
+ *       operation and the shapes. Kernels themselves are check-free.</li>
+ *   <li>Determinism: the same inputs and the same thread count give the same bits.</li>
+ * </ul>
+ *
+ * <p>Notation: {@code T} tokens (batch × sequence), {@code d} model width, {@code N} experts,
+ * {@code K} selected experts per token, {@code V} vocabulary.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** {@code java}, {@code cpu} or {@code tornado}. */
+    String name();
+
+    /** Worker threads this backend uses (1 for {@code java}). */
+    int threads();
+
+    @Override
+    default void close() {}
+
+    // ---------------------------------------------------------------- matrix products
+    // C[m×n] = (accumulate ? C : 0) + op(A)·op(B). Row-major, contiguous rows (leading dimension = row length).
+
+    /** C[m×n] (+)= A[m×k] · B[k×n]. */
+    void matmul(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
+
+    /** C[m×n] (+)= A[m×k] · B[n×k]ᵀ. The forward of a linear layer with weight B. */
+    void matmulABt(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
+
+    /** C[m×n] (+)= A[k×m]ᵀ · B[k×n]. The weight gradient of a linear layer. */
+    void matmulAtB(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
+
+    // ---------------------------------------------------------------- elementwise and reductions
+
+    /** x[0..n) = value. */
+    void fill(float[] x, int n, float value);
+
+    /** dst[0..n) = src[0..n). */
+    void copy(float[] src, float[] dst, int n);
+
+    /** y[0..n) += alpha · x[0..n). */
+    void axpy(float alpha, float[] x, float[] y, int n);
+
+    /** x[0..n) *= alpha. */
+    void scale(float[] x, int n, float alpha);
+
+    /** Σ x[i]², accumulated in double in a fixed order (deterministic for a given thread count). */
+    double sumSquares(float[] x, int n);
+
+    /** True if any of x[0..n) is NaN or infinite. */
+    boolean hasNonFinite(float[] x, int n);
+
+    // ---------------------------------------------------------------- embedding
+
+    /** out[t×d] = table[tokens[t]×d] for t in [0,T). */
+    void embeddingForward(float[] table, int[] tokens, float[] out, int T, int d);
+
+    /** dTable[tokens[t]] += dOut[t] (accumulate; a token that occurs twice gets both rows). V = table rows. */
+    void embeddingBackward(float[] dOut, int[] tokens, float[] dTable, int T, int d, int V);
+
+    // ---------------------------------------------------------------- RMSNorm: y = x · rsqrt(mean(x²) + eps) · w
+
+    /** y[rows×d], saves rstd[rows] = 1/sqrt(mean(x²)+eps) for the backward. */
+    void rmsnormForward(float[] x, float[] w, float[] y, float[] rstd, int rows, int d, float eps);
+
+    /** dx[rows×d] += ∂/∂x, dw[d] += ∂/∂w, from dy and the saved rstd. */
+    void rmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d);
+
+    // ---------------------------------------------------------------- activations
+
+    /** SwiGLU gate: out[i] = silu(gate[i]) · up[i], silu(a) = a·sigmoid(a), i in [0,n). */
+    void swigluForward(float[] gate, float[] up, float[] out, int n);
+
+    /** dGate[i] += ∂, dUp[i] += ∂ from dOut. */
+    void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int n);
+
+    /** GELU, tanh approximation (PyTorch {@code approximate='tanh'}): y = 0.5x(1+tanh(√(2/π)(x+0.044715x³))). */
+    void geluForward(float[] x, float[] y, int n);
+
+    /** dx[i] += gelu'(x[i]) · dy[i]. */
+    void geluBackward(float[] x, float[] dy, float[] dx, int n);
+
+    // ---------------------------------------------------------------- rotary position embedding
+    // x is [T × heads × headDim], token t sits at position t % seq. Pairs are interleaved: (x[2i], x[2i+1])
+    // is rotated by angle pos · theta^(-2i/headDim), i in [0, headDim/2).
+
+    /** out = rope(x); out may not alias x. */
+    void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta);
+
+    /** dx += ropeᵀ(dOut) (the inverse rotation). */
+    void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta);
+
+    // ---------------------------------------------------------------- causal multi-head attention
+    // q, k, v, out are [B·S × H × hd] (token-major, heads inside a token's row of width d = H·hd).
+    // probs is [B × H × S × S]: softmax over j ≤ i of q_i·k_j/√hd, zero above the diagonal.
+
+    /** out_i = Σ_{j≤i} probs_ij v_j; saves probs. */
+    void attentionForward(float[] q, float[] k, float[] v, float[] probs, float[] out, int B, int S, int H, int hd);
+
+    /**
+     * dq, dk, dv += gradients given dOut and the saved probs. {@code scratch} has at least B·H·S·S
+     * elements and is overwritten (it holds the score gradients).
+     */
+    void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
+                           float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd);
+
+    // ---------------------------------------------------------------- router
+    // logits, probs are [T × N]; topIdx, gates are [T × K] (slot s = t·K + i is the i-th choice of token t).
+
+    /**
+     * probs = softmax(logits); topIdx = the K largest probabilities in descending order, ties to the
+     * lower expert index; gates = those probabilities, divided by their sum when {@code normalize}.
+     */
+    void routerForward(float[] logits, float[] probs, int[] topIdx, float[] gates, int T, int N, int K, boolean normalize);
+
+    /** dLogits[T×N] += ∂(gates)/∂(logits)ᵀ · dGates, through the renormalisation when {@code normalize}. */
+    void routerBackward(float[] probs, int[] topIdx, float[] gates, float[] dGates, float[] dLogits,
+                        int T, int N, int K, boolean normalize);
+
+    /**
+     * The auxiliary router losses, written to out[0] (load balance) and out[1] (z-loss), coefficients
+     * already applied: balance = alpha · N · Σ_e f_e · P_e with f_e = (slots routed to e)/(T·K) and
+     * P_e = mean_t probs[t,e]; zloss = beta · mean_t logsumexp(logits_t)².
+     */
+    void routerAuxForward(float[] logits, float[] probs, int[] topIdx, float[] out, int T, int N, int K,
+                          float alpha, float beta);
+
+    /** dLogits += ∂(balance + zloss)/∂logits (f_e is treated as a constant, as in Switch). */
+    void routerAuxBackward(float[] logits, float[] probs, int[] topIdx, float[] dLogits, int T, int N, int K,
+                           float alpha, float beta);
+
+    // ---------------------------------------------------------------- dropless expert dispatch
+    // The T·K slots are sorted by expert (stable: increasing slot order within an expert), so expert e owns
+    // the contiguous positions [offsets[e], offsets[e+1]) of a [T·K × ·] gathered buffer and runs as one
+    // matrix product. order[p] = the slot at position p; position[s] = the position of slot s.
+
+    /** counts[N], offsets[N+1], order[T·K], position[T·K] from topIdx[T·K]. */
+    void dispatchPlan(int[] topIdx, int[] counts, int[] offsets, int[] order, int[] position, int T, int K, int N);
+
+    /** dst[p×d] = src[(index[p] / divisor)×d] for p in [0,n). Gathers tokens to slots (divisor K) or permutes rows (divisor 1). */
+    void gatherRows(float[] src, int[] index, int divisor, float[] dst, int n, int d);
+
+    /** dst[t×d] (+)= Σ_{i<K} src[position[t·K+i] × d]: sums each token's K slot rows back to the token. */
+    void sumSlotRows(float[] src, int[] position, float[] dst, int T, int K, int d, boolean accumulate);
+
+    // ---------------------------------------------------------------- aggregation helpers
+    // slots[T·K × d] are the selected experts' outputs in slot order (row t·K+i = E_{k[i]}(x_t)).
+
+    /** out[r×d] = scale[r] · x[r×d] for r in [0,rows). (Gated expert outputs g_i · E_i.) */
+    void scaleRows(float[] x, float[] scale, float[] out, int rows, int d);
+
+    /** dx[r] += scale[r] · dOut[r];  dScale[r] += dOut[r]·x[r]. */
+    void scaleRowsBackward(float[] x, float[] scale, float[] dOut, float[] dx, float[] dScale, int rows, int d);
+
+    /** out[(t·K+i)×d] = x[(t·K+i)×d] + alpha · h[t×d] (the DAG's initial nodes: gated expert + h/K). */
+    void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d);
+
+    /**
+     * One DAG round's pairwise step over the K nodes of every token, on the projected node features
+     * p[T·K × 4g] = [a | b | c | e] (a = A·z, b = B·z, c = C·z, e = D·z, each of width g):
+     * out[(t·K+i)×g] = Σ_j sigmoid(a_i + b_j) ⊙ (c_i + e_j), j over all K nodes of token t including i.
+     */
+    void dagPairwiseForward(float[] p, float[] out, int T, int K, int g);
+
+    /** dp[T·K × 4g] += gradients of the four projections given dOut[T·K × g]. */
+    void dagPairwiseBackward(float[] p, float[] dOut, float[] dp, int T, int K, int g);
+
+    /**
+     * Structure inspection: out[i·K+j] = mean over tokens and the g channels of the edge gate
+     * sigmoid(a_i + b_j), for router ranks i, j in [0,K) (OVERWRITES out[0..K·K)).
+     */
+    void dagGateMeans(float[] p, float[] out, int T, int K, int g);
+
+    // ---------------------------------------------------------------- loss
+
+    /**
+     * Cross-entropy of logits[T×V] against targets[T]; a negative target is ignored. Writes
+     * loss[t] (0 for ignored rows) and lse[t] = logsumexp(logits_t) for the backward.
+     */
+    void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V);
+
+    /** dLogits[t] = scale · (softmax(logits_t) − onehot(targets[t])) (OVERWRITES; ignored rows get 0). */
+    void crossEntropyBackward(float[] logits, int[] targets, float[] lse, float[] dLogits, int T, int V, float scale);
+
+    // ---------------------------------------------------------------- optimizer
+
+    /**
+     * AdamW with decoupled weight decay over p, g, m, v [0,n):
+     * m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²;
+     * p −= lr · ( (m/bc1) / (sqrt(v/bc2) + eps) + weightDecay · p ),  bc1 = 1−β1^step, bc2 = 1−β2^step.
+     */
+    void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+               float weightDecay, float bc1, float bc2);
+}
