@@ -173,6 +173,9 @@ public interface Backend extends AutoCloseable {
     /** out[(t·K+i)×d] = x[(t·K+i)×d] + alpha · h[t×d] (the DAG's initial nodes: gated expert + h/K). */
     void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d);
 
+    /** The backward of {@link #addTokenToSlots}: dx[(t·K+i)×d] += dOut[(t·K+i)×d]; dh[t×d] += alpha · Σ_i dOut[(t·K+i)×d]. */
+    void addTokenToSlotsBackward(float[] dOut, float alpha, float[] dx, float[] dh, int T, int K, int d);
+
     /**
      * One DAG round's pairwise step over the K nodes of every token, on the projected node features
      * p[T·K × 4g] = [a | b | c | e] (a = A·z, b = B·z, c = C·z, e = D·z, each of width g):

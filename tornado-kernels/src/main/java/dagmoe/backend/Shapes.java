@@ -1,0 +1,113 @@
+package dagmoe.backend;
+
+/**
+ * Shape checks at the {@link Backend} boundary. Each method throws {@link IllegalArgumentException} whose
+ * message starts with the operation's name and gives the offending array, its length, what it needs and the
+ * sizes involved, e.g. {@code "matmulABt: a has 10 elements, needs aOff + m*k = 12 (aOff=0, m=3, k=4)"}.
+ * Messages are only built on failure, so a passing check costs a few comparisons.
+ * Any backend may call these before running its own kernels.
+ */
+public final class Shapes {
+    private Shapes() {}
+
+    // ---------------------------------------------------------------- primitives
+
+    /** Fails unless {@code value >= 0}. */
+    public static void nonNegative(String op, String name, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(op + ": " + name + " = " + value + ", must be >= 0");
+        }
+    }
+
+    /** Fails unless {@code value > 0}. */
+    public static void positive(String op, String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(op + ": " + name + " = " + value + ", must be > 0");
+        }
+    }
+
+    /**
+     * Fails unless the array (length {@code length}, -1 for null) holds at least {@code needed} elements.
+     * {@code dims} alternates names and values, e.g. {@code "m", m, "k", k}.
+     */
+    public static void fits(String op, String name, int length, long needed, String formula, Object... dims) {
+        if (length < 0) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        if (length < needed) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i + 1 < dims.length; i += 2) {
+                sb.append(i == 0 ? "" : ", ").append(dims[i]).append('=').append(dims[i + 1]);
+            }
+            throw new IllegalArgumentException(op + ": " + name + " has " + length + " elements, needs " + formula
+                    + " = " + needed + (sb.length() > 0 ? " (" + sb + ")" : ""));
+        }
+    }
+
+    static int len(float[] a) {
+        return a == null ? -1 : a.length;
+    }
+
+    static int len(int[] a) {
+        return a == null ? -1 : a.length;
+    }
+
+    /** Fails unless every one of idx[0..n) lies in [0, bound). */
+    public static void indicesBelow(String op, String name, int[] idx, int n, int bound, String boundName) {
+        for (int i = 0; i < n; i++) {
+            int v = idx[i];
+            if (v < 0 || v >= bound) {
+                throw new IllegalArgumentException(op + ": " + name + "[" + i + "] = " + v + ", must be in [0, "
+                        + boundName + " = " + bound + ")");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- per-operation checks
+
+    /** matmul / matmulABt / matmulAtB: A has m·k, B k·n, C m·n elements after their offsets. */
+    public static void matmul(String op, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k) {
+        nonNegative(op, "m", m);
+        nonNegative(op, "n", n);
+        nonNegative(op, "k", k);
+        nonNegative(op, "aOff", aOff);
+        nonNegative(op, "bOff", bOff);
+        nonNegative(op, "cOff", cOff);
+        long ak = (long) m * k, bk = (long) k * n, cm = (long) m * n;
+        if (len(a) < aOff + ak) {
+            fits(op, "a", len(a), aOff + ak, "aOff + m*k", "aOff", aOff, "m", m, "k", k);
+        }
+        if (len(b) < bOff + bk) {
+            fits(op, "b", len(b), bOff + bk, "bOff + k*n", "bOff", bOff, "k", k, "n", n);
+        }
+        if (len(c) < cOff + cm) {
+            fits(op, "c", len(c), cOff + cm, "cOff + m*n", "cOff", cOff, "m", m, "n", n);
+        }
+    }
+
+    /** Arrays of length at least n. */
+    public static void vectors(String op, int n, String n1, float[] a1, String n2, float[] a2) {
+        nonNegative(op, "n", n);
+        if (len(a1) < n) {
+            fits(op, n1, len(a1), n, "n", "n", n);
+        }
+        if (n2 != null && len(a2) < n) {
+            fits(op, n2, len(a2), n, "n", "n", n);
+        }
+    }
+
+    /** A float array of at least rows·cols elements. */
+    public static void matrix(String op, String name, float[] a, int rows, int cols, String rowName, String colName) {
+        long need = (long) rows * cols;
+        if (len(a) < need) {
+            fits(op, name, len(a), need, rowName + "*" + colName, rowName, rows, colName, cols);
+        }
+    }
+
+    /** An int array of at least n elements. */
+    public static void ints(String op, String name, int[] a, long n, String formula) {
+        if (len(a) < n) {
+            fits(op, name, len(a), n, formula);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dagmoe.kernels;
+
+/**
+ * Rotary position embedding on x [T × heads × headDim], token t at position t % seq, interleaved pairs
+ * (x[2i], x[2i+1]) rotated by pos · theta^(−2i/headDim). The angle is formed in float as PyTorch does
+ * (float frequency × float position).
+ */
+public final class RopeKernels {
+    private RopeKernels() {}
+
+    /** out = rope(x). One thread per (token, head). */
+    public static void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta) {
+        for (@Parallel int t = 0; t < T; t++) {
+            for (@Parallel int h = 0; h < heads; h++) {
+                float pos = (float) (t % seq);
+                int base = (t * heads + h) * headDim;
+                for (int i = 0; i < headDim / 2; i++) {
+                    float freq = (float) (1.0 / Math.pow(theta, (double) (2 * i) / headDim));
+                    float angle = pos * freq;
+                    float cs = (float) Math.cos(angle);
+                    float sn = (float) Math.sin(angle);
+                    float x0 = x[base + 2 * i];
+                    float x1 = x[base + 2 * i + 1];
+                    out[base + 2 * i] = x0 * cs - x1 * sn;
+                    out[base + 2 * i + 1] = x0 * sn + x1 * cs;
+                }
+            }
+        }
+    }
+
+    /** dx += Rᵀ dOut (rotation by −angle). */
+    public static void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta) {
+        for (@Parallel int t = 0; t < T; t++) {
+            for (@Parallel int h = 0; h < heads; h++) {
+                float pos = (float) (t % seq);
+                int base = (t * heads + h) * headDim;
+                for (int i = 0; i < headDim / 2; i++) {
+                    float freq = (float) (1.0 / Math.pow(theta, (double) (2 * i) / headDim));
+                    float angle = pos * freq;
+                    float cs = (float) Math.cos(angle);
+                    float sn = (float) Math.sin(angle);
+                    float d0 = dOut[base + 2 * i];
+                    float d1 = dOut[base + 2 * i + 1];
+                    dx[base + 2 * i] += d0 * cs + d1 * sn;
+                    dx[base + 2 * i + 1] += -d0 * sn + d1 * cs;
+                }
+            }
+        }
+    }
+}
