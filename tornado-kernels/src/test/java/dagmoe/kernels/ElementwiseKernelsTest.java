@@ -1,0 +1,93 @@
+package dagmoe.kernels;
+
+import dagmoe.backend.JavaBackend;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static dagmoe.kernels.TestArrays.assertClose;
+import static dagmoe.kernels.TestArrays.toDouble;
+import static dagmoe.kernels.TestArrays.uniform;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ElementwiseKernelsTest {
+
+    final JavaBackend be = new JavaBackend();
+    static final int[] SIZES = {0, 1, 7, 33, 257, 4096, 4097, 10001};
+
+    @Test
+    void fillCopyAxpyScaleTouchOnlyThePrefix() {
+        SplittableRandom r = TestArrays.rng(3);
+        for (int n : SIZES) {
+            float[] x = uniform(r, n + 3, 2);
+            float[] y = uniform(r, n + 3, 2);
+            double[] xd = toDouble(x), yd = toDouble(y);
+
+            float[] f = y.clone();
+            be.fill(f, n, 1.5f);
+            double[] fe = yd.clone();
+            for (int i = 0; i < n; i++) fe[i] = 1.5f;
+            assertClose("fill n=" + n, fe, f, 0, 0);
+
+            float[] cp = y.clone();
+            be.copy(x, cp, n);
+            double[] ce = yd.clone();
+            System.arraycopy(xd, 0, ce, 0, n);
+            assertClose("copy n=" + n, ce, cp, 0, 0);
+
+            float[] ax = y.clone();
+            be.axpy(-0.75f, x, ax, n);
+            double[] ae = yd.clone();
+            for (int i = 0; i < n; i++) ae[i] += -0.75 * xd[i];
+            assertClose("axpy n=" + n, ae, ax, 1e-6, 1e-6);
+
+            float[] sc = x.clone();
+            be.scale(sc, n, 0.3f);
+            double[] se = xd.clone();
+            for (int i = 0; i < n; i++) se[i] *= 0.3f;
+            assertClose("scale n=" + n, se, sc, 1e-7, 1e-6);
+        }
+    }
+
+    @Test
+    void sumSquaresMatchesDoubleAndIsRepeatable() {
+        SplittableRandom r = TestArrays.rng(4);
+        for (int n : SIZES) {
+            float[] x = uniform(r, n + 2, 3);
+            double expected = 0;
+            for (int i = 0; i < n; i++) expected += (double) x[i] * x[i];
+            double got = be.sumSquares(x, n);
+            assertEquals(expected, got, 1e-12 * (1 + expected), "sumSquares n=" + n);
+            assertEquals(Double.doubleToLongBits(got), Double.doubleToLongBits(be.sumSquares(x, n)));
+        }
+    }
+
+    @Test
+    void sumSquaresPartialsAreChunked() {
+        float[] x = {1, 2, 3, 4, 5};
+        double[] partials = new double[3];
+        ElementwiseKernels.sumSquaresPartials(x, 5, 2, partials);
+        assertClose("partials", new double[] {5, 25, 25}, partials, 0, 0);
+    }
+
+    @Test
+    void hasNonFiniteFindsNaNAndInfinitiesAnywhere() {
+        int n = 10001;
+        float[] x = uniform(TestArrays.rng(5), n, 1);
+        x[17] = Float.MAX_VALUE;
+        x[18] = -Float.MAX_VALUE;
+        x[19] = Float.MIN_VALUE;
+        assertFalse(be.hasNonFinite(x, n));
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            for (int at : new int[] {0, 4095, 4096, n - 1}) {
+                float[] y = x.clone();
+                y[at] = bad;
+                assertTrue(be.hasNonFinite(y, n), bad + " at " + at);
+                assertFalse(be.hasNonFinite(y, at), "prefix before " + at + " is finite");
+            }
+        }
+        assertFalse(be.hasNonFinite(new float[0], 0));
+    }
+}
