@@ -1,0 +1,91 @@
+package dagmoe.model;
+
+import dagmoe.backend.Backend;
+
+/**
+ * N SwiGLU experts E_e(x) = w_down[e]( silu(w_gate[e] x) ⊙ (w_up[e] x) ) with dropless dispatch: the T·K
+ * slots are sorted by expert ({@link Backend#dispatchPlan}), gathered into one buffer where expert e owns
+ * the contiguous rows [offsets[e], offsets[e+1]), each expert runs as one matrix product over its rows,
+ * and the outputs are gathered back to slot order (row t·K+i = E_{k[i]}(x_t)).
+ */
+final class Experts {
+    final Parameter wGate, wUp, wDown; // [N, de, d], [N, de, d], [N, d, de]
+    private final int d, N, K, de;
+
+    /** Per-call activations (a chain round has its own). */
+    static final class Acts {
+        int[] counts, offsets, order, position;
+        float[] xg, yg, ySlots;      // [TK×d]: gathered inputs, outputs in expert order, outputs in slot order
+        float[] hg, hu, act;         // [TK×de]
+
+        void allocate(int T, int N, int K, int d, int de) {
+            int s = T * K;
+            counts = Ops.grow(counts, N); offsets = Ops.grow(offsets, N + 1);
+            order = Ops.grow(order, s); position = Ops.grow(position, s);
+            xg = Ops.grow(xg, s * d); yg = Ops.grow(yg, s * d); ySlots = Ops.grow(ySlots, s * d);
+            hg = Ops.grow(hg, s * de); hu = Ops.grow(hu, s * de); act = Ops.grow(act, s * de);
+        }
+    }
+
+    // backward scratch, shared by all calls of this layer (used one call at a time)
+    private float[] dYg, dXg, dAct, dHg, dHu;
+
+    Experts(ParamRegistry reg, String prefix, ModelConfig c) {
+        d = c.dModel();
+        N = c.nExperts();
+        K = c.topK();
+        de = c.expertHidden();
+        double std = c.initStd();
+        wGate = reg.matrix(prefix + ".w_gate", "experts", std, N, de, d);
+        wUp = reg.matrix(prefix + ".w_up", "experts", std, N, de, d);
+        wDown = reg.matrix(prefix + ".w_down", "experts", std / Math.sqrt(2.0 * c.nLayers()), N, d, de);
+    }
+
+    void allocate(Acts a, int T) { a.allocate(T, N, K, d, de); }
+
+    // x[T×d], topIdx[T×K] -> a.ySlots[TK×d]
+    void forward(Backend be, float[] x, int[] topIdx, Acts a, int T) {
+        int s = T * K;
+        be.dispatchPlan(topIdx, a.counts, a.offsets, a.order, a.position, T, K, N);
+        be.gatherRows(x, a.order, K, a.xg, s, d); // xg[p] = x[order[p] / K]
+        for (int e = 0; e < N; e++) {
+            int n = a.counts[e], o = a.offsets[e];
+            if (n == 0) continue;
+            be.matmulABt(a.xg, o * d, wGate.data(), e * de * d, a.hg, o * de, n, de, d, false);
+            be.matmulABt(a.xg, o * d, wUp.data(), e * de * d, a.hu, o * de, n, de, d, false);
+        }
+        be.swigluForward(a.hg, a.hu, a.act, s * de);
+        for (int e = 0; e < N; e++) {
+            int n = a.counts[e], o = a.offsets[e];
+            if (n == 0) continue;
+            be.matmulABt(a.act, o * de, wDown.data(), e * d * de, a.yg, o * d, n, d, de, false);
+        }
+        be.gatherRows(a.yg, a.position, 1, a.ySlots, s, d); // ySlots[slot] = yg[position[slot]]
+    }
+
+    // dYSlots[TK×d] -> dx[T×d] +=, expert weight gradients +=
+    void backward(Backend be, Acts a, float[] dYSlots, float[] dx, int T) {
+        int s = T * K;
+        dYg = Ops.grow(dYg, s * d); dXg = Ops.grow(dXg, s * d);
+        dAct = Ops.grow(dAct, s * de); dHg = Ops.grow(dHg, s * de); dHu = Ops.grow(dHu, s * de);
+        be.gatherRows(dYSlots, a.order, 1, dYg, s, d); // expert order: dYg[p] = dYSlots[order[p]]
+        for (int e = 0; e < N; e++) {
+            int n = a.counts[e], o = a.offsets[e];
+            if (n == 0) continue;
+            be.matmul(dYg, o * d, wDown.data(), e * d * de, dAct, o * de, n, de, d, false);
+            be.matmulAtB(dYg, o * d, a.act, o * de, wDown.grad(), e * d * de, d, de, n, true);
+        }
+        be.fill(dHg, s * de, 0f);
+        be.fill(dHu, s * de, 0f);
+        be.swigluBackward(a.hg, a.hu, dAct, dHg, dHu, s * de);
+        for (int e = 0; e < N; e++) {
+            int n = a.counts[e], o = a.offsets[e];
+            if (n == 0) continue;
+            be.matmul(dHg, o * de, wGate.data(), e * de * d, dXg, o * d, n, d, de, false);
+            be.matmul(dHu, o * de, wUp.data(), e * de * d, dXg, o * d, n, d, de, true);
+            be.matmulAtB(dHg, o * de, a.xg, o * d, wGate.grad(), e * de * d, de, d, n, true);
+            be.matmulAtB(dHu, o * de, a.xg, o * d, wUp.grad(), e * de * d, de, d, n, true);
+        }
+        be.sumSlotRows(dXg, a.position, dx, T, K, d, true); // dx[t] += Σ_i dXg[position[t·K+i]]
+    }
+}

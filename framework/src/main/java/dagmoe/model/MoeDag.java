@@ -1,0 +1,131 @@
+package dagmoe.model;
+
+import dagmoe.backend.Backend;
+
+/**
+ * {@code dag}: DAG-MoE structural aggregation (method doc, section 2). Over the K nodes of every token
+ * (slot order, rows t·K+i), with g = d_g (structureWidth) and L = dagRounds:
+ * <pre>
+ *   x_i^0 = g_i Y_i + h/K            (inject; residual "outer": + x/K; inject=false: no second term)
+ *   round r: u_i = RMSNorm_r(x_i);  z_i = w_down u_i;  [a|b|c|e]_i = [A;B;C;D] z_i
+ *            x_i += w_up Σ_j sigmoid(a_i + b_j) ⊙ (c_i + e_j)        (edge gate ⊙ message)
+ *   h' = Σ_i x_i^L  ("injected")   or   h + Σ_i x_i^L  ("outer")
+ * </pre>
+ * A, B, C, D are packed each forward into one [4g × g] matrix W4 so that one product gives the four
+ * projections side by side: p[TK × 4g] = z W4ᵀ.
+ */
+final class MoeDag extends MoeRouted {
+    final Parameter[] norm, wDown, a, b, c, e, wUp; // per round: [d], [g,d], [g,g] ×4, [d,g]
+    private final int g, L;
+    private final boolean inject;
+    private final DagResidual residual;
+    private final float eps;
+    private final float[][] w4;             // [L][4g×g] packed A;B;C;D
+    private final float[][] gateMeans;      // [L][K·K]
+    private float[][] X;                    // [L+1][TK×d] nodes before each round; X[L] the final nodes
+    private float[][] U, rstd, Z, P, M;     // per round: [TK×d], [TK], [TK×g], [TK×4g], [TK×g]
+    private float[] dM, dP, dZ, dU, dW4, dTok; // backward scratch
+
+    MoeDag(ParamRegistry reg, String prefix, ModelConfig cfg) {
+        super(reg, prefix, cfg);
+        g = cfg.dagWidth();
+        L = cfg.dagRounds();
+        inject = cfg.dagInject();
+        residual = cfg.dagResidual();
+        eps = (float) cfg.normEps();
+        double std = cfg.initStd();
+        norm = new Parameter[L]; wDown = new Parameter[L]; a = new Parameter[L]; b = new Parameter[L];
+        c = new Parameter[L]; e = new Parameter[L]; wUp = new Parameter[L];
+        w4 = new float[L][4 * g * g];
+        gateMeans = new float[L][K * K];
+        for (int r = 0; r < L; r++) {
+            String p = prefix + ".dag." + r;
+            norm[r] = reg.norm(p + ".norm", "aggregator", d);
+            wDown[r] = reg.matrix(p + ".w_down", "aggregator", std, g, d);
+            a[r] = reg.matrix(p + ".a", "aggregator", std, g, g);
+            b[r] = reg.matrix(p + ".b", "aggregator", std, g, g);
+            c[r] = reg.matrix(p + ".c", "aggregator", std, g, g);
+            e[r] = reg.matrix(p + ".d", "aggregator", std, g, g);
+            // zero: at init the block computes exactly what a sum block computes
+            wUp[r] = reg.add(p + ".w_up", "aggregator", Init.Kind.ZEROS, 0, true, d, g);
+        }
+        X = new float[L + 1][]; U = new float[L][]; rstd = new float[L][]; Z = new float[L][];
+        P = new float[L][]; M = new float[L][];
+    }
+
+    @Override void allocate(int T) {
+        super.allocate(T);
+        int s = T * K;
+        for (int r = 0; r <= L; r++) X[r] = Ops.grow(X[r], s * d);
+        for (int r = 0; r < L; r++) {
+            U[r] = Ops.grow(U[r], s * d); rstd[r] = Ops.grow(rstd[r], s); Z[r] = Ops.grow(Z[r], s * g);
+            P[r] = Ops.grow(P[r], s * 4 * g); M[r] = Ops.grow(M[r], s * g);
+        }
+    }
+
+    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
+        int s = T * K;
+        routeForward(be, x, T);
+        if (inject) be.addTokenToSlots(gy, residual == DagResidual.INJECTED ? h : x, 1f / K, X[0], T, K, d);
+        else be.copy(gy, X[0], s * d);
+        for (int r = 0; r < L; r++) {
+            be.rmsnormForward(X[r], norm[r].data(), U[r], rstd[r], s, d, eps);
+            Ops.linear(be, U[r], wDown[r].data(), Z[r], s, g, d);             // z [s×g]
+            pack(be, r);
+            Ops.linear(be, Z[r], w4[r], P[r], s, 4 * g, g);                  // p = [a|b|c|e] [s×4g]
+            be.dagPairwiseForward(P[r], M[r], T, K, g);                      // Σ_j edgeGate ⊙ message [s×g]
+            be.copy(X[r], X[r + 1], s * d);
+            be.matmulABt(M[r], 0, wUp[r].data(), 0, X[r + 1], 0, s, d, g, true); // x += w_up m
+            be.dagGateMeans(P[r], gateMeans[r], T, K, g);
+        }
+        if (residual == DagResidual.INJECTED) {
+            be.sumSlotRows(X[L], identity, out, T, K, d, false);
+        } else {
+            be.copy(h, out, T * d);
+            be.sumSlotRows(X[L], identity, out, T, K, d, true);
+        }
+    }
+
+    private void pack(Backend be, int r) {
+        int gg = g * g;
+        Ops.copyAt(be, a[r].data(), 0, w4[r], 0, gg, false);
+        Ops.copyAt(be, b[r].data(), 0, w4[r], gg, gg, false);
+        Ops.copyAt(be, c[r].data(), 0, w4[r], 2 * gg, gg, false);
+        Ops.copyAt(be, e[r].data(), 0, w4[r], 3 * gg, gg, false);
+    }
+
+    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        int s = T * K, gg = g * g;
+        dM = Ops.grow(dM, s * g); dP = Ops.grow(dP, s * 4 * g); dZ = Ops.grow(dZ, s * g);
+        dU = Ops.grow(dU, s * d); dW4 = Ops.grow(dW4, 4 * gg); dTok = Ops.grow(dTok, T * d);
+        float[] dX = dGy; // ∂/∂x_i^r, walked back from r = L to 0; at r = 0 it is ∂/∂(g_i Y_i)
+        spreadToSlots(be, dOut, dX, T);
+        if (residual == DagResidual.OUTER) be.axpy(1f, dOut, dh, T * d);
+        for (int r = L - 1; r >= 0; r--) {
+            be.matmul(dX, 0, wUp[r].data(), 0, dM, 0, s, g, d, false);           // dM[s×g] = dX w_up
+            be.matmulAtB(dX, 0, M[r], 0, wUp[r].grad(), 0, d, g, s, true);        // dW_up += dXᵀ M
+            be.fill(dP, s * 4 * g, 0f);
+            be.dagPairwiseBackward(P[r], dM, dP, T, K, g);
+            be.matmul(dP, 0, w4[r], 0, dZ, 0, s, g, 4 * g, false);               // dZ[s×g] = dP W4
+            be.matmulAtB(dP, 0, Z[r], 0, dW4, 0, 4 * g, g, s, false);            // dW4[4g×g] = dPᵀ Z
+            Ops.copyAt(be, dW4, 0, a[r].grad(), 0, gg, true);
+            Ops.copyAt(be, dW4, gg, b[r].grad(), 0, gg, true);
+            Ops.copyAt(be, dW4, 2 * gg, c[r].grad(), 0, gg, true);
+            Ops.copyAt(be, dW4, 3 * gg, e[r].grad(), 0, gg, true);
+            be.matmul(dZ, 0, wDown[r].data(), 0, dU, 0, s, d, g, false);         // dU[s×d] = dZ w_down
+            be.matmulAtB(dZ, 0, U[r], 0, wDown[r].grad(), 0, g, d, s, true);     // dW_down += dZᵀ U
+            be.rmsnormBackward(X[r], norm[r].data(), rstd[r], dU, dX, norm[r].grad(), s, d); // residual kept in dX
+        }
+        if (inject) { // x_i^0 = ... + src/K: src gets (1/K) Σ_i ∂/∂x_i^0
+            be.sumSlotRows(dX, identity, dTok, T, K, d, false);
+            be.axpy(1f / K, dTok, residual == DagResidual.INJECTED ? dh : dx, T * d);
+        }
+        routeBackward(be, x, dx, T);
+    }
+
+    @Override float[][] gateMeans() {
+        float[][] out = new float[L][];
+        for (int r = 0; r < L; r++) out[r] = gateMeans[r].clone();
+        return out;
+    }
+}

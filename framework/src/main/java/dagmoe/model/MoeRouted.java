@@ -1,0 +1,68 @@
+package dagmoe.model;
+
+import dagmoe.backend.Backend;
+
+/**
+ * Common part of the single-router MoE sub-blocks: route x, run the selected experts, gate them:
+ * gy[(t·K+i)×d] = g_i · E_{k[i]}(x_t) (slot order; a token's K rows are its concat_i(g_i Y_i)).
+ */
+abstract class MoeRouted extends FeedForward {
+    final Router router;
+    final Experts experts;
+    final int d, N, K;
+    final Router.Acts ra = new Router.Acts();
+    final Experts.Acts ea = new Experts.Acts();
+    float[] gy, dGy, dY; // [TK×d]
+    int[] identity;      // slot s at row s
+
+    MoeRouted(ParamRegistry reg, String prefix, ModelConfig c) {
+        d = c.dModel();
+        N = c.nExperts();
+        K = c.topK();
+        router = new Router(reg.matrix(prefix + ".router", "router", c.initStd(), N, d), c);
+        experts = new Experts(reg, prefix + ".experts", c);
+    }
+
+    @Override void allocate(int T) {
+        int s = T * K;
+        ra.allocate(T, N, K);
+        experts.allocate(ea, T);
+        gy = Ops.grow(gy, s * d); dGy = Ops.grow(dGy, s * d); dY = Ops.grow(dY, s * d);
+        if (identity == null || identity.length < s) identity = Ops.identity(s);
+    }
+
+    // x[T×d] -> gy[TK×d]
+    void routeForward(Backend be, float[] x, int T) {
+        router.forward(be, x, ra, T);
+        experts.forward(be, x, ra.topIdx, ea, T);
+        be.scaleRows(ea.ySlots, ra.gates, gy, T * K, d);
+    }
+
+    // dGy[TK×d] -> dx +=, through gates, experts and router
+    void routeBackward(Backend be, float[] x, float[] dx, int T) {
+        int s = T * K;
+        be.fill(dY, s * d, 0f);
+        be.fill(ra.dGates, s, 0f);
+        be.scaleRowsBackward(ea.ySlots, ra.gates, dGy, dY, ra.dGates, s, d);
+        experts.backward(be, ea, dY, dx, T);
+        router.backward(be, x, ra, dx, T);
+    }
+
+    /** out[T×d] (+)= Σ_i gy[t·K+i]. */
+    void sumSlots(Backend be, float[] out, int T, boolean accumulate) {
+        be.sumSlotRows(gy, identity, out, T, K, d, accumulate);
+    }
+
+    /** dGy[t·K+i] = dOut[t] (the backward of {@link #sumSlots}). */
+    void spreadToSlots(Backend be, float[] dOut, float[] dSlots, int T) {
+        be.gatherRows(dOut, identity, K, dSlots, T * K, d);
+    }
+
+    @Override boolean isMoe() { return true; }
+
+    @Override double[] auxLosses() { return new double[] {ra.aux[0], ra.aux[1]}; }
+
+    @Override int[] expertLoad() { return java.util.Arrays.copyOf(ea.counts, N); }
+
+    @Override int[][] routing(int T) { return new int[][] {java.util.Arrays.copyOf(ra.topIdx, T * K)}; }
+}

@@ -1,0 +1,21 @@
+package dagmoe.model;
+
+import dagmoe.backend.Backend;
+
+/** {@code sum}: h' = h + Σ_i g_i E_{k[i]}(x) (standard top-K MoE). */
+class MoeSum extends MoeRouted {
+
+    MoeSum(ParamRegistry reg, String prefix, ModelConfig c) { super(reg, prefix, c); }
+
+    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
+        routeForward(be, x, T);
+        be.copy(h, out, T * d);
+        sumSlots(be, out, T, true);
+    }
+
+    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        be.axpy(1f, dOut, dh, T * d);
+        spreadToSlots(be, dOut, dGy, T);
+        routeBackward(be, x, dx, T);
+    }
+}
