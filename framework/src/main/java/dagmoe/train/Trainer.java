@@ -1,0 +1,380 @@
+package dagmoe.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.backend.Backend;
+import dagmoe.data.Batch;
+import dagmoe.model.Model;
+import dagmoe.model.ParamCounts;
+import dagmoe.model.Parameter;
+import dagmoe.model.StepResult;
+import dagmoe.optim.AdamW;
+import dagmoe.optim.GradClip;
+import dagmoe.optim.LrSchedule;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training loop (nanoGPT / llm.c style): for each step, draw a batch, set the learning rate,
+ * forward + backward, check for NaN/Inf, clip the global gradient norm, AdamW update; every log_every
+ * steps a metrics line, every eval_every steps an evaluation, every checkpoint_every steps (and at the
+ * end or at {@code until}) a checkpoint. Same config, seed, backend and threads give the same losses,
+ * bit for bit, whether the run is interrupted and resumed or not.
+ */
+public final class Trainer {
+
+    /** Extra evaluation metrics (e.g. {@code test_accuracy} of a reasoning task), computed at each evaluation. */
+    public interface Evaluator {
+        Map<String, Double> evaluate(Model model);
+    }
+
+    /** Progress reporting (progress bar on a terminal, plain lines otherwise). */
+    public interface Progress {
+        default void start(int fromStep, int untilStep, int totalSteps) {}
+
+        default void step(int step, double loss, double tokensPerSecond) {}
+
+        /** A log line (metrics, evaluation, checkpoint). */
+        default void log(String line) {}
+
+        default void end() {}
+    }
+
+    /** What a run (or a run segment up to {@code until}) ended with. */
+    public record Result(int step, boolean finished, double finalTrainLoss, double valLoss, double valPpl,
+                         Map<String, Double> extra, double tokensPerSecond, double wallSeconds, Path lastCheckpoint) {}
+
+    /** Everything the trainer needs besides the model and its config. */
+    public record Setup(Path runDir, BatchSource train, List<Batch> val, Evaluator evaluator, JsonNode config,
+                        JsonNode tokenizer, Progress progress) {
+        Progress progressOrNone() {
+            return progress != null ? progress : new Progress() {};
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final int RECENT = 20; // final_train_loss = mean LM loss of the last RECENT steps
+
+    private final Model model;
+    private final Backend be;
+    private final List<Parameter> params;
+    private final TrainConfig cfg;
+    private final AdamW optimizer;
+    private final Setup setup;
+    private final Checkpoints checkpoints;
+    private final int B, S;
+    private final int[] inputs, targets;
+
+    // progress carried across checkpoints (state.json "progress")
+    private int step;                 // optimizer steps done
+    private double wallSecondsBefore; // wall time of earlier segments of this run
+    private double trainSeconds;      // time inside training steps (not evaluation or checkpoints)
+    private long tokens;              // target tokens trained on
+    private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
+    private Path lastCheckpoint;
+
+    public Trainer(Model model, TrainConfig cfg, Setup setup) {
+        this.model = model;
+        this.be = model.backend();
+        this.params = model.parameters();
+        this.cfg = cfg;
+        this.setup = setup;
+        this.optimizer = new AdamW(params, (float) cfg.beta1(), (float) cfg.beta2(), (float) cfg.eps(),
+                (float) cfg.weightDecay(), cfg.decayAll(), be);
+        this.checkpoints = new Checkpoints(setup.runDir());
+        this.B = cfg.batchSize();
+        this.S = model.config().seqLen();
+        this.inputs = new int[B * S];
+        this.targets = new int[B * S];
+    }
+
+    public int step() { return step; }
+
+    public AdamW optimizer() { return optimizer; }
+
+    // ---------------------------------------------------------------- the loop
+
+    /** Trains from the current step to min(until, train.steps); {@code until <= 0} means train.steps. */
+    public Result run(int until) {
+        int last = until > 0 ? Math.min(until, cfg.steps()) : cfg.steps();
+        long wallStart = System.nanoTime();
+        Progress progress = setup.progressOrNone();
+        Window window = new Window();
+        double valLoss = Double.NaN;
+        Map<String, Double> extra = new LinkedHashMap<>();
+        progress.start(step, last, cfg.steps());
+        try (MetricsWriter metrics = new MetricsWriter(setup.runDir(), step)) {
+            while (step < last) {
+                long t0 = System.nanoTime();
+                setup.train().next(inputs, targets);
+                double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
+                StepResult r = model.trainStep(inputs, targets, B, S);
+                checkLosses(step + 1, r);
+                double gradNorm = GradClip.clipGlobalNorm(params, (float) cfg.gradClip(), be);
+                if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
+                optimizer.step((float) lr);
+                step++;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+
+                trainSeconds += seconds;
+                tokens += r.tokens();
+                recentLosses.addLast(r.loss());
+                if (recentLosses.size() > RECENT) recentLosses.removeFirst();
+                window.add(r, seconds);
+                progress.step(step, r.loss(), r.tokens() / Math.max(seconds, 1e-9));
+
+                if (cfg.isLogStep(step)) {
+                    ObjectNode line = window.line(step, r, lr, gradNorm);
+                    metrics.write(line);
+                    progress.log(String.format("step %d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.1f ms",
+                            step, cfg.steps(), r.loss(), lr, gradNorm, line.get("tokens_per_second").asDouble(),
+                            line.get("step_ms").asDouble()));
+                    window = new Window();
+                }
+                if (cfg.isEvalStep(step)) {
+                    valLoss = validationLoss();
+                    extra = setup.evaluator() != null ? setup.evaluator().evaluate(model) : Map.of();
+                    ObjectNode line = MetricsWriter.object().put("kind", "eval").put("step", step)
+                            .put("val_loss", valLoss).put("val_ppl", Math.exp(valLoss));
+                    extra.forEach(line::put);
+                    metrics.write(line);
+                    StringBuilder msg = new StringBuilder(String.format("step %d/%d | val_loss %.4f | val_ppl %.2f",
+                            step, cfg.steps(), valLoss, Math.exp(valLoss)));
+                    extra.forEach((k, v) -> msg.append(String.format(" | %s %.4f", k, v)));
+                    progress.log(msg.toString());
+                }
+                if (cfg.isCheckpointStep(step) || step == last) {
+                    double wallNow = wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+                    lastCheckpoint = saveCheckpoint(wallNow);
+                }
+            }
+        } finally {
+            progress.end();
+        }
+        double wall = wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+        wallSecondsBefore = wall;
+        boolean finished = step >= cfg.steps();
+        Result result = new Result(step, finished, finalTrainLoss(), valLoss, Math.exp(valLoss), extra,
+                tokens / Math.max(trainSeconds, 1e-9), wall, lastCheckpoint);
+        if (finished) writeSummary(result);
+        return result;
+    }
+
+    /** Mean LM loss over the validation batches (weighted by their counted targets). */
+    public double validationLoss() {
+        double sum = 0;
+        long n = 0;
+        for (Batch b : setup.val()) {
+            StepResult r = model.forward(b.inputs(), b.targets(), b.batchSize(), b.seqLen());
+            if (r.tokens() > 0) {
+                sum += r.loss() * r.tokens();
+                n += r.tokens();
+            }
+        }
+        return n > 0 ? sum / n : Double.NaN;
+    }
+
+    private double finalTrainLoss() {
+        return recentLosses.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    // ---------------------------------------------------------------- NaN / Inf
+
+    private void checkLosses(int atStep, StepResult r) {
+        if (!Double.isFinite(r.loss())) throw diverged(atStep, "loss", "LM loss = " + r.loss());
+        if (!Double.isFinite(r.balanceLoss())) throw diverged(atStep, "balance_loss", "balance loss = " + r.balanceLoss());
+        if (!Double.isFinite(r.zLoss())) throw diverged(atStep, "z_loss", "router z-loss = " + r.zLoss());
+    }
+
+    private String firstNonFiniteGradient() {
+        for (Parameter p : params) if (be.hasNonFinite(p.grad(), p.size())) return p.name();
+        return "(global gradient norm)";
+    }
+
+    private TrainingDivergedException diverged(int atStep, String tensor, String what) {
+        String where = what.equals("gradient") ? "the gradient of " + tensor + " contains NaN or Inf" : what + " (" + tensor + ")";
+        String keep = lastCheckpoint != null ? lastCheckpoint.toString()
+                : checkpoints.latest().map(Path::toString).orElse("none yet");
+        return new TrainingDivergedException(atStep, tensor, "training stopped at step " + atStep + ": " + where
+                + "; nothing was saved for this step (last good checkpoint: " + keep + ")");
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    private Path saveCheckpoint(double wallSeconds) {
+        Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();
+        Map<String, Safetensors.Tensor> moments = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            Parameter p = params.get(i);
+            weights.put(p.name(), new Safetensors.Tensor(p.shape(), p.data()));
+            moments.put("m." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.m(i)));
+            moments.put("v." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.v(i)));
+        }
+        ObjectNode state = JSON.createObjectNode();
+        state.put("format", "dagmoe-checkpoint-1");
+        state.put("step", step);
+        state.put("optimizer_step", optimizer.stepCount());
+        state.put("seed", cfg.seed());
+        // The data order is a counter-based generator of (seed, cursor): the cursor is the whole RNG state.
+        state.putObject("data").put("cursor", setup.train().cursor());
+        state.put("backend", be.name());
+        state.put("threads", be.threads());
+        ObjectNode prog = state.putObject("progress");
+        prog.put("wall_seconds", wallSeconds).put("train_seconds", trainSeconds).put("tokens", tokens);
+        ArrayNode recent = prog.putArray("recent_losses");
+        recentLosses.forEach(recent::add);
+        if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
+        if (setup.config() != null) state.set("config", setup.config());
+        Path folder = checkpoints.save(step, weights, moments, state, cfg.keepCheckpoints());
+        setup.progressOrNone().log("checkpoint " + setup.runDir().relativize(folder));
+        return folder;
+    }
+
+    /** Continues from a checkpoint folder: weights, AdamW moments and step, data cursor, progress. */
+    public void resumeFrom(Path folder) {
+        Checkpoints.Loaded c = Checkpoints.load(folder);
+        loadWeights(c, params);
+        Path optFile = folder.resolve(Checkpoints.OPTIMIZER_FILE);
+        for (Parameter p : params) {
+            float[] m = tensor(c.optimizer(), "m." + p.name(), p, optFile);
+            float[] v = tensor(c.optimizer(), "v." + p.name(), p, optFile);
+            optimizer.setState(p.name(), m, v);
+        }
+        JsonNode st = c.state();
+        optimizer.setStepCount(st.path("optimizer_step").asInt((int) c.step()));
+        setup.train().seek(st.path("data").path("cursor").asLong());
+        step = (int) c.step();
+        JsonNode prog = st.path("progress");
+        wallSecondsBefore = prog.path("wall_seconds").asDouble(0);
+        trainSeconds = prog.path("train_seconds").asDouble(0);
+        tokens = prog.path("tokens").asLong(0);
+        recentLosses.clear();
+        prog.path("recent_losses").forEach(n -> recentLosses.addLast(n.asDouble()));
+        lastCheckpoint = folder;
+    }
+
+    /** Copies a checkpoint's weights into {@code params}; a missing tensor or another shape is a CheckpointException. */
+    public static void loadWeights(Checkpoints.Loaded c, List<Parameter> params) {
+        Path file = c.folder().resolve(Checkpoints.MODEL_FILE);
+        for (Parameter p : params) {
+            float[] w = tensor(c.model(), p.name(), p, file);
+            System.arraycopy(w, 0, p.data(), 0, w.length);
+        }
+    }
+
+    private static float[] tensor(Map<String, Safetensors.Tensor> ts, String name, Parameter p, Path file) {
+        Safetensors.Tensor t = ts.get(name);
+        if (t == null) throw new CheckpointException(file + ": no tensor " + name + " (the config's model needs it)");
+        if (!Arrays.equals(t.shape(), p.shape())) {
+            throw new CheckpointException(file + ": tensor " + name + " has shape " + Arrays.toString(t.shape())
+                    + " but the config's model needs " + Arrays.toString(p.shape()));
+        }
+        return t.data();
+    }
+
+    // ---------------------------------------------------------------- summary
+
+    private void writeSummary(Result r) {
+        ParamCounts pc = model.paramCounts();
+        ObjectNode s = JSON.createObjectNode();
+        s.put("val_loss", r.valLoss());
+        s.put("val_ppl", r.valPpl());
+        s.put("final_train_loss", r.finalTrainLoss());
+        s.put("tokens_per_second", r.tokensPerSecond());
+        s.put("params_total", pc.total());
+        s.put("params_active", pc.active());
+        s.put("params_aggregator", pc.aggregator());
+        s.put("steps", r.step());
+        s.put("wall_seconds", r.wallSeconds());
+        s.put("backend", be.name());
+        s.put("aggregator", model.config().aggregator().key());
+        r.extra().forEach(s::put);
+        s.put("threads", be.threads());
+        s.put("seed", cfg.seed());
+        s.put("mean_step_ms", 1000 * trainSeconds / Math.max(1, r.step()));
+        s.put("tokens", tokens);
+        try {
+            Path tmp = setup.runDir().resolve("summary.json.tmp");
+            Files.write(tmp, JSON.writeValueAsBytes(s));
+            Files.move(tmp, setup.runDir().resolve("summary.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- metrics window
+
+    /** Accumulates the steps between two metrics lines: time, tokens, expert load, DAG gate means. */
+    private final class Window {
+        int steps;
+        long tokens;
+        double seconds;
+        long[][] load;
+        double[][][] gates;
+
+        void add(StepResult r, double sec) {
+            steps++;
+            tokens += r.tokens();
+            seconds += sec;
+            int[][] l = r.expertLoad();
+            if (l != null) {
+                if (load == null) {
+                    load = new long[l.length][];
+                    for (int i = 0; i < l.length; i++) load[i] = new long[l[i].length];
+                }
+                for (int i = 0; i < l.length; i++) for (int e = 0; e < l[i].length; e++) load[i][e] += l[i][e];
+            }
+            float[][][] g = r.gateMeans();
+            if (g != null && g.length > 0) {
+                if (gates == null) {
+                    gates = new double[g.length][][];
+                    for (int i = 0; i < g.length; i++) {
+                        gates[i] = new double[g[i].length][];
+                        for (int j = 0; j < g[i].length; j++) gates[i][j] = new double[g[i][j].length];
+                    }
+                }
+                for (int i = 0; i < g.length; i++)
+                    for (int j = 0; j < g[i].length; j++)
+                        for (int k = 0; k < g[i][j].length; k++) gates[i][j][k] += g[i][j][k];
+            }
+        }
+
+        ObjectNode line(int atStep, StepResult r, double lr, double gradNorm) {
+            ObjectNode o = MetricsWriter.object();
+            o.put("kind", "train").put("step", atStep).put("loss", r.loss()).put("balance_loss", r.balanceLoss())
+                    .put("z_loss", r.zLoss()).put("total_loss", r.totalLoss()).put("lr", lr).put("grad_norm", gradNorm)
+                    .put("tokens_per_second", tokens / Math.max(seconds, 1e-9)).put("step_ms", 1000 * seconds / steps);
+            if (load != null) {
+                ArrayNode a = o.putArray("expert_load"); // [moe block][expert], fraction of the window's slots
+                for (long[] layer : load) {
+                    long total = Arrays.stream(layer).sum();
+                    ArrayNode row = a.addArray();
+                    for (long x : layer) row.add(total > 0 ? (double) x / total : 0);
+                }
+            }
+            if (gates != null) {
+                ArrayNode a = o.putArray("gate_means"); // [moe block][round][K·K] by router rank (i, j)
+                for (double[][] layer : gates) {
+                    ArrayNode rounds = a.addArray();
+                    for (double[] round : layer) {
+                        ArrayNode row = rounds.addArray();
+                        for (double x : round) row.add(x / steps);
+                    }
+                }
+            }
+            return o;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dagmoe.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.data.TokenSeq;
+import dagmoe.model.Aggregator;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.Parameter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The real model, optimizer and batcher on a tiny config and a synthetic token stream. */
+class TrainerTest {
+    @TempDir Path tmp;
+
+    static final ModelConfig TINY = ModelConfig.builder().build().toBuilder()
+            .vocabSize(32).dModel(16).nLayers(1).nHeads(2).seqLen(8).nExperts(4).topK(2).expertHidden(16)
+            .aggregator(Aggregator.DAG).dagRounds(1).dagWidth(8).build();
+
+    static TrainConfig train(int steps, int ckptEvery, double lr) {
+        return new TrainConfig(steps, 2, lr, lr / 10, 2, 0.1, 0.9, 0.95, 1e-8, 1.0, 3, 5, 2, ckptEvery, 0, 1, "all", false);
+    }
+
+    static TokenSeq corpus() {
+        int[] t = new int[400];
+        for (int i = 0; i < t.length; i++) t[i] = (i * 7 + (i / 13)) % 32; // a learnable, deterministic pattern
+        return TokenSeq.of(t);
+    }
+
+    Trainer trainer(Path run, TrainConfig tc, Backend be) throws Exception {
+        Files.createDirectories(run);
+        Model model = new Model(TINY, be, tc.seed());
+        List<Batch> val = Batcher.evalBatches(corpus(), 2, TINY.seqLen(), 2);
+        BatchSource src = BatchSource.of(new Batcher(corpus(), tc.batchSize(), TINY.seqLen(), tc.seed()));
+        return new Trainer(model, tc, new Trainer.Setup(run, src, val, null, null, null, null));
+    }
+
+    static List<Double> losses(Path run) {
+        List<Double> out = new ArrayList<>();
+        for (JsonNode l : MetricsWriter.read(run)) if (l.path("kind").asText().equals("train")) out.add(l.get("loss").asDouble());
+        return out;
+    }
+
+    @Test
+    void resumedRunEqualsStraightRunBitForBit() throws Exception {
+        Backend be = Backends.create("java", 1);
+        Path a = tmp.resolve("straight"), b = tmp.resolve("resumed");
+        Trainer straight = trainer(a, train(12, 4, 3e-3), be);
+        Trainer.Result ra = straight.run(0);
+        assertTrue(ra.finished());
+
+        Trainer first = trainer(b, train(12, 4, 3e-3), be);
+        Trainer.Result half = first.run(6);
+        assertFalse(half.finished());
+        assertEquals(6, half.step());
+        assertFalse(Files.exists(b.resolve("summary.json")));
+        Trainer second = trainer(b, train(12, 4, 3e-3), be);
+        second.resumeFrom(new Checkpoints(b).latest().orElseThrow());
+        assertEquals(6, second.step());
+        Trainer.Result rb = second.run(0);
+
+        List<Double> la = losses(a), lb = losses(b);
+        assertEquals(12, la.size());
+        assertEquals(la, lb, "losses of the resumed run");
+        assertEquals(Double.doubleToLongBits(ra.valLoss()), Double.doubleToLongBits(rb.valLoss()));
+        var wa = Checkpoints.load(new Checkpoints(a).latest().orElseThrow());
+        var wb = Checkpoints.load(new Checkpoints(b).latest().orElseThrow());
+        for (String name : wa.model().keySet()) {
+            assertArrayEquals(wa.model().get(name).data(), wb.model().get(name).data(), name);
+            assertArrayEquals(wa.optimizer().get("m." + name).data(), wb.optimizer().get("m." + name).data(), name);
+        }
+        assertTrue(la.get(11) < la.get(0), "the loss goes down: " + la);
+        assertTrue(Files.exists(b.resolve("summary.json")));
+    }
+
+    @Test
+    void nanStopsWithStepAndTensorAndKeepsTheLastGoodCheckpoint() throws Exception {
+        Backend be = Backends.create("java", 1);
+        Path run = tmp.resolve("nan");
+        Trainer t = trainer(run, train(20, 2, 1e-3), be);
+        t.run(4);
+        // Poison one weight, as an overflow would: the next forward produces a non-finite loss.
+        Parameter norm = null;
+        for (Parameter p : modelOf(t)) if (p.name().equals("final_norm")) norm = p;
+        assertNotNull(norm);
+        norm.data()[3] = Float.NaN;
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> t.run(0));
+        assertEquals(5, e.step());
+        assertTrue(e.getMessage().contains("step 5"), e.getMessage());
+        assertEquals("loss", e.tensor());
+        assertTrue(e.getMessage().contains("LM loss = NaN (loss)"), e.getMessage());
+        assertTrue(e.getMessage().contains("last good checkpoint: " + run.resolve("checkpoints/step-0000004")), e.getMessage());
+        assertEquals(List.of(2L, 4L), new Checkpoints(run).completeSteps());
+        assertFalse(Files.exists(run.resolve("summary.json")));
+    }
+
+    private static List<Parameter> modelOf(Trainer t) {
+        return t.optimizer().parameters();
+    }
+}
