@@ -1,0 +1,550 @@
+package dagmoe.backend;
+
+import dagmoe.backend.cpu.Gemm;
+import dagmoe.backend.cpu.Vec;
+import dagmoe.backend.cpu.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import static dagmoe.backend.Shapes.matrix;
+import static dagmoe.backend.Shapes.vectors;
+
+/**
+ * The fast CPU path: the {@link JavaBackend}'s shape checks and semantics, with the operations that dominate
+ * an MoE training step rewritten for speed — the three matrix products (packed, cache-blocked Vector API
+ * micro-kernel, see {@link Gemm}), attention, RMSNorm, SwiGLU, GELU, cross-entropy, AdamW, embedding backward,
+ * expert gather/scatter and the DAG pairwise step — multithreaded over fixed ranges of rows/tokens/columns.
+ * Operations not overridden run the portable kernels sequentially (they are cheap: router, rope, dispatch plan).
+ *
+ * <p>Determinism: work is split into fixed contiguous ranges by {@link WorkerPool} (no work stealing), every
+ * output element is produced by exactly one thread in a fixed order, and lane sums use a fixed order, so the
+ * same inputs and thread count give the same bits. Results agree with {@code java} to float rounding (sums
+ * are reassociated: vector lanes, FMA, k-blocking).
+ */
+public class CpuBackend extends JavaBackend {
+    private static final VectorSpecies<Float> SP = Vec.SP;
+    private static final int L = Vec.L;
+
+    private final WorkerPool pool;
+    private final Gemm gemm;
+
+    public CpuBackend(int threads) {
+        this.pool = new WorkerPool(threads);
+        this.gemm = new Gemm(pool);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    // ---------------------------------------------------------------- matrix products (strides select the form)
+
+    @Override
+    public void matmul(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        Shapes.matmul("matmul", a, aOff, b, bOff, c, cOff, m, n, k);
+        // A[m×k]: (i,p) at i·k + p;  B[k×n]: (p,j) at p·n + j
+        gemm.multiply(a, aOff, k, 1, b, bOff, n, 1, c, cOff, m, n, k, accumulate);
+    }
+
+    @Override
+    public void matmulABt(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        Shapes.matmul("matmulABt", a, aOff, b, bOff, c, cOff, m, n, k);
+        // B[n×k] read as Bᵀ: (p,j) at j·k + p
+        gemm.multiply(a, aOff, k, 1, b, bOff, 1, k, c, cOff, m, n, k, accumulate);
+    }
+
+    @Override
+    public void matmulAtB(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        Shapes.matmul("matmulAtB", a, aOff, b, bOff, c, cOff, m, n, k);
+        // A[k×m] read as Aᵀ: (i,p) at p·m + i
+        gemm.multiply(a, aOff, 1, m, b, bOff, n, 1, c, cOff, m, n, k, accumulate);
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    @Override
+    public double sumSquares(float[] x, int n) {
+        vectors("sumSquares", n, "x", x, null, null);
+        // the java backend's chunks, summed per chunk in double in index order: identical bits to java
+        int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
+        double[] partials = new double[chunks];
+        pool.forRange(chunks, REDUCE_CHUNK, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                int end = Math.min(n, (c + 1) * REDUCE_CHUNK);
+                double s = 0.0;
+                for (int i = c * REDUCE_CHUNK; i < end; i++) {
+                    double v = x[i];
+                    s += v * v;
+                }
+                partials[c] = s;
+            }
+        });
+        double s = 0.0;
+        for (double p : partials) {
+            s += p;
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- embedding
+
+    @Override
+    public void embeddingBackward(float[] dOut, int[] tokens, float[] dTable, int T, int d, int V) {
+        checkEmbeddingBackward(dOut, tokens, dTable, T, d, V);
+        // threads own column ranges and walk the tokens in order (a repeated token never races)
+        forColumns(d, T, (c0, c1) -> {
+            for (int t = 0; t < T; t++) {
+                Vec.add(dOut, t * d + c0, dTable, tokens[t] * d + c0, c1 - c0);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- RMSNorm
+
+    @Override
+    public void rmsnormForward(float[] x, float[] w, float[] y, float[] rstd, int rows, int d, float eps) {
+        checkRmsnorm("rmsnormForward", x, w, y, rstd, rows, d);
+        pool.forRange(rows, 3L * d, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int base = r * d;
+                float inv = 1f / (float) Math.sqrt(Vec.sumSquares(x, base, d) / d + eps);
+                rstd[r] = inv;
+                int dv = d - d % L;
+                FloatVector vi = FloatVector.broadcast(SP, inv);
+                for (int c = 0; c < dv; c += L) {
+                    FloatVector.fromArray(SP, x, base + c).mul(vi).mul(FloatVector.fromArray(SP, w, c)).intoArray(y, base + c);
+                }
+                for (int c = dv; c < d; c++) {
+                    y[base + c] = x[base + c] * inv * w[c];
+                }
+            }
+        });
+    }
+
+    @Override
+    public void rmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d) {
+        String op = "rmsnormBackward";
+        checkRmsnorm(op, x, w, dy, rstd, rows, d);
+        matrix(op, "dx", dx, rows, d, "rows", "d");
+        matrix(op, "dw", dw, 1, d, "1", "d");
+        // dx: rows in parallel. dx += rstd·w⊙dy − rstd³/d · x · Σ_c w_c dy_c x_c
+        pool.forRange(rows, 5L * d, (r0, r1) -> {
+            float[] wdy = new float[d];
+            for (int r = r0; r < r1; r++) {
+                int base = r * d;
+                float inv = rstd[r];
+                for (int c = 0; c < d; c++) {
+                    wdy[c] = w[c] * dy[base + c];
+                }
+                float dot = Vec.dot(wdy, 0, x, base, d);
+                float k = inv * inv * inv * dot / d;
+                int dv = d - d % L;
+                FloatVector vi = FloatVector.broadcast(SP, inv);
+                FloatVector vk = FloatVector.broadcast(SP, k);
+                for (int c = 0; c < dv; c += L) {
+                    FloatVector g = vi.mul(FloatVector.fromArray(SP, wdy, c))
+                            .sub(vk.mul(FloatVector.fromArray(SP, x, base + c)));
+                    FloatVector.fromArray(SP, dx, base + c).add(g).intoArray(dx, base + c);
+                }
+                for (int c = dv; c < d; c++) {
+                    dx[base + c] += inv * wdy[c] - k * x[base + c];
+                }
+            }
+        });
+        // dw[c] += Σ_r dy[r,c]·x[r,c]·rstd[r]: threads own column ranges, rows summed in order
+        forColumns(d, 2L * rows, (c0, c1) -> {
+            int n = c1 - c0;
+            float[] acc = new float[n];
+            for (int r = 0; r < rows; r++) {
+                int base = r * d + c0;
+                float s = rstd[r];
+                int nv = n - n % L;
+                FloatVector vs = FloatVector.broadcast(SP, s);
+                for (int c = 0; c < nv; c += L) {
+                    FloatVector.fromArray(SP, dy, base + c).mul(FloatVector.fromArray(SP, x, base + c))
+                            .fma(vs, FloatVector.fromArray(SP, acc, c)).intoArray(acc, c);
+                }
+                for (int c = nv; c < n; c++) {
+                    acc[c] = Math.fma(dy[base + c] * x[base + c], s, acc[c]);
+                }
+            }
+            for (int c = 0; c < n; c++) {
+                dw[c0 + c] += acc[c];
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- activations (exp-bound: scalar, threaded)
+
+    @Override
+    public void swigluForward(float[] gate, float[] up, float[] out, int n) {
+        vectors("swigluForward", n, "gate", gate, "up", up);
+        vectors("swigluForward", n, "out", out, null, null);
+        pool.forRange(n, 20, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                float a = gate[i];
+                float sig = 1f / (1f + (float) Math.exp(-a));
+                out[i] = a * sig * up[i];
+            }
+        });
+    }
+
+    @Override
+    public void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int n) {
+        vectors("swigluBackward", n, "gate", gate, "up", up);
+        vectors("swigluBackward", n, "dOut", dOut, "dGate", dGate);
+        vectors("swigluBackward", n, "dUp", dUp, null, null);
+        pool.forRange(n, 25, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                float a = gate[i];
+                float sig = 1f / (1f + (float) Math.exp(-a));
+                float g = dOut[i];
+                dGate[i] += g * up[i] * sig * (1f + a * (1f - sig));
+                dUp[i] += g * a * sig;
+            }
+        });
+    }
+
+    private static final float GELU_C = 0.7978845608028654f;
+    private static final float GELU_A = 0.044715f;
+
+    @Override
+    public void geluForward(float[] x, float[] y, int n) {
+        vectors("geluForward", n, "x", x, "y", y);
+        pool.forRange(n, 20, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                float v = x[i];
+                float u = GELU_C * (v + GELU_A * v * v * v);
+                float th = 1f - 2f / ((float) Math.exp(2f * u) + 1f);
+                y[i] = 0.5f * v * (1f + th);
+            }
+        });
+    }
+
+    @Override
+    public void geluBackward(float[] x, float[] dy, float[] dx, int n) {
+        vectors("geluBackward", n, "x", x, "dy", dy);
+        vectors("geluBackward", n, "dx", dx, null, null);
+        pool.forRange(n, 25, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                float v = x[i];
+                float u = GELU_C * (v + GELU_A * v * v * v);
+                float th = 1f - 2f / ((float) Math.exp(2f * u) + 1f);
+                float du = GELU_C * (1f + 3f * GELU_A * v * v);
+                dx[i] += dy[i] * (0.5f * (1f + th) + 0.5f * v * (1f - th * th) * du);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- attention (threads own (batch, head) pairs)
+
+    @Override
+    public void attentionForward(float[] q, float[] k, float[] v, float[] probs, float[] out, int B, int S, int H, int hd) {
+        checkAttention("attentionForward", new float[][] {q, k, v, out}, new String[] {"q", "k", "v", "out"},
+                new float[][] {probs}, new String[] {"probs"}, B, S, H, hd);
+        float scale = 1f / (float) Math.sqrt(hd);
+        int d = H * hd;
+        pool.forRange(B * H, (long) S * S * hd, (bh0, bh1) -> {
+            float[] o = new float[hd];
+            for (int bh = bh0; bh < bh1; bh++) {
+                int b = bh / H;
+                int h = bh % H;
+                int tok0 = b * S * d + h * hd; // head h of token (b, 0)
+                for (int i = 0; i < S; i++) {
+                    int row = (bh * S + i) * S;
+                    int qBase = tok0 + i * d;
+                    float max = -Float.MAX_VALUE;
+                    for (int j = 0; j <= i; j++) {
+                        float s = Vec.dot(q, qBase, k, tok0 + j * d, hd) * scale;
+                        probs[row + j] = s;
+                        max = Math.max(max, s);
+                    }
+                    float sum = 0f;
+                    for (int j = 0; j <= i; j++) {
+                        float e = (float) Math.exp(probs[row + j] - max);
+                        probs[row + j] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    java.util.Arrays.fill(o, 0f);
+                    for (int j = 0; j <= i; j++) {
+                        float p = probs[row + j] * inv;
+                        probs[row + j] = p;
+                        Vec.axpy(p, v, tok0 + j * d, o, 0, hd);
+                    }
+                    java.util.Arrays.fill(probs, row + i + 1, row + S, 0f);
+                    System.arraycopy(o, 0, out, qBase, hd);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
+                                  float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
+        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
+                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
+                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+        float scale = 1f / (float) Math.sqrt(hd);
+        int d = H * hd;
+        pool.forRange(B * H, 3L * S * S * hd, (bh0, bh1) -> {
+            float[] gq = new float[hd];
+            float[] gk = new float[S * hd]; // dk, dv of this head, summed over i in increasing order
+            float[] gv = new float[S * hd];
+            for (int bh = bh0; bh < bh1; bh++) {
+                int b = bh / H;
+                int h = bh % H;
+                int tok0 = b * S * d + h * hd;
+                java.util.Arrays.fill(gk, 0f);
+                java.util.Arrays.fill(gv, 0f);
+                for (int i = 0; i < S; i++) {
+                    int row = (bh * S + i) * S;
+                    int iBase = tok0 + i * d;
+                    // scratch_ij = P_ij (dP_ij − Σ_l P_il dP_il)/√hd, dP_ij = dOut_i·v_j
+                    float dot = 0f;
+                    for (int j = 0; j <= i; j++) {
+                        float dp = Vec.dot(dOut, iBase, v, tok0 + j * d, hd);
+                        scratch[row + j] = dp;
+                        dot += probs[row + j] * dp;
+                    }
+                    java.util.Arrays.fill(gq, 0f);
+                    for (int j = 0; j <= i; j++) {
+                        float p = probs[row + j];
+                        float ds = p * (scratch[row + j] - dot) * scale;
+                        scratch[row + j] = ds;
+                        int jBase = tok0 + j * d;
+                        Vec.axpy(ds, k, jBase, gq, 0, hd);          // dq_i += ds_ij k_j
+                        Vec.axpy(ds, q, iBase, gk, j * hd, hd);     // dk_j += ds_ij q_i
+                        Vec.axpy(p, dOut, iBase, gv, j * hd, hd);   // dv_j += P_ij dOut_i
+                    }
+                    java.util.Arrays.fill(scratch, row + i + 1, row + S, 0f);
+                    Vec.add(gq, 0, dq, iBase, hd);
+                }
+                for (int j = 0; j < S; j++) {
+                    Vec.add(gk, j * hd, dk, tok0 + j * d, hd);
+                    Vec.add(gv, j * hd, dv, tok0 + j * d, hd);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- expert dispatch
+
+    @Override
+    public void gatherRows(float[] src, int[] index, int divisor, float[] dst, int n, int d) {
+        checkGatherRows(src, index, divisor, dst, n, d);
+        pool.forRange(n, d, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                System.arraycopy(src, (index[p] / divisor) * d, dst, p * d, d);
+            }
+        });
+    }
+
+    @Override
+    public void sumSlotRows(float[] src, int[] position, float[] dst, int T, int K, int d, boolean accumulate) {
+        checkSumSlotRows(src, position, dst, T, K, d);
+        // s = Σ_i src rows in slot order, then dst (+)= s: the java kernel's order, so identical bits
+        pool.forRange(T, (long) K * d, (t0, t1) -> {
+            float[] s = new float[d];
+            for (int t = t0; t < t1; t++) {
+                java.util.Arrays.fill(s, 0f);
+                for (int i = 0; i < K; i++) {
+                    Vec.add(src, position[t * K + i] * d, s, 0, d);
+                }
+                if (accumulate) {
+                    Vec.add(s, 0, dst, t * d, d);
+                } else {
+                    System.arraycopy(s, 0, dst, t * d, d);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- DAG pairwise step (threads own tokens)
+
+    @Override
+    public void dagPairwiseForward(float[] p, float[] out, int T, int K, int g) {
+        checkDag("dagPairwiseForward", new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
+        int w = 4 * g;
+        pool.forRange(T, 20L * K * K * g, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                for (int i = 0; i < K; i++) {
+                    int rowI = (t * K + i) * w;
+                    int o = (t * K + i) * g;
+                    for (int c = 0; c < g; c++) {
+                        out[o + c] = 0f;
+                    }
+                    for (int j = 0; j < K; j++) {
+                        int rowJ = (t * K + j) * w;
+                        for (int c = 0; c < g; c++) {
+                            float gate = 1f / (1f + (float) Math.exp(-(p[rowI + c] + p[rowJ + g + c])));
+                            out[o + c] += gate * (p[rowI + 2 * g + c] + p[rowJ + 3 * g + c]);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void dagPairwiseBackward(float[] p, float[] dOut, float[] dp, int T, int K, int g) {
+        checkDag("dagPairwiseBackward", new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"},
+                new float[][] {dOut}, T, K, g);
+        int w = 4 * g;
+        // per token: the K×K×g edge gates e_ij = σ(a_i + b_j) once (the java kernel evaluates each twice), then
+        // da_n = Σ_j dOut_n m_nj e_nj(1−e_nj), dc_n = Σ_j dOut_n e_nj, db_n = Σ_i dOut_i m_in e_in(1−e_in),
+        // de_n = Σ_i dOut_i e_in with m_ij = c_i + e_j (here e_j is the fourth projection).
+        pool.forRange(T, 30L * K * K * g, (t0, t1) -> {
+            float[] gate = new float[K * K * g];
+            float[] acc = new float[4 * g];
+            for (int t = t0; t < t1; t++) {
+                int slot0 = t * K;
+                for (int i = 0; i < K; i++) {
+                    int rowI = (slot0 + i) * w;
+                    for (int j = 0; j < K; j++) {
+                        int rowJ = (slot0 + j) * w;
+                        int e = (i * K + j) * g;
+                        for (int c = 0; c < g; c++) {
+                            gate[e + c] = 1f / (1f + (float) Math.exp(-(p[rowI + c] + p[rowJ + g + c])));
+                        }
+                    }
+                }
+                for (int n = 0; n < K; n++) {
+                    int rowN = (slot0 + n) * w;
+                    int dn = (slot0 + n) * g;
+                    java.util.Arrays.fill(acc, 0f);
+                    for (int j = 0; j < K; j++) {
+                        int rowJ = (slot0 + j) * w;
+                        int dj = (slot0 + j) * g;
+                        int eOut = (n * K + j) * g; // n receives from j
+                        int eIn = (j * K + n) * g;  // n sends to j
+                        for (int c = 0; c < g; c++) {
+                            float go = gate[eOut + c];
+                            float gn = dOut[dn + c];
+                            float mOut = p[rowN + 2 * g + c] + p[rowJ + 3 * g + c];
+                            acc[c] += gn * mOut * go * (1f - go);
+                            acc[2 * g + c] += gn * go;
+                            float gi = gate[eIn + c];
+                            float di = dOut[dj + c];
+                            float mIn = p[rowJ + 2 * g + c] + p[rowN + 3 * g + c];
+                            acc[g + c] += di * mIn * gi * (1f - gi);
+                            acc[3 * g + c] += di * gi;
+                        }
+                    }
+                    for (int c = 0; c < w; c++) {
+                        dp[rowN + c] += acc[c];
+                    }
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- loss
+
+    @Override
+    public void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V) {
+        checkCrossEntropy("crossEntropyForward", logits, targets, loss, "loss", lse, "lse", T, V);
+        pool.forRange(T, 20L * V, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int base = t * V;
+                float max = Vec.max(logits, base, V);
+                float sum = 0f;
+                for (int v = 0; v < V; v++) {
+                    sum += (float) Math.exp(logits[base + v] - max);
+                }
+                float l = max + (float) Math.log(sum);
+                lse[t] = l;
+                int y = targets[t];
+                loss[t] = y >= 0 ? l - logits[base + y] : 0f;
+            }
+        });
+    }
+
+    @Override
+    public void crossEntropyBackward(float[] logits, int[] targets, float[] lse, float[] dLogits, int T, int V, float scale) {
+        String op = "crossEntropyBackward";
+        checkCrossEntropy(op, logits, targets, lse, "lse", null, null, T, V);
+        matrix(op, "dLogits", dLogits, T, V, "T", "V");
+        pool.forRange(T, 20L * V, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int base = t * V;
+                int y = targets[t];
+                if (y < 0) {
+                    java.util.Arrays.fill(dLogits, base, base + V, 0f);
+                    continue;
+                }
+                float l = lse[t];
+                for (int v = 0; v < V; v++) {
+                    dLogits[base + v] = scale * (float) Math.exp(logits[base + v] - l);
+                }
+                dLogits[base + y] = scale * ((float) Math.exp(logits[base + y] - l) - 1f);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- optimizer
+
+    @Override
+    public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, float bc1, float bc2) {
+        vectors("adamw", n, "p", p, "g", g);
+        vectors("adamw", n, "m", m, "v", v);
+        // the java kernel's operations in its order, lane by lane (no FMA contraction): identical bits
+        pool.forRange(n, 12, (i0, i1) -> {
+            FloatVector b1 = FloatVector.broadcast(SP, beta1);
+            FloatVector b2 = FloatVector.broadcast(SP, beta2);
+            FloatVector ob1 = FloatVector.broadcast(SP, 1f - beta1);
+            FloatVector ob2 = FloatVector.broadcast(SP, 1f - beta2);
+            FloatVector vbc1 = FloatVector.broadcast(SP, bc1);
+            FloatVector vbc2 = FloatVector.broadcast(SP, bc2);
+            FloatVector veps = FloatVector.broadcast(SP, eps);
+            FloatVector vlr = FloatVector.broadcast(SP, lr);
+            FloatVector vwd = FloatVector.broadcast(SP, weightDecay);
+            int iv = i0 + (i1 - i0) - (i1 - i0) % L;
+            for (int i = i0; i < iv; i += L) {
+                FloatVector gi = FloatVector.fromArray(SP, g, i);
+                FloatVector mi = b1.mul(FloatVector.fromArray(SP, m, i)).add(ob1.mul(gi));
+                FloatVector vi = b2.mul(FloatVector.fromArray(SP, v, i)).add(ob2.mul(gi).mul(gi));
+                mi.intoArray(m, i);
+                vi.intoArray(v, i);
+                FloatVector update = mi.div(vbc1).div(vi.div(vbc2).sqrt().add(veps));
+                FloatVector pi = FloatVector.fromArray(SP, p, i);
+                pi.sub(vlr.mul(update.add(vwd.mul(pi)))).intoArray(p, i);
+            }
+            for (int i = iv; i < i1; i++) {
+                float gi = g[i];
+                float mi = beta1 * m[i] + (1f - beta1) * gi;
+                float vi = beta2 * v[i] + (1f - beta2) * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                float update = (mi / bc1) / ((float) Math.sqrt(vi / bc2) + eps);
+                p[i] -= lr * (update + weightDecay * p[i]);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Splits columns [0, d) into per-thread ranges aligned to the vector width (rowsCost = work per column). */
+    private void forColumns(int d, long rowsCost, WorkerPool.Range body) {
+        int units = (d + L - 1) / L;
+        int parts = pool.parts(units, rowsCost * L);
+        if (parts <= 1) {
+            body.run(0, d);
+            return;
+        }
+        pool.run(parts, t -> body.run(Math.min(d, WorkerPool.start(units, parts, t) * L),
+                Math.min(d, WorkerPool.start(units, parts, t + 1) * L)));
+    }
+}

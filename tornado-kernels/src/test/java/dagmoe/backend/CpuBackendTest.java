@@ -1,0 +1,410 @@
+package dagmoe.backend;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The {@code cpu} backend against the {@code java} reference for every {@link Backend} operation, on random
+ * inputs and awkward shapes (1, 7, 33, 257, non-multiples of the vector width, offsets ≠ 0, accumulate on and
+ * off), with 1, 2 and 3 threads; plus determinism (same inputs → same bits) and the inherited shape checks.
+ *
+ * <p>Tolerance: every float array an operation touches must satisfy max_i |cpu_i − java_i| ≤ TOL · max_i |java_i|
+ * (relative to the magnitude of the result; sums are reassociated by vector lanes, FMA and blocking, so they
+ * differ by float rounding only). Integer outputs must be equal.
+ */
+class CpuBackendTest {
+    /** Relative (to the array's largest magnitude) tolerance of cpu vs java. */
+    static final double TOL = 5e-6;
+
+    static final JavaBackend JAVA = new JavaBackend();
+    static CpuBackend[] cpus;
+
+    @BeforeAll
+    static void start() {
+        cpus = new CpuBackend[] {new CpuBackend(1), new CpuBackend(2), new CpuBackend(3)};
+    }
+
+    @AfterAll
+    static void stop() {
+        for (CpuBackend b : cpus) {
+            b.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- harness
+
+    /** The arrays of one case: floats and ints; each backend runs on its own deep copy. */
+    static final class Arrs {
+        final float[][] f;
+        final int[][] i;
+
+        Arrs(float[][] f, int[][] i) {
+            this.f = f;
+            this.i = i;
+        }
+
+        Arrs copy() {
+            float[][] f2 = new float[f.length][];
+            for (int a = 0; a < f.length; a++) {
+                f2[a] = f[a].clone();
+            }
+            int[][] i2 = new int[i.length][];
+            for (int a = 0; a < i.length; a++) {
+                i2[a] = i[a].clone();
+            }
+            return new Arrs(f2, i2);
+        }
+    }
+
+    /** Runs op on java and on every cpu backend, then compares every array (floats within TOL, ints exactly). */
+    static void check(String what, Arrs in, BiConsumer<Backend, Arrs> op) {
+        Arrs ref = in.copy();
+        op.accept(JAVA, ref);
+        for (CpuBackend cpu : cpus) {
+            Arrs got = in.copy();
+            op.accept(cpu, got);
+            String tag = what + " [cpu threads=" + cpu.threads() + "]";
+            for (int a = 0; a < ref.f.length; a++) {
+                assertNear(tag + " float array #" + a, ref.f[a], got.f[a]);
+            }
+            for (int a = 0; a < ref.i.length; a++) {
+                assertArrayEquals(ref.i[a], got.i[a], tag + " int array #" + a);
+            }
+        }
+    }
+
+    static void assertNear(String what, float[] expected, float[] actual) {
+        double scale = 0;
+        for (float v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        double tol = TOL * scale;
+        for (int i = 0; i < expected.length; i++) {
+            double diff = Math.abs((double) expected[i] - actual[i]);
+            if (!(diff <= tol) && !(Float.isNaN(expected[i]) && Float.isNaN(actual[i]))) {
+                fail(what + ": index " + i + " of " + expected.length + ": cpu " + actual[i] + ", java " + expected[i]
+                        + " (|diff| " + diff + " > " + TOL + " · max|java| " + scale + ")");
+            }
+        }
+    }
+
+    static float[] uni(SplittableRandom r, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
+        }
+        return a;
+    }
+
+    static int[] ints(SplittableRandom r, int n, int bound) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = r.nextInt(bound);
+        }
+        return a;
+    }
+
+    static Arrs floats(float[]... f) {
+        return new Arrs(f, new int[0][]);
+    }
+
+    // ---------------------------------------------------------------- matrix products
+
+    /** {m, n, k}: tiny, odd, one row tile short, direct path with threads, column split, row split with 2 k-blocks. */
+    static final int[][] MATMUL_SHAPES = {
+            {1, 1, 1}, {7, 33, 257}, {33, 7, 1}, {5, 257, 33}, {3, 512, 256}, {257, 33, 65},
+            {13, 300, 100}, {64, 130, 300}, {97, 17, 513},
+    };
+
+    @Test
+    void matmulAllFormsAgainstJava() {
+        SplittableRandom r = new SplittableRandom(1);
+        for (int[] s : MATMUL_SHAPES) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean acc : new boolean[] {false, true}) {
+                int aOff = 3, bOff = 5, cOff = 7;
+                float[] a = uni(r, aOff + m * k + 2, 1);
+                float[] b = uni(r, bOff + k * n + 1, 1);
+                float[] c = uni(r, cOff + m * n + 4, 1);
+                String shape = m + "x" + n + "x" + k + (acc ? " acc" : "");
+                check("matmul " + shape, floats(a, b, c), (be, x) -> be.matmul(x.f[0], aOff, x.f[1], bOff, x.f[2], cOff, m, n, k, acc));
+                check("matmulABt " + shape, floats(a, b, c), (be, x) -> be.matmulABt(x.f[0], aOff, x.f[1], bOff, x.f[2], cOff, m, n, k, acc));
+                check("matmulAtB " + shape, floats(a, b, c), (be, x) -> be.matmulAtB(x.f[0], aOff, x.f[1], bOff, x.f[2], cOff, m, n, k, acc));
+            }
+        }
+    }
+
+    @Test
+    void matmulAgainstDoubleReference() {
+        // an independent check of the packed path (cpu vs naive double), not only cpu vs java
+        SplittableRandom r = new SplittableRandom(2);
+        int m = 70, n = 45, k = 300;
+        float[] a = uni(r, m * k, 1), b = uni(r, n * k, 1), c = new float[m * n];
+        cpus[1].matmulABt(a, 0, b, 0, c, 0, m, n, k, false);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    s += (double) a[i * k + p] * b[j * k + p];
+                }
+                assertEquals(s, c[i * n + j], 1e-4, "C[" + i + "," + j + "]");
+            }
+        }
+    }
+
+    @Test
+    void matmulSameBitsAcrossThreadCounts() {
+        // a property of the blocking: every element is summed over k in the same order whatever the split
+        SplittableRandom r = new SplittableRandom(3);
+        for (int[] s : new int[][] {{64, 130, 300}, {13, 300, 100}, {3, 512, 256}}) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = uni(r, m * k, 1), b = uni(r, k * n, 1);
+            float[][] out = new float[cpus.length][m * n];
+            for (int t = 0; t < cpus.length; t++) {
+                cpus[t].matmul(a, 0, b, 0, out[t], 0, m, n, k, false);
+            }
+            assertArrayEquals(out[0], out[1], "threads 1 vs 2 " + Arrays.toString(s));
+            assertArrayEquals(out[0], out[2], "threads 1 vs 3 " + Arrays.toString(s));
+        }
+    }
+
+    // ---------------------------------------------------------------- elementwise, reductions, embedding
+
+    @Test
+    void elementwiseAndReductions() {
+        SplittableRandom r = new SplittableRandom(4);
+        for (int n : new int[] {1, 7, 33, 257, 40_009}) {
+            float[] x = uni(r, n + 3, 2), y = uni(r, n + 1, 2);
+            check("fill " + n, floats(x), (be, a) -> be.fill(a.f[0], n, 0.25f));
+            check("copy " + n, floats(x, y), (be, a) -> be.copy(a.f[0], a.f[1], n));
+            check("axpy " + n, floats(x, y), (be, a) -> be.axpy(-0.75f, a.f[0], a.f[1], n));
+            check("scale " + n, floats(x), (be, a) -> be.scale(a.f[0], n, 1.5f));
+            for (CpuBackend cpu : cpus) {
+                assertEquals(JAVA.sumSquares(x, n), cpu.sumSquares(x, n), 0.0, "sumSquares " + n + " (same chunks: same bits)");
+                assertEquals(false, cpu.hasNonFinite(x, n));
+                float[] bad = x.clone();
+                bad[n - 1] = Float.NaN;
+                assertTrue(cpu.hasNonFinite(bad, n), "hasNonFinite NaN at " + (n - 1));
+                bad[n - 1] = Float.NEGATIVE_INFINITY;
+                assertTrue(cpu.hasNonFinite(bad, n), "hasNonFinite -inf");
+            }
+            float[] g = uni(r, n, 3), u = uni(r, n, 2), dOut = uni(r, n, 1), d1 = uni(r, n, 1), d2 = uni(r, n, 1);
+            check("swigluForward " + n, floats(g, u, new float[n]), (be, a) -> be.swigluForward(a.f[0], a.f[1], a.f[2], n));
+            check("swigluBackward " + n, floats(g, u, dOut, d1, d2), (be, a) -> be.swigluBackward(a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], n));
+            check("geluForward " + n, floats(g, new float[n]), (be, a) -> be.geluForward(a.f[0], a.f[1], n));
+            check("geluBackward " + n, floats(g, dOut, d1), (be, a) -> be.geluBackward(a.f[0], a.f[1], a.f[2], n));
+            float[] p = uni(r, n, 1), m = uni(r, n, 0.1), v = uni(r, n, 0.01);
+            for (int i = 0; i < n; i++) {
+                v[i] = Math.abs(v[i]);
+            }
+            check("adamw " + n, floats(p, dOut, m, v),
+                    (be, a) -> be.adamw(a.f[0], a.f[1], a.f[2], a.f[3], n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f));
+        }
+    }
+
+    @Test
+    void embedding() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (int[] s : new int[][] {{1, 1, 1}, {33, 7, 5}, {257, 33, 7}, {2048, 65, 300}}) {
+            int T = s[0], d = s[1], V = s[2];
+            int[] tokens = ints(r, T, V); // V < T: tokens repeat
+            float[] table = uni(r, V * d, 1), dOut = uni(r, T * d, 1), dTable = uni(r, V * d, 1);
+            check("embeddingForward " + Arrays.toString(s), new Arrs(new float[][] {table, new float[T * d]}, new int[][] {tokens}),
+                    (be, a) -> be.embeddingForward(a.f[0], a.i[0], a.f[1], T, d));
+            check("embeddingBackward " + Arrays.toString(s), new Arrs(new float[][] {dOut, dTable}, new int[][] {tokens}),
+                    (be, a) -> be.embeddingBackward(a.f[0], a.i[0], a.f[1], T, d, V));
+        }
+    }
+
+    // ---------------------------------------------------------------- norms, rope, attention
+
+    @Test
+    void rmsnorm() {
+        SplittableRandom r = new SplittableRandom(6);
+        for (int[] s : new int[][] {{1, 1}, {7, 33}, {33, 7}, {257, 65}, {300, 256}}) {
+            int rows = s[0], d = s[1];
+            float[] x = uni(r, rows * d, 2), w = uni(r, d, 1.5), y = new float[rows * d], rstd = new float[rows];
+            JAVA.rmsnormForward(x, w, y, rstd, rows, d, 1e-5f);
+            check("rmsnormForward " + Arrays.toString(s), floats(x, w, new float[rows * d], new float[rows]),
+                    (be, a) -> be.rmsnormForward(a.f[0], a.f[1], a.f[2], a.f[3], rows, d, 1e-5f));
+            float[] dy = uni(r, rows * d, 1), dx = uni(r, rows * d, 1), dw = uni(r, d, 1);
+            check("rmsnormBackward " + Arrays.toString(s), floats(x, w, rstd, dy, dx, dw),
+                    (be, a) -> be.rmsnormBackward(a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], a.f[5], rows, d));
+        }
+    }
+
+    @Test
+    void rope() {
+        SplittableRandom r = new SplittableRandom(7);
+        int T = 33, seq = 7, heads = 3, hd = 10;
+        float[] x = uni(r, T * heads * hd, 1), dx = uni(r, T * heads * hd, 1);
+        check("ropeForward", floats(x, new float[x.length]), (be, a) -> be.ropeForward(a.f[0], a.f[1], T, seq, heads, hd, 10000f));
+        check("ropeBackward", floats(x, dx), (be, a) -> be.ropeBackward(a.f[0], a.f[1], T, seq, heads, hd, 10000f));
+    }
+
+    @Test
+    void attention() {
+        SplittableRandom r = new SplittableRandom(8);
+        for (int[] s : new int[][] {{1, 1, 1, 1}, {2, 7, 3, 5}, {3, 33, 2, 16}, {2, 40, 4, 13}}) {
+            int B = s[0], S = s[1], H = s[2], hd = s[3];
+            int tok = B * S * H * hd, sq = B * H * S * S;
+            float[] q = uni(r, tok, 1.5), k = uni(r, tok, 1.5), v = uni(r, tok, 1), probs = new float[sq], out = new float[tok];
+            JAVA.attentionForward(q, k, v, probs, out, B, S, H, hd);
+            check("attentionForward " + Arrays.toString(s), floats(q, k, v, uni(r, sq, 1), uni(r, tok, 1)),
+                    (be, a) -> be.attentionForward(a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], B, S, H, hd));
+            float[] dOut = uni(r, tok, 1), dq = uni(r, tok, 1), dk = uni(r, tok, 1), dv = uni(r, tok, 1);
+            check("attentionBackward " + Arrays.toString(s), floats(q, k, v, probs, dOut, dq, dk, dv, uni(r, sq, 1)),
+                    (be, a) -> be.attentionBackward(a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], a.f[5], a.f[6], a.f[7], a.f[8], B, S, H, hd));
+        }
+    }
+
+    // ---------------------------------------------------------------- router, dispatch, aggregation, loss
+
+    @Test
+    void routerAndDispatch() {
+        SplittableRandom r = new SplittableRandom(9);
+        int T = 33, N = 7, K = 3;
+        float[] logits = uni(r, T * N, 2);
+        float[] probs = new float[T * N], gates = new float[T * K];
+        int[] topIdx = new int[T * K];
+        JAVA.routerForward(logits, probs, topIdx, gates, T, N, K, true);
+        for (boolean norm : new boolean[] {false, true}) {
+            check("routerForward norm=" + norm, new Arrs(new float[][] {logits, new float[T * N], new float[T * K]}, new int[][] {new int[T * K]}),
+                    (be, a) -> be.routerForward(a.f[0], a.f[1], a.i[0], a.f[2], T, N, K, norm));
+            check("routerBackward norm=" + norm, new Arrs(new float[][] {probs, gates, uni(r, T * K, 1), uni(r, T * N, 1)}, new int[][] {topIdx}),
+                    (be, a) -> be.routerBackward(a.f[0], a.i[0], a.f[1], a.f[2], a.f[3], T, N, K, norm));
+        }
+        check("routerAuxForward", new Arrs(new float[][] {logits, probs, new float[2]}, new int[][] {topIdx}),
+                (be, a) -> be.routerAuxForward(a.f[0], a.f[1], a.i[0], a.f[2], T, N, K, 0.01f, 0.001f));
+        check("routerAuxBackward", new Arrs(new float[][] {logits, probs, uni(r, T * N, 1)}, new int[][] {topIdx}),
+                (be, a) -> be.routerAuxBackward(a.f[0], a.f[1], a.i[0], a.f[2], T, N, K, 0.01f, 0.001f));
+        check("dispatchPlan", new Arrs(new float[0][], new int[][] {topIdx, new int[N], new int[N + 1], new int[T * K], new int[T * K]}),
+                (be, a) -> be.dispatchPlan(a.i[0], a.i[1], a.i[2], a.i[3], a.i[4], T, K, N));
+        int[] counts = new int[N], offsets = new int[N + 1], order = new int[T * K], position = new int[T * K];
+        JAVA.dispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
+        for (int d : new int[] {1, 7, 257}) {
+            float[] x = uni(r, T * d, 1), slots = uni(r, T * K * d, 1);
+            check("gatherRows tokens->slots d=" + d, new Arrs(new float[][] {x, new float[T * K * d]}, new int[][] {order}),
+                    (be, a) -> be.gatherRows(a.f[0], a.i[0], K, a.f[1], T * K, d));
+            check("gatherRows permute d=" + d, new Arrs(new float[][] {slots, new float[T * K * d]}, new int[][] {order}),
+                    (be, a) -> be.gatherRows(a.f[0], a.i[0], 1, a.f[1], T * K, d));
+            for (boolean acc : new boolean[] {false, true}) {
+                check("sumSlotRows d=" + d + " acc=" + acc, new Arrs(new float[][] {slots, uni(r, T * d, 1)}, new int[][] {position}),
+                        (be, a) -> be.sumSlotRows(a.f[0], a.i[0], a.f[1], T, K, d, acc));
+            }
+        }
+        // a large enough sumSlotRows / gatherRows to be split across threads
+        int T2 = 2048, K2 = 2, d2 = 64;
+        int[] pos2 = new int[T2 * K2];
+        for (int s = 0; s < pos2.length; s++) {
+            pos2[s] = (s * 7919) % pos2.length; // a permutation
+        }
+        check("sumSlotRows large", new Arrs(new float[][] {uni(r, T2 * K2 * d2, 1), uni(r, T2 * d2, 1)}, new int[][] {pos2}),
+                (be, a) -> be.sumSlotRows(a.f[0], a.i[0], a.f[1], T2, K2, d2, true));
+        check("gatherRows large", new Arrs(new float[][] {uni(r, T2 * d2, 1), new float[T2 * K2 * d2]}, new int[][] {pos2}),
+                (be, a) -> be.gatherRows(a.f[0], a.i[0], K2, a.f[1], T2 * K2, d2));
+    }
+
+    @Test
+    void aggregationHelpersAndDag() {
+        SplittableRandom r = new SplittableRandom(10);
+        for (int[] s : new int[][] {{1, 1, 1}, {33, 3, 7}, {257, 2, 16}, {64, 4, 33}}) {
+            int T = s[0], K = s[1], g = s[2];
+            int rows = T * K, d = g + 3;
+            float[] x = uni(r, rows * d, 1), sc = uni(r, rows, 1), h = uni(r, T * d, 1);
+            check("scaleRows " + Arrays.toString(s), floats(x, sc, new float[rows * d]), (be, a) -> be.scaleRows(a.f[0], a.f[1], a.f[2], rows, d));
+            check("scaleRowsBackward " + Arrays.toString(s), floats(x, sc, uni(r, rows * d, 1), uni(r, rows * d, 1), uni(r, rows, 1)),
+                    (be, a) -> be.scaleRowsBackward(a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], rows, d));
+            check("addTokenToSlots " + Arrays.toString(s), floats(x, h, new float[rows * d]),
+                    (be, a) -> be.addTokenToSlots(a.f[0], a.f[1], 0.5f, a.f[2], T, K, d));
+            check("addTokenToSlotsBackward " + Arrays.toString(s), floats(x, uni(r, rows * d, 1), h),
+                    (be, a) -> be.addTokenToSlotsBackward(a.f[0], 0.5f, a.f[1], a.f[2], T, K, d));
+            float[] p = uni(r, rows * 4 * g, 3), dOut = uni(r, rows * g, 1);
+            check("dagPairwiseForward " + Arrays.toString(s), floats(p, uni(r, rows * g, 1)),
+                    (be, a) -> be.dagPairwiseForward(a.f[0], a.f[1], T, K, g));
+            check("dagPairwiseBackward " + Arrays.toString(s), floats(p, dOut, uni(r, rows * 4 * g, 1)),
+                    (be, a) -> be.dagPairwiseBackward(a.f[0], a.f[1], a.f[2], T, K, g));
+            check("dagGateMeans " + Arrays.toString(s), floats(p, new float[K * K]), (be, a) -> be.dagGateMeans(a.f[0], a.f[1], T, K, g));
+        }
+    }
+
+    @Test
+    void crossEntropy() {
+        SplittableRandom r = new SplittableRandom(11);
+        for (int[] s : new int[][] {{1, 1}, {7, 33}, {33, 257}, {300, 512}}) {
+            int T = s[0], V = s[1];
+            float[] logits = uni(r, T * V, 4);
+            int[] targets = ints(r, T, V);
+            targets[T / 2] = -1; // ignored row
+            float[] loss = new float[T], lse = new float[T];
+            JAVA.crossEntropyForward(logits, targets, loss, lse, T, V);
+            check("crossEntropyForward " + Arrays.toString(s), new Arrs(new float[][] {logits, uni(r, T, 1), uni(r, T, 1)}, new int[][] {targets}),
+                    (be, a) -> be.crossEntropyForward(a.f[0], a.i[0], a.f[1], a.f[2], T, V));
+            check("crossEntropyBackward " + Arrays.toString(s), new Arrs(new float[][] {logits, lse, uni(r, T * V, 1)}, new int[][] {targets}),
+                    (be, a) -> be.crossEntropyBackward(a.f[0], a.i[0], a.f[1], a.f[2], T, V, 1f / T));
+        }
+    }
+
+    // ---------------------------------------------------------------- determinism and checks
+
+    @Test
+    void sameInputsGiveSameBits() {
+        SplittableRandom r = new SplittableRandom(12);
+        CpuBackend cpu = cpus[1];
+        int m = 150, n = 70, k = 300;
+        float[] a = uni(r, m * k, 1), b = uni(r, k * n, 1);
+        int B = 2, S = 33, H = 2, hd = 16, tok = B * S * H * hd, sq = B * H * S * S;
+        float[] q = uni(r, tok, 1), kk = uni(r, tok, 1), v = uni(r, tok, 1), dOut = uni(r, tok, 1);
+        int rows = 300, d = 65;
+        float[] x = uni(r, rows * d, 1), w = uni(r, d, 1), dy = uni(r, rows * d, 1);
+        float[][] first = null;
+        for (int run = 0; run < 2; run++) {
+            float[] c1 = new float[m * n], c2 = new float[m * m], c3 = new float[k * k];
+            cpu.matmul(a, 0, b, 0, c1, 0, m, n, k, false);
+            cpu.matmulABt(a, 0, a, 0, c2, 0, m, m, k, false);
+            cpu.matmulAtB(a, 0, a, 0, c3, 0, k, k, m, false);
+            float[] probs = new float[sq], out = new float[tok], dq = new float[tok], dk = new float[tok], dv = new float[tok];
+            cpu.attentionForward(q, kk, v, probs, out, B, S, H, hd);
+            cpu.attentionBackward(q, kk, v, probs, dOut, dq, dk, dv, new float[sq], B, S, H, hd);
+            float[] y = new float[rows * d], rstd = new float[rows], dx = new float[rows * d], dw = new float[d];
+            cpu.rmsnormForward(x, w, y, rstd, rows, d, 1e-5f);
+            cpu.rmsnormBackward(x, w, rstd, dy, dx, dw, rows, d);
+            float[][] results = {c1, c2, c3, probs, out, dq, dk, dv, y, rstd, dx, dw};
+            if (first == null) {
+                first = results;
+            } else {
+                for (int i = 0; i < results.length; i++) {
+                    assertArrayEquals(first[i], results[i], "result #" + i + " differs between two identical runs");
+                }
+            }
+        }
+    }
+
+    @Test
+    void inheritsShapeChecks() {
+        CpuBackend cpu = cpus[1];
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> cpu.matmulABt(new float[10], 0, new float[12], 0, new float[9], 0, 3, 3, 4, false));
+        assertTrue(e.getMessage().startsWith("matmulABt: a has 10 elements"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> cpu.attentionForward(new float[8], new float[8], new float[7], new float[8], new float[8], 1, 2, 1, 4));
+        assertTrue(e.getMessage().startsWith("attentionForward: v"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> cpu.adamw(new float[3], new float[3], new float[2], new float[3], 3,
+                0.1f, 0.9f, 0.9f, 1e-8f, 0f, 1f, 1f));
+        assertTrue(e.getMessage().startsWith("adamw: m"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new CpuBackend(0));
+        assertEquals("cpu", cpu.name());
+        assertEquals(2, cpu.threads());
+    }
+}
