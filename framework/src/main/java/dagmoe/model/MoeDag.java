@@ -64,8 +64,13 @@ final class MoeDag extends MoeRouted {
     }
 
     @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
-        int s = T * K;
         routeForward(be, x, T);
+        aggregate(be, h, x, gy, out, T);
+    }
+
+    /** The aggregation alone: gated expert outputs gy[TK×d] (slot order), h, x [T×d] -> out[T×d]. */
+    void aggregate(Backend be, float[] h, float[] x, float[] gy, float[] out, int T) {
+        int s = T * K;
         if (inject) be.addTokenToSlots(gy, residual == DagResidual.INJECTED ? h : x, 1f / K, X[0], T, K, d);
         else be.copy(gy, X[0], s * d);
         for (int r = 0; r < L; r++) {

@@ -26,9 +26,11 @@ final class Tiny {
     }
 
     /** Every weight random: matrices N(0, std), norm scales 1 + N(0, 0.1); zero-initialised ones included. */
-    static void randomize(Model m, double std, long seed) {
+    static void randomize(Model m, double std, long seed) { randomizeAll(m.parameters(), std, seed); }
+
+    static void randomizeAll(java.util.List<Parameter> params, double std, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        for (Parameter p : m.parameters()) {
+        for (Parameter p : params) {
             boolean norm = p.shape().length == 1;
             float[] w = p.data();
             for (int i = 0; i < w.length; i++) w[i] = (float) (norm ? 1 + 0.1 * gauss(r) : std * gauss(r));
