@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +36,7 @@ public final class BpeTokenizer implements Tokenizer {
     private static final int CACHE_LIMIT = 1 << 18;
 
     private final int[] left, right;          // [merges]
-    private final HashMap<Long, Integer> rank; // pair key -> merge index
+    private final LongIntMap rank;             // pair key -> merge index
     private final byte[][] bytesOf;           // [vocab] the bytes each id stands for
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
@@ -45,7 +44,7 @@ public final class BpeTokenizer implements Tokenizer {
         this.left = left;
         this.right = right;
         int m = left.length;
-        rank = new HashMap<>(m * 2);
+        rank = new LongIntMap(m);
         bytesOf = new byte[256 + m][];
         for (int i = 0; i < 256; i++) bytesOf[i] = new byte[] {(byte) i};
         for (int r = 0; r < m; r++) {
@@ -53,9 +52,10 @@ public final class BpeTokenizer implements Tokenizer {
             if (a < 0 || b < 0 || a >= 256 + r || b >= 256 + r) {
                 throw new IllegalArgumentException("bpe merge " + r + " = [" + a + ", " + b + "]: ids must be earlier tokens (< " + (256 + r) + ")");
             }
-            if (rank.putIfAbsent(key(a, b), r) != null) {
+            if (rank.get(key(a, b)) >= 0) {
                 throw new IllegalArgumentException("bpe merge " + r + " = [" + a + ", " + b + "] repeats an earlier merge");
             }
+            rank.put(key(a, b), r);
             byte[] x = bytesOf[a], y = bytesOf[b];
             byte[] xy = Arrays.copyOf(x, x.length + y.length);
             System.arraycopy(y, 0, xy, x.length, y.length);
@@ -99,18 +99,43 @@ public final class BpeTokenizer implements Tokenizer {
 
     // ---------------------------------------------------------------- training
 
-    /** Per adjacent pair: its count over the corpus and the words that hold (or held) it. */
-    private static final class PairStat {
-        long count;
-        int[] words = new int[4];
-        int nWords;
-        int lastWord = -1;
+    /** Per adjacent pair (by pair id): its count over the corpus and the words that hold (or held) it. */
+    private static final class Pairs {
+        final LongIntMap id = new LongIntMap(1 << 16); // pair key -> pair id
+        long[] keys = new long[1 << 12];
+        long[] count = new long[1 << 12];
+        int[][] words = new int[1 << 12][];
+        int[] nWords = new int[1 << 12];
+        int[] lastWord = new int[1 << 12];
+        int[] stamp = new int[1 << 12]; // merge number that last marked the pair dirty
+        int n;
 
-        void addWord(int w) {
-            if (lastWord == w) return;
-            lastWord = w;
-            if (nWords == words.length) words = Arrays.copyOf(words, nWords * 2);
-            words[nWords++] = w;
+        int idOf(long key) {
+            int p = id.get(key);
+            if (p >= 0) return p;
+            if (n == keys.length) {
+                int c = n * 2;
+                keys = Arrays.copyOf(keys, c);
+                count = Arrays.copyOf(count, c);
+                words = Arrays.copyOf(words, c);
+                nWords = Arrays.copyOf(nWords, c);
+                lastWord = Arrays.copyOf(lastWord, c);
+                stamp = Arrays.copyOf(stamp, c);
+            }
+            p = n++;
+            keys[p] = key;
+            words[p] = new int[4];
+            lastWord[p] = -1;
+            stamp[p] = -1;
+            id.put(key, p);
+            return p;
+        }
+
+        void addWord(int p, int w) {
+            if (lastWord[p] == w) return;
+            lastWord[p] = w;
+            if (nWords[p] == words[p].length) words[p] = Arrays.copyOf(words[p], nWords[p] * 2);
+            words[p][nWords[p]++] = w;
         }
     }
 
@@ -128,7 +153,7 @@ public final class BpeTokenizer implements Tokenizer {
         int[][] sym = new int[nw][];
         int[] len = new int[nw];
         long[] freq = new long[nw];
-        HashMap<Long, PairStat> pairs = new HashMap<>();
+        Pairs pairs = new Pairs();
         for (int w = 0; w < nw; w++) {
             byte[] b = words[w].getBytes(StandardCharsets.UTF_8);
             sym[w] = new int[b.length];
@@ -136,34 +161,36 @@ public final class BpeTokenizer implements Tokenizer {
             len[w] = b.length;
             freq[w] = counts.get(words[w])[0];
             for (int i = 0; i + 1 < len[w]; i++) {
-                PairStat p = pairs.computeIfAbsent(key(sym[w][i], sym[w][i + 1]), k -> new PairStat());
-                p.count += freq[w];
-                p.addWord(w);
+                int p = pairs.idOf(key(sym[w][i], sym[w][i + 1]));
+                pairs.count[p] += freq[w];
+                pairs.addWord(p, w);
             }
         }
-        // max count first; ties: lowest key = lowest (left, right)
+        // heap entries {count, pair key, pair id}: max count first; ties: lowest key = lowest (left, right)
         PriorityQueue<long[]> heap = new PriorityQueue<>((x, y) -> x[0] != y[0] ? Long.compare(y[0], x[0]) : Long.compare(x[1], y[1]));
-        for (Map.Entry<Long, PairStat> e : pairs.entrySet()) heap.add(new long[] {e.getValue().count, e.getKey()});
+        for (int p = 0; p < pairs.n; p++) heap.add(new long[] {pairs.count[p], pairs.keys[p], p});
 
         int maxMerges = vocabSize - 256;
         int[] ml = new int[maxMerges], mr = new int[maxMerges];
         int nm = 0;
         int[] seen = new int[nw];
         Arrays.fill(seen, -1);
-        HashSet<Long> dirty = new HashSet<>();
+        IntList dirty = new IntList(1024);
         while (nm < maxMerges) {
             long[] top = heap.poll();
             if (top == null) break;
-            PairStat best = pairs.get(top[1]);
-            if (best == null || best.count != top[0]) continue; // stale heap entry
-            if (best.count < 2) break;
+            int best = (int) top[2];
+            if (pairs.count[best] != top[0]) continue; // stale heap entry
+            if (top[0] < 2) break;
             int a = (int) (top[1] >>> 32), b = (int) top[1], t = 256 + nm;
             ml[nm] = a;
             mr[nm] = b;
             nm++;
             dirty.clear();
-            for (int k = 0; k < best.nWords; k++) {
-                int w = best.words[k];
+            int[] bestWords = pairs.words[best];
+            int nBest = pairs.nWords[best];
+            for (int k = 0; k < nBest; k++) {
+                int w = bestWords[k];
                 if (seen[w] == t) continue;
                 seen[w] = t;
                 int[] s = sym[w];
@@ -173,9 +200,12 @@ public final class BpeTokenizer implements Tokenizer {
                 if (!holds) continue; // the pair was merged away by an earlier merge
                 long f = freq[w];
                 for (int i = 0; i + 1 < n; i++) {
-                    long pk = key(s[i], s[i + 1]);
-                    pairs.get(pk).count -= f;
-                    dirty.add(pk);
+                    int p = pairs.id.get(key(s[i], s[i + 1]));
+                    pairs.count[p] -= f;
+                    if (pairs.stamp[p] != t) {
+                        pairs.stamp[p] = t;
+                        dirty.add(p);
+                    }
                 }
                 int j = 0;
                 for (int i = 0; i < n; ) {
@@ -188,18 +218,22 @@ public final class BpeTokenizer implements Tokenizer {
                 }
                 len[w] = j;
                 for (int i = 0; i + 1 < j; i++) {
-                    long pk = key(s[i], s[i + 1]);
-                    PairStat p = pairs.computeIfAbsent(pk, x -> new PairStat());
-                    p.count += f;
+                    int p = pairs.idOf(key(s[i], s[i + 1]));
+                    pairs.count[p] += f;
                     // pairs without t were in this word before, so w is already listed for them
-                    if (s[i] == t || s[i + 1] == t) p.addWord(w);
-                    dirty.add(pk);
+                    if (s[i] == t || s[i + 1] == t) pairs.addWord(p, w);
+                    if (pairs.stamp[p] != t) {
+                        pairs.stamp[p] = t;
+                        dirty.add(p);
+                    }
                 }
             }
-            pairs.remove(top[1]);
-            for (Long pk : dirty) {
-                PairStat p = pairs.get(pk);
-                if (p != null && p.count > 0) heap.add(new long[] {p.count, pk});
+            pairs.count[best] = 0;
+            pairs.words[best] = new int[0];
+            pairs.nWords[best] = 0;
+            for (int i = 0; i < dirty.size(); i++) {
+                int p = dirty.get(i);
+                if (pairs.count[p] > 0) heap.add(new long[] {pairs.count[p], pairs.keys[p], p});
             }
         }
         return new BpeTokenizer(Arrays.copyOf(ml, nm), Arrays.copyOf(mr, nm));
@@ -225,8 +259,8 @@ public final class BpeTokenizer implements Tokenizer {
             // merge the earliest-learned pair present, everywhere in the chunk, as training did
             int bestRank = Integer.MAX_VALUE;
             for (int i = 0; i + 1 < n; i++) {
-                Integer r = rank.get(key(s[i], s[i + 1]));
-                if (r != null && r < bestRank) bestRank = r;
+                int r = rank.get(key(s[i], s[i + 1]));
+                if (r >= 0 && r < bestRank) bestRank = r;
             }
             if (bestRank == Integer.MAX_VALUE) break;
             int a = left[bestRank], b = right[bestRank], t = 256 + bestRank, j = 0;

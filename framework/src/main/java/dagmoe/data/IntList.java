@@ -31,6 +31,14 @@ final class IntList {
         a = Arrays.copyOf(a, (int) cap);
     }
 
+    int get(int i) {
+        return a[i];
+    }
+
+    void clear() {
+        n = 0;
+    }
+
     int size() {
         return n;
     }
