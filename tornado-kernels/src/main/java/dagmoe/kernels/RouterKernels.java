@@ -8,12 +8,15 @@ package dagmoe.kernels;
 public final class RouterKernels {
     private RouterKernels() {}
 
+    /** Float.MAX_VALUE, written out so the class file refers to no class but Math. */
+    private static final float FLOAT_MAX = 3.4028235e38f;
+
     /** probs = softmax(logits); topIdx, gates = top-K (gates renormalised to sum 1 when normalize = 1). */
     public static void routerForward(float[] logits, float[] probs, int[] topIdx, float[] gates,
                                      int T, int N, int K, int normalize) {
         for (@Parallel int t = 0; t < T; t++) {
             int base = t * N;
-            float max = -Float.MAX_VALUE;
+            float max = -FLOAT_MAX;
             for (int e = 0; e < N; e++) {
                 max = Math.max(max, logits[base + e]);
             }
@@ -27,7 +30,7 @@ public final class RouterKernels {
             for (int e = 0; e < N; e++) {
                 probs[base + e] *= inv;
             }
-            float prevP = Float.MAX_VALUE;
+            float prevP = FLOAT_MAX;
             int prevE = -1;
             float gateSum = 0f;
             for (int i = 0; i < K; i++) {
@@ -152,7 +155,7 @@ public final class RouterKernels {
 
     /** logsumexp of x[off..off+n), max-shifted. */
     private static float logSumExp(float[] x, int off, int n) {
-        float max = -Float.MAX_VALUE;
+        float max = -FLOAT_MAX;
         for (int e = 0; e < n; e++) {
             max = Math.max(max, x[off + e]);
         }

@@ -2,6 +2,8 @@ package dagmoe.kernels;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +18,8 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -129,5 +133,64 @@ class KernelReadinessTest {
                         c.getSimpleName() + "." + f.getName() + ": kernels may only hold primitive constants");
             }
         }
+    }
+
+    /**
+     * The classes a class file refers to (CONSTANT_Class entries of its constant pool, JVMS 4.4). A kernel that
+     * allocates an object, throws, or calls a library shows up here with that class.
+     */
+    static Set<String> referencedClasses(byte[] bytes) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+        in.readInt(); // magic
+        in.readUnsignedShort();
+        in.readUnsignedShort();
+        int count = in.readUnsignedShort();
+        Map<Integer, String> utf8 = new HashMap<>();
+        List<Integer> classNameIndices = new java.util.ArrayList<>();
+        for (int i = 1; i < count; i++) {
+            int tag = in.readUnsignedByte();
+            switch (tag) {
+                case 1 -> utf8.put(i, in.readUTF());
+                case 7 -> classNameIndices.add(in.readUnsignedShort());
+                case 8, 16, 19, 20 -> in.readUnsignedShort();
+                case 3, 4, 9, 10, 11, 12, 17, 18 -> in.readInt();
+                case 5, 6 -> {
+                    in.readLong();
+                    i++; // long and double take two slots
+                }
+                case 15 -> {
+                    in.readUnsignedByte();
+                    in.readUnsignedShort();
+                }
+                default -> throw new IOException("unknown constant pool tag " + tag);
+            }
+        }
+        Set<String> names = new TreeSet<>();
+        for (int idx : classNameIndices) {
+            names.add(utf8.get(idx));
+        }
+        return names;
+    }
+
+    @Test
+    void kernelsReferOnlyToMathAndThemselves() throws IOException {
+        for (Class<?> c : KERNELS) {
+            Set<String> refs = referencedClasses(classBytes(c));
+            refs.remove(c.getName().replace('.', '/'));
+            refs.remove("java/lang/Object"); // the superclass
+            refs.remove("java/lang/Math");
+            refs.remove("dagmoe/kernels/Parallel");
+            // primitive array types ([F, [I, [D) appear in stack map frames
+            refs.removeIf(n -> n.length() == 2 && n.charAt(0) == '[' && "ZBCSIJFD".indexOf(n.charAt(1)) >= 0);
+            assertTrue(refs.isEmpty(), c.getSimpleName() + " refers to " + refs
+                    + ": kernels may use only primitive arrays and java.lang.Math (no objects, exceptions or library calls)");
+        }
+    }
+
+    @Test
+    void referencedClassesSeesALibraryCall() throws IOException {
+        // the check above must be able to fail: this test class itself refers to many classes
+        Set<String> refs = referencedClasses(classBytes(KernelReadinessTest.class));
+        assertTrue(refs.contains("java/util/List"), refs.toString());
     }
 }
