@@ -8,6 +8,8 @@ import picocli.CommandLine.Command;
         description = "Train, evaluate, compare and benchmark Mixture-of-Experts language models with DAG-MoE aggregation.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
+                TrainCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -125,9 +125,9 @@ public final class ConfigSchema {
         other("data.path", Type.STRING, "builtin:europarl", true, "text file, folder, .jsonl, .bin shards, .zip, or builtin:europarl (unused with a task)");
         choice("data.format", "auto", false, "dataset format; auto = from the path", "auto", "text", "folder", "jsonl", "bin", "zip");
         choice("data.tokenizer", "byte", false, "byte (V 256), gpt2 (jtokkit r50k), or bpe (byte-level BPE trained on the training split)", "byte", "gpt2", "bpe");
-        num("data.bpe_vocab", Type.INT, 512, 257, false, 1 << 17, "vocabulary of the trained bpe tokenizer");
+        num("data.bpe_vocab", Type.INT, 1024, 256, false, 1 << 17, "vocabulary of the trained bpe tokenizer");
         other("data.jsonl_field", Type.STRING, "text", false, "JSONL field holding the text");
-        num("data.val_fraction", Type.DOUBLE, 0.1, 0, true, 0.9, "validation share of the corpus (deterministic split)");
+        num("data.val_fraction", Type.DOUBLE, 0.1, 0, true, 0.5, "validation share of the corpus (deterministic split)");
         num("data.max_bytes", Type.LONG, 0L, 0, false, 9.007199254740991E15, "use at most this many bytes of the corpus; 0 = all");
         choice("data.task", null, true, "synthetic reasoning task instead of a corpus (null = corpus)", "hops", "compose", "lis");
         other("data.task_params", Type.OBJECT, JsonNodeFactory.instance.objectNode(), false, "parameters of data.task (see the task's documentation)");

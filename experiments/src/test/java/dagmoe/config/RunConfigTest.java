@@ -84,7 +84,7 @@ class RunConfigTest {
                 new Case("{\"train\": {\"lr\": -1}}", "train.lr = -1: must be > 0"),
                 new Case("{\"train\": {\"steps\": 0}}", "train.steps = 0: must be >= 1"),
                 new Case("{\"train\": {\"steps\": 2.5}}", "train.steps = 2.5: must be an integer"),
-                new Case("{\"data\": {\"val_fraction\": 1.5}}", "data.val_fraction = 1.5: must be <= 0.9"),
+                new Case("{\"data\": {\"val_fraction\": 1.5}}", "data.val_fraction = 1.5: must be <= 0.5"),
                 new Case("{\"model\": {\"top_k\": 9, \"n_experts\": 8}}", "model.top_k = 9: must be <= model.n_experts (8)"),
                 new Case("{\"model\": {\"n_heads\": 3}}", "model.n_heads = 3: must divide model.d_model (256)"),
                 new Case("{\"train\": {\"lr\": 0.001, \"min_lr\": 0.01}}", "train.min_lr = 0.01: must be <= train.lr (0.001)"),

@@ -1,0 +1,34 @@
+package dagmoe.cli;
+
+import dagmoe.config.RunConfig;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.data.DataSpec;
+import dagmoe.data.TokenDataset;
+import dagmoe.data.Tokenizer;
+import dagmoe.train.BatchSource;
+import dagmoe.train.Trainer;
+
+import java.util.List;
+
+/**
+ * The data of a run, built from its config: tokenizer, train/validation split, the seeded training
+ * batch source and the fixed validation batches (and, for a reasoning task, the accuracy evaluator).
+ */
+record RunData(Tokenizer tokenizer, BatchSource train, List<Batch> val, Trainer.Evaluator evaluator, String source) {
+
+    static DataSpec spec(RunConfig c) {
+        RunConfig.DataConfig d = c.data();
+        return new DataSpec(d.path(), d.format(), d.tokenizer(), d.bpeVocab(), d.jsonlField(), d.valFraction(), d.maxBytes());
+    }
+
+    /** Loads the corpus; {@code tokenizer} null makes a new one (a bpe is trained on the training split). */
+    static RunData load(RunConfig c, Tokenizer tokenizer) {
+        if (c.data().task() != null) return TaskData.load(c);
+        TokenDataset ds = TokenDataset.load(spec(c), tokenizer);
+        int seq = c.model().seqLen(), batch = c.train().batchSize();
+        Batcher batcher = new Batcher(ds.train(), batch, seq, c.train().seed());
+        List<Batch> val = Batcher.evalBatches(ds.val(), batch, seq, c.train().evalBatches());
+        return new RunData(ds.tokenizer(), BatchSource.of(batcher), val, null, ds.source());
+    }
+}

@@ -1,0 +1,200 @@
+package dagmoe.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.config.ConfigException;
+import dagmoe.config.RunConfig;
+import dagmoe.data.Tokenizer;
+import dagmoe.data.Tokenizers;
+import dagmoe.model.Aggregator;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.report.Plots;
+import dagmoe.train.Checkpoints;
+import dagmoe.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code dagmoe train}: trains one model from a config into a run folder. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Train one model from a JSON config into a run folder (config.json, metrics.jsonl, summary.json, checkpoints/, plots/).",
+                "A compare config trains its base model (the \"compare\" section is ignored)."},
+        footer = {"", "Exit codes: 0 done, 1 training diverged or internal failure, 2 bad input (config, data, arguments)."})
+public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON config (optional with --resume: the run's config.json)")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key by its dotted path, e.g. --set train.steps=200 (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
+    Path out;
+
+    @Option(names = "--backend", description = "java | cpu | tornado (overrides backend.name)")
+    String backend;
+
+    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
+    Integer threads;
+
+    @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
+    Integer until;
+
+    @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
+    boolean resume;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Keys a resumed run may change: the length, where it runs, and labels. */
+    private static final Set<String> RESUME_MAY_CHANGE = Set.of("train.steps", "backend.name", "backend.threads",
+            "backend.device", "name", "description", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
+            "train.log_every");
+
+    @Override
+    public Integer call() {
+        return CliSupport.guard(() -> {
+            List<String> all = new ArrayList<>(sets);
+            if (backend != null) all.add("backend.name=" + backend);
+            if (threads != null) all.add("backend.threads=" + threads);
+            if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
+            RunConfig cfg;
+            if (config != null) {
+                cfg = RunConfig.load(config, all);
+            } else if (resume && out != null) {
+                cfg = savedConfig(out, all);
+            } else {
+                throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
+            }
+            Path dir = out != null ? out : defaultOut(cfg);
+            if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
+            }
+            if (!resume && !CliSupport.isEmptyOrMissing(dir)) {
+                throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
+                        + "or choose another --out; nothing was written");
+            }
+            Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
+                    new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+            System.out.println(summaryLine(dir, r));
+            return CliSupport.OK;
+        });
+    }
+
+    static Path defaultOut(RunConfig cfg) {
+        return Path.of("runs", cfg.name() + "-" + cfg.aggregator() + "-s" + cfg.train().seed());
+    }
+
+    static String summaryLine(Path dir, Trainer.Result r) {
+        String state = r.finished() ? "finished" : "stopped at step " + r.step() + " (resume with --resume)";
+        String val = Double.isNaN(r.valLoss()) ? "" : String.format(" | val_loss %.4f | val_ppl %.2f", r.valLoss(), r.valPpl());
+        return String.format("%s: %s | train_loss %.4f%s | %.0f tok/s | %.1f s", dir, state, r.finalTrainLoss(), val,
+                r.tokensPerSecond(), r.wallSeconds());
+    }
+
+    static RunConfig savedConfig(Path run, List<String> sets) {
+        Path file = run.resolve("config.json");
+        if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");
+        try {
+            JsonNode root = JSON.readTree(file.toFile());
+            return RunConfig.fromJson(root, file.toString(), run.getFileName().toString(), sets);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Trains {@code cfg} into {@code dir}: fresh, or (resume) from the latest complete checkpoint when there
+     * is one. Everything that can be wrong with the input is checked before the first file is written.
+     */
+    static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, int until, Trainer.Progress progress) {
+        Optional<Path> latest = Optional.empty();
+        Tokenizer tokenizer = null;
+        if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
+            RunConfig saved = savedConfig(dir, List.of());
+            List<String> diff = new ArrayList<>();
+            for (String k : saved.values().keySet()) {
+                if (RESUME_MAY_CHANGE.contains(k) || k.equals("model.vocab_size") || k.equals("model.shared.hidden")) continue;
+                if (!String.valueOf(saved.values().get(k)).equals(String.valueOf(cfg.values().get(k)))) {
+                    diff.add(k + " (run: " + saved.values().get(k) + ", now: " + cfg.values().get(k) + ")");
+                }
+            }
+            if (!diff.isEmpty()) {
+                throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
+                        + String.join(", ", diff));
+            }
+            latest = new Checkpoints(dir).latest();
+            if (Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME))) tokenizer = Tokenizers.load(dir);
+        }
+        if (latest.isPresent()) {
+            long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
+            if (step >= cfg.train().steps()) {
+                throw new CliSupport.BadInput(dir + " is already trained to step " + step + " (train.steps = "
+                        + cfg.train().steps() + "); raise train.steps with --set to continue");
+            }
+        }
+        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
+        RunData data = RunData.load(cfg, tokenizer);
+        RunConfig resolved = resolve(cfg, data.tokenizer());
+        Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
+
+        // ---- from here on the run folder is written
+        try {
+            Files.createDirectories(dir);
+            new Checkpoints(dir).cleanTemporaries();
+            writeAtomically(dir.resolve("config.json"), resolved.toPrettyJson());
+            data.tokenizer().save(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
+        }
+        ObjectNode tokInfo = JSON.createObjectNode().put("name", data.tokenizer().name())
+                .put("vocab_size", data.tokenizer().vocabSize()).put("file", Tokenizer.FILE_NAME);
+        Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
+                data.evaluator(), resolved.toJson(), tokInfo, progress));
+        if (latest.isPresent()) {
+            trainer.resumeFrom(latest.get());
+            progress.log("resumed from " + dir.relativize(latest.get()));
+        }
+        Trainer.Result r = trainer.run(until);
+        try {
+            Plots.forRun(dir);
+        } catch (RuntimeException e) {
+            System.err.println("dagmoe: warning: plots not written: " + e.getMessage());
+        }
+        return r;
+    }
+
+    /** The config with its derived values: vocab_size from the tokenizer, the matched shared width. */
+    static RunConfig resolve(RunConfig cfg, Tokenizer tok) {
+        Map<String, Object> set = new LinkedHashMap<>();
+        int v = (Integer) cfg.values().get("model.vocab_size");
+        if (v == 0) set.put("model.vocab_size", tok.vocabSize());
+        else if (v < tok.vocabSize()) {
+            throw new ConfigException(cfg.source() + ": model.vocab_size = " + v + ": smaller than the vocabulary of tokenizer "
+                    + tok.name() + " (" + tok.vocabSize() + "); use 0 to take it from the tokenizer");
+        }
+        if (cfg.model().aggregator() == Aggregator.SHARED && cfg.model().sharedHidden() == 0) {
+            set.put("model.shared.hidden", ModelConfig.matchedSharedHidden(cfg.model()));
+        }
+        return set.isEmpty() ? cfg : cfg.with(set, cfg.source());
+    }
+
+    static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
