@@ -8,8 +8,6 @@ public final class Backends {
 
     /** The TornadoVM backend, built only with the Maven profile {@code tornado}; loaded reflectively. */
     static final String TORNADO_CLASS = "dagmoe.backend.tornado.TornadoBackend";
-    /** The multithreaded CPU backend. */
-    static final String CPU_CLASS = "dagmoe.backend.CpuBackend";
 
     /**
      * {@code java} (sequential reference; threads ignored), {@code cpu} ({@code threads} workers, >= 1) or
@@ -26,7 +24,7 @@ public final class Backends {
                 if (threads < 1) {
                     throw new IllegalArgumentException("backend.threads = " + threads + ": must be >= 1");
                 }
-                return instantiate(CPU_CLASS, threads, "the cpu backend class " + CPU_CLASS + " is missing from this build");
+                return new CpuBackend(threads);
             case "tornado":
                 return instantiate(TORNADO_CLASS, threads,
                         "backend.name = tornado: the TornadoVM backend is not in this build. Install a TornadoVM SDK, set "
