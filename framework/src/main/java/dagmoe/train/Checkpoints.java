@@ -35,8 +35,12 @@ public final class Checkpoints {
     public static final String MODEL_FILE = "model.safetensors";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String STATE_FILE = "state.json";
-    /** Test hook: milliseconds to sleep after the model file of a checkpoint is written (crash tests). */
-    public static final String PAUSE_PROPERTY = "dagmoe.test.checkpointPauseMs";
+    /**
+     * Test hook for crash tests: when this system property is the step being saved, the writer announces
+     * {@link #PAUSE_MARKER} on stderr after writing the model file into the temporary folder and sleeps (the
+     * test kills the process there).
+     */
+    public static final String PAUSE_PROPERTY = "dagmoe.test.checkpointPauseAtStep";
     public static final String PAUSE_MARKER = "dagmoe-test: checkpoint write paused";
 
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{7,})");
@@ -74,7 +78,7 @@ public final class Checkpoints {
             Files.createDirectories(tmp);
 
             Safetensors.write(tmp.resolve(MODEL_FILE), model, Map.of("format", "pt", "step", Long.toString(step)));
-            pauseForCrashTest();
+            pauseForCrashTest(step);
             Safetensors.write(tmp.resolve(OPTIMIZER_FILE), optimizer, Map.of("step", Long.toString(step)));
             Path stateFile = tmp.resolve(STATE_FILE);
             Files.write(stateFile, JSON.writeValueAsBytes(state));
@@ -107,13 +111,13 @@ public final class Checkpoints {
         }
     }
 
-    private static void pauseForCrashTest() {
-        String ms = System.getProperty(PAUSE_PROPERTY);
-        if (ms == null) return;
+    private static void pauseForCrashTest(long step) {
+        String at = System.getProperty(PAUSE_PROPERTY);
+        if (at == null || Long.parseLong(at) != step) return;
         System.err.println(PAUSE_MARKER);
         System.err.flush();
         try {
-            Thread.sleep(Long.parseLong(ms));
+            Thread.sleep(120_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

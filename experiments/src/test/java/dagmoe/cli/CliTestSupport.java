@@ -1,0 +1,50 @@
+package dagmoe.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dagmoe.train.MetricsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/** A tiny corpus and config for command-line tests (java backend, a few seconds per run). */
+final class CliTestSupport {
+    private CliTestSupport() {}
+
+    static Path corpus(Path dir) throws IOException {
+        String[] words = {"the", "whale", "sea", "ship", "captain", "white", "and", "of", "a", "to", "in", "deep",
+                "harpoon", "sailor", "wind", "storm", "ocean", "boat", "crew", "hunt"};
+        Random r = new Random(42);
+        StringBuilder sb = new StringBuilder();
+        for (int line = 0; line < 600; line++) {
+            int n = 5 + r.nextInt(8);
+            for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
+            sb.append(".\n");
+        }
+        Path f = dir.resolve("corpus.txt");
+        Files.writeString(f, sb.toString());
+        return f;
+    }
+
+    static Path config(Path dir, String aggregator, int steps, String extra) throws IOException {
+        Path corpus = corpus(dir);
+        Path f = dir.resolve("tiny-" + aggregator + ".json");
+        Files.writeString(f, """
+                {"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 8, "n_experts": 4, "top_k": 2,
+                           "expert_hidden": 16, "aggregator": "%s", "dag": {"rounds": 1, "width": 8}},
+                 "train": {"steps": %d, "batch_size": 2, "lr": 0.003, "min_lr": 0.0003, "warmup_steps": 2,
+                           "eval_every": 5, "eval_batches": 2, "checkpoint_every": 5, "log_every": 1, "keep_checkpoints": 0},
+                 "data": {"path": "%s"},
+                 "backend": {"name": "java"}%s}""".formatted(aggregator, steps, corpus.toString().replace("\\", "/"), extra));
+        return f;
+    }
+
+    static List<Double> losses(Path run) {
+        List<Double> out = new ArrayList<>();
+        for (JsonNode l : MetricsWriter.read(run)) if (l.path("kind").asText().equals("train")) out.add(l.get("loss").asDouble());
+        return out;
+    }
+}
