@@ -1,0 +1,65 @@
+package dagmoe.bench;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Runs {@link KernelSuite} on each backend, case by case, printing rows as they are measured. */
+public final class KernelBench {
+
+    /** What to run and how long; filled by the command line. */
+    public static final class Options {
+        public List<String> backends = List.of("java", "cpu");
+        public int threads = Runtime.getRuntime().availableProcessors();
+        public int reps = 10;
+        public double warmupSeconds = 2.0;
+        public double budgetSeconds = 10.0;
+        /** Runs only cases whose "op shape" contains this text (case-insensitive); null = all. */
+        public String filter;
+    }
+
+    private KernelBench() {}
+
+    public static List<BenchRow> run(Options o, MachinePeak peak, PrintStream out) {
+        List<KernelSuite.Case> cases = new ArrayList<>();
+        for (KernelSuite.Case c : KernelSuite.cases()) {
+            if (o.filter == null || (c.op() + " " + c.shape()).toLowerCase(Locale.ROOT).contains(o.filter.toLowerCase(Locale.ROOT))) {
+                cases.add(c);
+            }
+        }
+        if (cases.isEmpty()) {
+            throw new IllegalArgumentException("--filter " + o.filter + ": matches no case of the kernels suite");
+        }
+        List<Backend> backends = new ArrayList<>();
+        try {
+            for (String name : o.backends) {
+                backends.add(Backends.create(name.trim(), o.threads));
+            }
+            List<BenchRow> rows = new ArrayList<>();
+            BenchTable.printHeader(out);
+            for (KernelSuite.Case c : cases) {
+                Map<String, Double> medians = new HashMap<>();
+                for (Backend be : backends) {
+                    Runnable action = c.prepare().apply(be);
+                    Measurement m = Measurement.run(action, o.reps, o.warmupSeconds, o.budgetSeconds);
+                    medians.put(be.name(), m.medianMs);
+                    Double vsJava = !be.name().equals("java") && medians.containsKey("java") ? medians.get("java") / m.medianMs : null;
+                    BenchRow row = BenchRow.of("kernels", c.op(), c.shape(), be.name(), be.threads(), c.flops(), m, peak.peakGflops, vsJava);
+                    rows.add(row);
+                    BenchTable.printRow(out, row);
+                }
+            }
+            return rows;
+        } finally {
+            for (Backend be : backends) {
+                be.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dagmoe.bench;
+
+import java.util.Arrays;
+
+/**
+ * Times one action the way JMH and TornadoVM's benchmarks report it: the first iteration on its own (it
+ * includes JIT compilation), then warm-up iterations, then timed repetitions summarised by median, minimum,
+ * mean and coefficient of variation. Slow actions get fewer repetitions so that one measurement stays
+ * within a time budget (at least one timed repetition always runs).
+ */
+public final class Measurement {
+    public final double firstMs;
+    public final int warmups;
+    public final double[] samplesMs;
+    public final double medianMs;
+    public final double minMs;
+    public final double meanMs;
+    public final double cv;
+
+    private Measurement(double firstMs, int warmups, double[] samplesMs) {
+        this.firstMs = firstMs;
+        this.warmups = warmups;
+        this.samplesMs = samplesMs;
+        double[] s = samplesMs.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        this.medianMs = n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+        this.minMs = s[0];
+        double mean = 0;
+        for (double v : s) {
+            mean += v;
+        }
+        mean /= n;
+        this.meanMs = mean;
+        double var = 0;
+        for (double v : s) {
+            var += (v - mean) * (v - mean);
+        }
+        this.cv = n > 1 ? Math.sqrt(var / (n - 1)) / mean : 0;
+    }
+
+    /**
+     * @param reps          timed repetitions wanted
+     * @param warmupSeconds warm up for at least this long (and at least 3 iterations) ...
+     * @param budgetSeconds ... but spend at most about this long on warm-up and repetitions together
+     */
+    public static Measurement run(Runnable action, int reps, double warmupSeconds, double budgetSeconds) {
+        double firstMs = timeMs(action);
+        double budgetMs = budgetSeconds * 1000;
+        double spent = firstMs;
+        double last = firstMs;
+        double best = firstMs;
+        int stable = 0;
+        int warmups = 0;
+        // warm-up until warm: at least warmupSeconds and 5 iterations, and 3 iterations in a row within 25% of
+        // the best so far (Vector API code is slow until C2 has compiled it); at most 60% of the budget
+        while ((warmups < 5 || spent < warmupSeconds * 1000 || stable < 3) && spent + last <= 0.6 * budgetMs) {
+            last = timeMs(action);
+            spent += last;
+            warmups++;
+            best = Math.min(best, last);
+            stable = last <= 1.25 * best ? stable + 1 : 0;
+        }
+        int n = (int) Math.max(1, Math.min(reps, Math.floor((budgetMs - spent) / Math.max(last, 1e-6))));
+        double[] samples = new double[n];
+        for (int i = 0; i < n; i++) {
+            samples[i] = timeMs(action);
+        }
+        return new Measurement(firstMs, warmups, samples);
+    }
+
+    private static double timeMs(Runnable action) {
+        long t0 = System.nanoTime();
+        action.run();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+}

@@ -1,0 +1,129 @@
+package dagmoe.cli;
+
+import dagmoe.bench.BenchRow;
+import dagmoe.bench.BenchTable;
+import dagmoe.bench.KernelBench;
+import dagmoe.bench.MachinePeak;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dagmoe bench --suite kernels}: per operation, shape and backend, first-iteration time, median and
+ * minimum of timed repetitions, coefficient of variation, GFLOP/s and the share of the machine's fp32 peak
+ * (with how that peak was derived). More suites plug in through {@link #runSuite}.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark kernels on the java and cpu backends (median ms, GFLOP/s, share of fp32 peak).")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--suite", defaultValue = "kernels", description = "Suite to run: kernels (default: ${DEFAULT-VALUE}).")
+    String suite;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array to FILE.")
+    Path json;
+
+    @Option(names = "--backends", split = ",", defaultValue = "java,cpu", description = "Comma-separated backends (default: ${DEFAULT-VALUE}).")
+    List<String> backends;
+
+    @Option(names = "--threads", description = "Threads of the cpu backend, also the cores of the peak (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--reps", defaultValue = "10", description = "Timed repetitions per case (fewer for slow cases, see --budget-s; default: ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--warmup-s", defaultValue = "2.0", description = "Minimum warm-up seconds per case and backend (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
+    @Option(names = "--budget-s", defaultValue = "10", description = "About how many seconds one case may take per backend (default: ${DEFAULT-VALUE}).")
+    double budgetSeconds;
+
+    @Option(names = "--filter", paramLabel = "TEXT", description = "Only cases whose 'op shape' contains TEXT, e.g. 1024 or attention.")
+    String filter;
+
+    @Option(names = "--fma-units", defaultValue = "2", description = "FMA units per core for the peak (default: ${DEFAULT-VALUE}).")
+    int fmaUnits;
+
+    @Option(names = "--clock-ghz", description = "Clock for the peak in GHz (default: /proc/cpuinfo or the FMA probe, whichever is higher).")
+    Double clockGhz;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        try {
+            validate();
+            int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
+            out.println("# dagmoe bench --suite " + suite);
+            out.println(String.format(Locale.ROOT, "java %s, %d available processors, cpu threads %d",
+                    System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), cores));
+            out.println(peak.describe());
+            out.println();
+            List<BenchRow> rows = runSuite(cores, peak, out);
+            if (json != null) {
+                BenchTable.writeJson(json, rows);
+                out.println();
+                out.println("wrote " + rows.size() + " rows to " + json);
+            }
+            return 0;
+        } catch (IllegalArgumentException e) {
+            System.err.println("dagmoe: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            System.err.println("dagmoe: internal error: " + e);
+            e.printStackTrace(System.err);
+            return 1;
+        }
+    }
+
+    /** Bad options -> IllegalArgumentException naming the option (exit code 2). */
+    void validate() {
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads = " + threads + ": must be >= 1");
+        }
+        if (reps < 1) {
+            throw new IllegalArgumentException("--reps = " + reps + ": must be >= 1");
+        }
+        if (fmaUnits < 1) {
+            throw new IllegalArgumentException("--fma-units = " + fmaUnits + ": must be >= 1");
+        }
+        if (clockGhz != null && !(clockGhz > 0)) {
+            throw new IllegalArgumentException("--clock-ghz = " + clockGhz + ": must be > 0");
+        }
+        if (!(budgetSeconds > 0) || warmupSeconds < 0) {
+            throw new IllegalArgumentException("--budget-s must be > 0 and --warmup-s >= 0");
+        }
+        for (String b : backends) {
+            if (!Arrays.asList("java", "cpu", "tornado").contains(b.trim())) {
+                throw new IllegalArgumentException("--backends: '" + b + "' is not one of java, cpu, tornado");
+            }
+        }
+    }
+
+    /** One method per suite; a new suite adds a case here and its own options above. */
+    List<BenchRow> runSuite(int cores, MachinePeak peak, PrintStream out) {
+        switch (suite) {
+            case "kernels":
+                return runKernels(cores, peak, out);
+            default:
+                throw new IllegalArgumentException("--suite = " + suite + ": must be one of kernels");
+        }
+    }
+
+    List<BenchRow> runKernels(int cores, MachinePeak peak, PrintStream out) {
+        KernelBench.Options o = new KernelBench.Options();
+        o.backends = backends;
+        o.threads = cores;
+        o.reps = reps;
+        o.warmupSeconds = warmupSeconds;
+        o.budgetSeconds = budgetSeconds;
+        o.filter = filter;
+        return KernelBench.run(o, peak, out);
+    }
+}
