@@ -143,14 +143,24 @@ def linear(x, w):
     return x @ w.t()
 
 
+_ROPE_CACHE = {}
+
+
+def rope_tables(S, hd, theta, dtype):
+    """cos, sin [S, hd/2] of the angles pos * theta^(-2i/hd) (computed in double, cached)."""
+    key = (S, hd, theta, dtype)
+    if key not in _ROPE_CACHE:
+        i = torch.arange(hd // 2, dtype=torch.float64)
+        ang = torch.arange(S, dtype=torch.float64)[:, None] * theta ** (-2.0 * i / hd)
+        _ROPE_CACHE[key] = (torch.cos(ang).to(dtype), torch.sin(ang).to(dtype))
+    return _ROPE_CACHE[key]
+
+
 def rope(x, theta):
     # x [B, S, H, hd]; interleaved pairs (x[2i], x[2i+1]) rotated by pos * theta^(-2i/hd), pos = s.
     B, S, H, hd = x.shape
-    i = torch.arange(hd // 2, dtype=torch.float64)
-    inv_freq = theta ** (-2.0 * i / hd)                           # [hd/2]
-    ang = torch.arange(S, dtype=torch.float64)[:, None] * inv_freq  # [S, hd/2]
-    cos = torch.cos(ang).to(x.dtype)[None, :, None, :]
-    sin = torch.sin(ang).to(x.dtype)[None, :, None, :]
+    cos, sin = rope_tables(S, hd, theta, x.dtype)
+    cos, sin = cos[None, :, None, :], sin[None, :, None, :]
     xp = x.reshape(B, S, H, hd // 2, 2)
     x0, x1 = xp[..., 0], xp[..., 1]
     return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).reshape(B, S, H, hd)
@@ -215,7 +225,7 @@ def experts_forward(x, top, p, pre):
         if slots.numel() == 0:
             continue
         ye = swiglu(x[slots // K], w_gate[e], w_up[e], w_down[e])
-        Y = Y.index_add(0, slots, ye)
+        Y.index_add_(0, slots, ye)
     return Y.view(T, K, d)
 
 
