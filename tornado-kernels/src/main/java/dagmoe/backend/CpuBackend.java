@@ -16,9 +16,10 @@ import static dagmoe.backend.Shapes.vectors;
  * expert gather/scatter and the DAG pairwise step — multithreaded over fixed ranges of rows/tokens/columns.
  * Operations not overridden run the portable kernels sequentially (they are cheap: router, rope, dispatch plan).
  *
- * <p>Determinism: work is split into fixed contiguous ranges by {@link WorkerPool} (no work stealing), every
- * output element is produced by exactly one thread in a fixed order, and lane sums use a fixed order, so the
- * same inputs and thread count give the same bits. Results agree with {@code java} to float rounding (sums
+ * <p>Determinism: loops are cut into chunks with fixed boundaries by {@link WorkerPool} (threads claim whole
+ * chunks; no partial work is stolen), every output element is produced by exactly one chunk in a fixed order
+ * that does not depend on the thread running it, and lane sums use a fixed order, so the same inputs and
+ * thread count give the same bits. Results agree with {@code java} to float rounding (sums
  * are reassociated: vector lanes, FMA, k-blocking).
  */
 public class CpuBackend extends JavaBackend {
@@ -536,15 +537,9 @@ public class CpuBackend extends JavaBackend {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Splits columns [0, d) into per-thread ranges aligned to the vector width (rowsCost = work per column). */
+    /** Splits columns [0, d) into fixed chunks aligned to the vector width (rowsCost = work per column). */
     private void forColumns(int d, long rowsCost, WorkerPool.Range body) {
         int units = (d + L - 1) / L;
-        int parts = pool.parts(units, rowsCost * L);
-        if (parts <= 1) {
-            body.run(0, d);
-            return;
-        }
-        pool.run(parts, t -> body.run(Math.min(d, WorkerPool.start(units, parts, t) * L),
-                Math.min(d, WorkerPool.start(units, parts, t + 1) * L)));
+        pool.forRange(units, rowsCost * L, (u0, u1) -> body.run(Math.min(d, u0 * L), Math.min(d, u1 * L)));
     }
 }

@@ -10,10 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
  * FMAs does the work. Transposed operands are handled by the packing (element strides), so the three
  * products of a linear layer share one micro-kernel.
  *
- * <p>Threads own fixed ranges of output tiles (row tiles when there are enough rows, column panels
- * otherwise), and every element of C is summed over k in the same order (k-blocks in order, p in order
- * inside a block) whatever the thread count, so results are bit-identical across runs and thread counts.
- * Small products (m below one row tile, or tiny total work) skip packing: a direct loop streams B rows.
+ * <p>Threads claim tasks (a row block × a group of column panels, boundaries fixed by the shape and the
+ * thread count) from a counter, and every element of C is summed over k in the same order (k-blocks in
+ * order, p in order inside a block) whichever thread computes it, so results are bit-identical across
+ * runs and even across thread counts. Products with fewer rows than one register tile, or tiny ones, skip
+ * packing: a direct loop streams B rows (or takes dot products for A·Bᵀ).
  */
 public final class Gemm {
     static final VectorSpecies<Float> SP = FloatVector.SPECIES_PREFERRED;
@@ -60,53 +61,56 @@ public final class Gemm {
             direct(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate);
             return;
         }
-        int rowTiles = (m + MR - 1) / MR;
         int panels = (n + NR - 1) / NR;
-        long work = (long) m * n * k;
-        int parts = (threads == 1 || work < (1L << 18)) ? 1 : threads;
-        boolean splitRows = rowTiles >= 2 * parts;
-        if (!splitRows) {
-            parts = Math.min(parts, panels);
+        int kBlocks = (k + KC - 1) / KC;
+        int blockStride = KC * NR * panels; // packed B: k-block q at q·blockStride, panel jp at +jp·kc·NR
+        long need = (long) kBlocks * blockStride;
+        if (need > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("matrix product too large to pack: k=" + k + ", n=" + n);
         }
-        int kcMax = Math.min(KC, k);
-        int need = panels * NR * kcMax;
         if (packedB.length < need) {
-            packedB = new float[need];
+            packedB = new float[(int) need];
         }
         final float[] bp = packedB;
-        final int nParts = parts;
-        for (int pc = 0; pc < k; pc += KC) {
-            final int p0 = pc;
-            final int kc = Math.min(KC, k - pc);
-            final boolean overwrite = pc == 0 && !accumulate;
-            if (nParts == 1) {
-                packB(b, bOff, brs, bcs, bp, p0, kc, n, 0, panels);
-                compute(0, a, aOff, ars, acs, bp, c, cOff, m, n, p0, kc, 0, rowTiles, 0, panels, overwrite);
-            } else if (splitRows) {
-                // all threads pack their share of B's panels, then each computes its own row tiles over all panels
-                pool.run(nParts, t -> packB(b, bOff, brs, bcs, bp, p0, kc, n,
-                        WorkerPool.start(panels, nParts, t), WorkerPool.start(panels, nParts, t + 1)));
-                pool.run(nParts, t -> compute(t, a, aOff, ars, acs, bp, c, cOff, m, n, p0, kc,
-                        WorkerPool.start(rowTiles, nParts, t), WorkerPool.start(rowTiles, nParts, t + 1),
-                        0, panels, overwrite));
-            } else {
-                // few rows: each thread packs and computes its own column panels
-                pool.run(nParts, t -> {
-                    int j0 = WorkerPool.start(panels, nParts, t);
-                    int j1 = WorkerPool.start(panels, nParts, t + 1);
-                    packB(b, bOff, brs, bcs, bp, p0, kc, n, j0, j1);
-                    compute(t, a, aOff, ars, acs, bp, c, cOff, m, n, p0, kc, 0, rowTiles, j0, j1, overwrite);
-                });
+        // tasks: (row block of MC rows) × (group of column panels); column groups only when there are too few
+        // row blocks to give every thread two tasks (each group re-packs its A block).
+        int rowBlocks = (m + MC - 1) / MC;
+        long work = (long) m * n * k;
+        int parts = (threads == 1 || work < (1L << 18)) ? 1 : threads;
+        int groups = parts == 1 ? 1 : Math.min(panels, (2 * parts + rowBlocks - 1) / rowBlocks);
+        int tasks = rowBlocks * groups;
+        // 1) pack all of op(B), panel chunks in parallel; 2) every task walks all k-blocks in order for its C tiles
+        int packChunks = Math.min(panels, parts * WorkerPool.CHUNKS_PER_THREAD);
+        pool.forChunks(parts == 1 ? 1 : packChunks, parts, (worker, chunk) -> {
+            int j0 = parts == 1 ? 0 : WorkerPool.start(panels, packChunks, chunk);
+            int j1 = parts == 1 ? panels : WorkerPool.start(panels, packChunks, chunk + 1);
+            for (int q = 0; q < kBlocks; q++) {
+                int p0 = q * KC;
+                packB(b, bOff, brs, bcs, bp, q * blockStride, p0, Math.min(KC, k - p0), n, j0, j1);
             }
-        }
+        });
+        pool.forChunks(tasks, parts, (worker, task) -> {
+            int rb = task / groups;
+            int grp = task % groups;
+            int i0 = rb * MC;
+            int mc = Math.min(MC, m - i0);
+            int j0 = WorkerPool.start(panels, groups, grp);
+            int j1 = WorkerPool.start(panels, groups, grp + 1);
+            for (int q = 0; q < kBlocks; q++) {
+                int p0 = q * KC;
+                int kc = Math.min(KC, k - p0);
+                compute(worker, a, aOff, ars, acs, bp, q * blockStride, c, cOff, n, p0, kc, i0, mc, j0, j1,
+                        q == 0 && !accumulate);
+            }
+        });
     }
 
-    /** Packs rows [p0, p0+kc) of op(B), column panels [j0, j1), into bp: panel jp at jp·kc·NR, row p at +p·NR. */
-    private static void packB(float[] b, int bOff, int brs, int bcs, float[] bp, int p0, int kc, int n, int j0, int j1) {
+    /** Packs rows [p0, p0+kc) of op(B), column panels [j0, j1), into bp: panel jp at base + jp·kc·NR, row p at +p·NR. */
+    private static void packB(float[] b, int bOff, int brs, int bcs, float[] bp, int base, int p0, int kc, int n, int j0, int j1) {
         for (int jp = j0; jp < j1; jp++) {
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
-            int dst = jp * kc * NR;
+            int dst = base + jp * kc * NR;
             if (bcs == 1) {
                 int src = bOff + p0 * brs + col;
                 if (cols == NR) {
@@ -168,23 +172,19 @@ public final class Gemm {
         }
     }
 
-    /** Row tiles [t0, t1) × column panels [j0, j1) for one k-block, by thread {@code worker}. */
-    private void compute(int worker, float[] a, int aOff, int ars, int acs, float[] bp, float[] c, int cOff,
-                         int m, int n, int p0, int kc, int t0, int t1, int j0, int j1, boolean overwrite) {
+    /** Rows [i0, i0+mc) × column panels [j0, j1) of C for one k-block, on scratch slot {@code worker}. */
+    private void compute(int worker, float[] a, int aOff, int ars, int acs, float[] bp, int bBase, float[] c, int cOff,
+                         int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite) {
         float[] ap = packedA[worker];
         float[] tile = tiles[worker];
-        int rowEnd = Math.min(m, t1 * MR);
-        for (int i0 = t0 * MR; i0 < rowEnd; i0 += MC) {
-            int mc = Math.min(MC, rowEnd - i0);
-            packA(a, aOff, ars, acs, ap, i0, mc, p0, kc);
-            for (int jp = j0; jp < j1; jp++) {
-                int col = jp * NR;
-                int cols = Math.min(NR, n - col);
-                int bIdx = jp * kc * NR;
-                for (int r = 0; r < mc; r += MR) {
-                    int rows = Math.min(MR, mc - r);
-                    kernel(kc, ap, r * kc, bp, bIdx, c, cOff + (i0 + r) * n + col, n, rows, cols, overwrite, tile);
-                }
+        packA(a, aOff, ars, acs, ap, i0, mc, p0, kc);
+        for (int jp = j0; jp < j1; jp++) {
+            int col = jp * NR;
+            int cols = Math.min(NR, n - col);
+            int bIdx = bBase + jp * kc * NR;
+            for (int r = 0; r < mc; r += MR) {
+                int rows = Math.min(MR, mc - r);
+                kernel(kc, ap, r * kc, bp, bIdx, c, cOff + (i0 + r) * n + col, n, rows, cols, overwrite, tile);
             }
         }
     }
@@ -273,16 +273,15 @@ public final class Gemm {
     private void direct(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                         float[] c, int cOff, int m, int n, int k, boolean accumulate) {
         long work = (long) m * n * k;
-        int parts = (threads == 1 || work < (1L << 18)) ? 1 : Math.min(threads, Math.max(1, n / NR));
+        int units = (n + L - 1) / L; // split columns at vector boundaries so inner loops stay vectorised
+        int parts = (threads == 1 || work < (1L << 18)) ? 1 : Math.min(threads, units);
         if (parts <= 1) {
             directCols(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate, 0, n);
-        } else {
-            final int np = parts;
-            // split columns at vector boundaries so each thread's inner loop stays vectorised
-            int units = (n + L - 1) / L;
-            pool.run(np, t -> directCols(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate,
-                    Math.min(n, WorkerPool.start(units, np, t) * L), Math.min(n, WorkerPool.start(units, np, t + 1) * L)));
+            return;
         }
+        int chunks = Math.min(units, parts * WorkerPool.CHUNKS_PER_THREAD);
+        pool.forChunks(chunks, parts, (w, t) -> directCols(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate,
+                Math.min(n, WorkerPool.start(units, chunks, t) * L), Math.min(n, WorkerPool.start(units, chunks, t + 1) * L)));
     }
 
     private static void directCols(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,

@@ -8,9 +8,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fixed set of daemon worker threads that runs {@code parts} pieces of work, piece 0 on the calling
- * thread. Work is split into FIXED contiguous ranges ({@link #start}), never stolen, so every output
- * element is computed by one thread in one order: the same inputs and thread count give the same bits.
- * With one thread everything runs inline and no thread is ever created.
+ * thread; with one thread everything runs inline and no thread is ever created.
+ *
+ * <p>Determinism: a parallel loop is cut into chunks whose boundaries depend only on the loop length and
+ * the thread count ({@link #start}); threads claim whole chunks from a counter (so a core that another
+ * process slows down simply takes fewer chunks), and every output element is computed by exactly one
+ * chunk, in a fixed order, with nothing that depends on which thread runs it. The same inputs and thread
+ * count therefore give the same bits; there is no stealing of partial work and no cross-thread reduction
+ * whose order could vary.
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -108,8 +113,9 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * Splits [0, n) into fixed contiguous ranges, one per thread, and runs them; inline when the loop is too
-     * small to pay for a hand-off ({@code n · costPerIndex < minWork}, cost in rough multiply-adds).
+     * Runs body over [0, n) cut into fixed chunks (about {@link #CHUNKS_PER_THREAD} per thread) that the
+     * threads claim in turn; inline, in one piece, when the loop is too small to pay for a hand-off
+     * ({@code n · costPerIndex < MIN_PARALLEL_WORK}, cost in rough multiply-adds).
      */
     public void forRange(int n, long costPerIndex, Range body) {
         int parts = parts(n, costPerIndex);
@@ -119,7 +125,33 @@ public final class WorkerPool implements AutoCloseable {
             }
             return;
         }
-        run(parts, part -> body.run(start(n, parts, part), start(n, parts, part + 1)));
+        int chunks = Math.min(n, parts * CHUNKS_PER_THREAD);
+        forChunks(chunks, parts, (w, c) -> body.run(start(n, chunks, c), start(n, chunks, c + 1)));
+    }
+
+    /** Chunks per thread of {@link #forRange}: enough to rebalance when a core is busy, few enough to stay cheap. */
+    public static final int CHUNKS_PER_THREAD = 4;
+
+    /** One claimed task of {@link #forChunks}; {@code worker} in [0, threads) names the thread's scratch slot. */
+    @FunctionalInterface
+    public interface Task {
+        void run(int worker, int task);
+    }
+
+    /** Runs task(0..tasks-1) on up to {@code parts} threads that claim tasks from a shared counter. */
+    public void forChunks(int tasks, int parts, Task task) {
+        if (parts <= 1 || tasks <= 1 || workers == null) {
+            for (int t = 0; t < tasks; t++) {
+                task.run(0, t);
+            }
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        run(Math.min(parts, Math.min(threads, tasks)), worker -> {
+            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
+                task.run(worker, t);
+            }
+        });
     }
 
     /** Work below this many multiply-adds runs on the calling thread (a hand-off costs ~10-50 µs). */
