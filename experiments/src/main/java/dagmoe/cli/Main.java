@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                DevicesCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
