@@ -109,8 +109,12 @@ public final class Batcher {
         return new Batch(in, tg, batchSize, seqLen);
     }
 
-    /** The first maxBatches evaluation batches (all when maxBatches &lt;= 0); DataException when the split is too small for one window. */
+    /**
+     * The first maxBatches evaluation batches (all when maxBatches &lt;= 0). An empty split (val_fraction
+     * = 0) gives an empty list; a split too small for one window is a DataException.
+     */
     public static List<Batch> evalBatches(TokenSeq val, int batchSize, int seqLen, int maxBatches) {
+        if (val.size() == 0) return List.of();
         if (val.size() < seqLen + 1L) {
             throw new DataException("the validation split has " + val.size() + " tokens, fewer than model.seq_len + 1 = " + (seqLen + 1)
                     + ": raise data.val_fraction, use more data or a shorter seq_len");

@@ -135,6 +135,7 @@ class SplitBatcherTest {
         assertEquals(2, Batcher.evalBatches(val, 5, 8, 2).size());
         assertArrayEquals(all.get(1).inputs(), Batcher.evalBatches(val, 5, 8, 2).get(1).inputs());
         assertThrows(DataException.class, () -> Batcher.evalBatches(TokenSeq.of(iota(8)), 1, 8, 1));
+        assertEquals(0, Batcher.evalBatches(TokenSeq.of(new int[0]), 1, 8, 1).size(), "val_fraction = 0: no evaluation");
     }
 
     @Test

@@ -195,6 +195,13 @@ public final class TaskDataset {
             return toBatch(ex, batchSize, lossOnAll);
         }
 
+        /** Fills inputs[B*S] and targets[B*S] (B = inputs.length / seqLen) with the next batch, as a trainer's batch source. */
+        public void next(int[] inputs, int[] targets, boolean lossOnAll) {
+            TaskBatch b = nextBatch(inputs.length / seqLen, lossOnAll);
+            System.arraycopy(b.batch().inputs(), 0, inputs, 0, inputs.length);
+            System.arraycopy(b.batch().targets(), 0, targets, 0, targets.length);
+        }
+
         /** Examples drawn so far (skipped ones included): the state to save in a checkpoint. */
         public long cursor() {
             return cursor;

@@ -182,7 +182,11 @@ class TaskTest {
         for (int i = 0; i < 2; i++) b.nextBatch(4, false);
         TaskDataset.TrainStream c = d.trainStream(3);
         c.seek(b.cursor());
-        for (int i = 2; i < 6; i++) {
+        int[] in = new int[4 * d.seqLen()], tg = new int[4 * d.seqLen()];
+        c.next(in, tg, false);
+        assertArrayEquals(straight.get(2).batch().inputs(), in);
+        assertArrayEquals(straight.get(2).batch().targets(), tg);
+        for (int i = 3; i < 6; i++) {
             TaskBatch x = c.nextBatch(4, false);
             assertArrayEquals(straight.get(i).batch().inputs(), x.batch().inputs());
             assertArrayEquals(straight.get(i).batch().targets(), x.batch().targets());
