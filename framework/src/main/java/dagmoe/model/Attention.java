@@ -13,11 +13,11 @@ final class Attention {
     private final float theta;
 
     // activations [T×d] unless noted
-    private float[] q, k, v, qr, kr, att, probs; // probs [B×H×S×S]
-    // backward scratch
-    private float[] dAtt, dqr, dkr, dv, dq, dk, dScores;
+    private float[] v, qr, kr, att, probs; // probs [B×H×S×S]; q, k before rotation are scratch
+    private final Scratch scratch;
 
-    Attention(ParamRegistry reg, String prefix, ModelConfig c) {
+    Attention(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
+        this.scratch = scratch;
         d = c.dModel();
         heads = c.nHeads();
         hd = c.headDim();
@@ -32,19 +32,14 @@ final class Attention {
 
     void allocate(int T, int probsLen) {
         int n = T * d;
-        q = Ops.grow(q, n); k = Ops.grow(k, n); v = Ops.grow(v, n); qr = Ops.grow(qr, n); kr = Ops.grow(kr, n);
+        v = Ops.grow(v, n); qr = Ops.grow(qr, n); kr = Ops.grow(kr, n);
         att = Ops.grow(att, n); probs = Ops.grow(probs, probsLen);
-    }
-
-    private void allocateBackward(int T, int probsLen) {
-        int n = T * d;
-        dAtt = Ops.grow(dAtt, n); dqr = Ops.grow(dqr, n); dkr = Ops.grow(dkr, n); dv = Ops.grow(dv, n);
-        dq = Ops.grow(dq, n); dk = Ops.grow(dk, n); dScores = Ops.grow(dScores, probsLen);
     }
 
     // x[B·S × d] (normalised block input) -> out[B·S × d]
     void forward(Backend be, float[] x, float[] out, int B, int S) {
         int T = B * S;
+        float[] q = scratch.get("attn.q", T * d), k = scratch.get("attn.k", T * d);
         Ops.linear(be, x, wq.data(), q, T, d, d);
         Ops.linear(be, x, wk.data(), k, T, d, d);
         Ops.linear(be, x, wv.data(), v, T, d, d);
@@ -57,7 +52,9 @@ final class Attention {
     // dOut[T×d] -> dx[T×d] += ∂/∂x; parameter gradients accumulate
     void backward(Backend be, float[] x, float[] dOut, float[] dx, int B, int S) {
         int T = B * S, n = T * d;
-        allocateBackward(T, B * heads * S * S);
+        float[] dAtt = scratch.get("attn.dAtt", n), dqr = scratch.get("attn.dqr", n), dkr = scratch.get("attn.dkr", n);
+        float[] dv = scratch.get("attn.dv", n), dq = scratch.get("attn.dq", n), dk = scratch.get("attn.dk", n);
+        float[] dScores = scratch.get("attn.dScores", B * heads * S * S);
         be.fill(dAtt, n, 0f);
         Ops.linearBackward(be, att, wo, dOut, dAtt, T, d, d);
         be.fill(dqr, n, 0f); be.fill(dkr, n, 0f); be.fill(dv, n, 0f);

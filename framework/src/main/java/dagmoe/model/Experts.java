@@ -15,22 +15,22 @@ final class Experts {
     /** Per-call activations (a chain round has its own). */
     static final class Acts {
         int[] counts, offsets, order, position;
-        float[] xg, yg, ySlots;      // [TK×d]: gathered inputs, outputs in expert order, outputs in slot order
+        float[] xg, ySlots;          // [TK×d]: gathered inputs, outputs in slot order
         float[] hg, hu, act;         // [TK×de]
 
         void allocate(int T, int N, int K, int d, int de) {
             int s = T * K;
             counts = Ops.grow(counts, N); offsets = Ops.grow(offsets, N + 1);
             order = Ops.grow(order, s); position = Ops.grow(position, s);
-            xg = Ops.grow(xg, s * d); yg = Ops.grow(yg, s * d); ySlots = Ops.grow(ySlots, s * d);
+            xg = Ops.grow(xg, s * d); ySlots = Ops.grow(ySlots, s * d);
             hg = Ops.grow(hg, s * de); hu = Ops.grow(hu, s * de); act = Ops.grow(act, s * de);
         }
     }
 
-    // backward scratch, shared by all calls of this layer (used one call at a time)
-    private float[] dYg, dXg, dAct, dHg, dHu;
+    private final Scratch scratch;
 
-    Experts(ParamRegistry reg, String prefix, ModelConfig c) {
+    Experts(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
+        this.scratch = scratch;
         d = c.dModel();
         N = c.nExperts();
         K = c.topK();
@@ -46,6 +46,7 @@ final class Experts {
     // x[T×d], topIdx[T×K] -> a.ySlots[TK×d]
     void forward(Backend be, float[] x, int[] topIdx, Acts a, int T) {
         int s = T * K;
+        float[] yg = scratch.get("experts.yg", s * d); // outputs in expert order, until gathered back
         be.dispatchPlan(topIdx, a.counts, a.offsets, a.order, a.position, T, K, N);
         be.gatherRows(x, a.order, K, a.xg, s, d); // xg[p] = x[order[p] / K]
         for (int e = 0; e < N; e++) {
@@ -58,16 +59,17 @@ final class Experts {
         for (int e = 0; e < N; e++) {
             int n = a.counts[e], o = a.offsets[e];
             if (n == 0) continue;
-            be.matmulABt(a.act, o * de, wDown.data(), e * d * de, a.yg, o * d, n, d, de, false);
+            be.matmulABt(a.act, o * de, wDown.data(), e * d * de, yg, o * d, n, d, de, false);
         }
-        be.gatherRows(a.yg, a.position, 1, a.ySlots, s, d); // ySlots[slot] = yg[position[slot]]
+        be.gatherRows(yg, a.position, 1, a.ySlots, s, d); // ySlots[slot] = yg[position[slot]]
     }
 
     // dYSlots[TK×d] -> dx[T×d] +=, expert weight gradients +=
     void backward(Backend be, Acts a, float[] dYSlots, float[] dx, int T) {
         int s = T * K;
-        dYg = Ops.grow(dYg, s * d); dXg = Ops.grow(dXg, s * d);
-        dAct = Ops.grow(dAct, s * de); dHg = Ops.grow(dHg, s * de); dHu = Ops.grow(dHu, s * de);
+        float[] dYg = scratch.get("experts.dYg", s * d), dXg = scratch.get("experts.dXg", s * d);
+        float[] dAct = scratch.get("experts.dAct", s * de), dHg = scratch.get("experts.dHg", s * de);
+        float[] dHu = scratch.get("experts.dHu", s * de);
         be.gatherRows(dYSlots, a.order, 1, dYg, s, d); // expert order: dYg[p] = dYSlots[order[p]]
         for (int e = 0; e < N; e++) {
             int n = a.counts[e], o = a.offsets[e];

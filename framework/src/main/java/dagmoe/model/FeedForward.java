@@ -38,10 +38,10 @@ abstract class FeedForward {
         private final int d;
         private float[] y;
 
-        Dense(ParamRegistry reg, String prefix, ModelConfig c) {
+        Dense(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
             d = c.dModel();
             // w_down writes into the residual stream: scaled by 1/sqrt(2·n_layers) like expert w_down
-            ffn = new SwiGlu(reg, prefix, "dense", d, c.expertHidden(), c.initStd(), c.initStd() / Math.sqrt(2.0 * c.nLayers()));
+            ffn = new SwiGlu(reg, prefix, "dense", d, c.expertHidden(), c.initStd(), c.initStd() / Math.sqrt(2.0 * c.nLayers()), scratch);
         }
 
         @Override void allocate(int T) { ffn.allocate(T); y = Ops.grow(y, T * d); }

@@ -60,22 +60,23 @@ public final class Model {
         nL = cfg.nLayers();
         eps = (float) cfg.normEps();
         ParamRegistry reg = new ParamRegistry(seed);
+        Scratch scratch = new Scratch();
         // embeddings are not decayed (AdamW's decayAll switch can override)
         tokEmb = reg.add("tok_emb", "embedding", Init.Kind.NORMAL, cfg.initStd(), false, V, d);
         blocks = new Block[nL];
         for (int l = 0; l < nL; l++) {
             String p = "layers." + l;
             Parameter an = reg.norm(p + ".attn_norm", "norms", d);
-            Attention at = new Attention(reg, p + ".attn", cfg);
+            Attention at = new Attention(reg, p + ".attn", cfg, scratch);
             Parameter fn = reg.norm(p + ".ffn_norm", "norms", d);
             FeedForward ff;
-            if (!cfg.isMoe(l)) ff = new FeedForward.Dense(reg, p + ".ffn", cfg);
+            if (!cfg.isMoe(l)) ff = new FeedForward.Dense(reg, p + ".ffn", cfg, scratch);
             else ff = switch (cfg.aggregator()) {
-                case SUM -> new MoeSum(reg, p + ".moe", cfg);
-                case SHARED -> new MoeShared(reg, p + ".moe", cfg);
-                case DAG -> new MoeDag(reg, p + ".moe", cfg);
-                case MLP_MIX -> new MoeMix(reg, p + ".moe", cfg);
-                case CHAIN -> new MoeChain(reg, p + ".moe", cfg);
+                case SUM -> new MoeSum(reg, p + ".moe", cfg, scratch);
+                case SHARED -> new MoeShared(reg, p + ".moe", cfg, scratch);
+                case DAG -> new MoeDag(reg, p + ".moe", cfg, scratch);
+                case MLP_MIX -> new MoeMix(reg, p + ".moe", cfg, scratch);
+                case CHAIN -> new MoeChain(reg, p + ".moe", cfg, scratch);
             };
             blocks[l] = new Block(an, at, fn, ff);
         }

@@ -14,17 +14,19 @@ final class MoeChain extends FeedForward {
     private final Router.Acts[] ra;
     private final Experts.Acts[] ea;
     private final float[][] xs;   // [R][T×d]: input of round r (xs[0] unused: the block's x)
-    private float[] gy, dGy, dY, dNext, dCur; // [TK×d], [TK×d], [TK×d], [T×d], [T×d]
+    private float[] gy;           // [TK×d]
     private int[] identity;
+    private final Scratch scratch;
 
-    MoeChain(ParamRegistry reg, String prefix, ModelConfig c) {
+    MoeChain(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
+        this.scratch = scratch;
         d = c.dModel();
         N = c.nExperts();
         K = c.topK();
         R = c.chainRounds();
         routers = new Router[R];
         routers[0] = new Router(reg.matrix(prefix + ".router", "router", c.initStd(), N, d), c);
-        experts = new Experts(reg, prefix + ".experts", c);
+        experts = new Experts(reg, prefix + ".experts", c, scratch);
         for (int r = 1; r < R; r++)
             routers[r] = new Router(reg.matrix(prefix + ".chain." + r + ".router", "aggregator", c.initStd(), N, d), c);
         ra = new Router.Acts[R];
@@ -40,8 +42,7 @@ final class MoeChain extends FeedForward {
             experts.allocate(ea[r], T);
             if (r > 0) xs[r] = Ops.grow(xs[r], T * d);
         }
-        gy = Ops.grow(gy, s * d); dGy = Ops.grow(dGy, s * d); dY = Ops.grow(dY, s * d);
-        dNext = Ops.grow(dNext, T * d); dCur = Ops.grow(dCur, T * d);
+        gy = Ops.grow(gy, s * d);
         if (identity == null || identity.length < s) identity = Ops.identity(s);
     }
 
@@ -65,6 +66,8 @@ final class MoeChain extends FeedForward {
 
     @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
         int s = T * K;
+        float[] dGy = scratch.get("moe.dGy", s * d), dY = scratch.get("moe.dY", s * d);
+        float[] dNext = scratch.get("chain.dNext", T * d), dCur = scratch.get("chain.dCur", T * d);
         be.axpy(1f, dOut, dh, T * d);
         // dNext = ∂/∂x^{r+1} through the later rounds only; each round's sum also feeds h' directly.
         be.fill(dNext, T * d, 0f);

@@ -24,10 +24,9 @@ final class MoeDag extends MoeRouted {
     private final float[][] gateMeans;      // [L][K·K]
     private float[][] X;                    // [L+1][TK×d] nodes before each round; X[L] the final nodes
     private float[][] U, rstd, Z, P, M;     // per round: [TK×d], [TK], [TK×g], [TK×4g], [TK×g]
-    private float[] dM, dP, dZ, dU, dW4, dTok; // backward scratch
 
-    MoeDag(ParamRegistry reg, String prefix, ModelConfig cfg) {
-        super(reg, prefix, cfg);
+    MoeDag(ParamRegistry reg, String prefix, ModelConfig cfg, Scratch scratch) {
+        super(reg, prefix, cfg, scratch);
         g = cfg.dagWidth();
         L = cfg.dagRounds();
         inject = cfg.dagInject();
@@ -100,9 +99,10 @@ final class MoeDag extends MoeRouted {
     }
 
     @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        backwardBuffers(T);
         int s = T * K, gg = g * g;
-        dM = Ops.grow(dM, s * g); dP = Ops.grow(dP, s * 4 * g); dZ = Ops.grow(dZ, s * g);
-        dU = Ops.grow(dU, s * d); dW4 = Ops.grow(dW4, 4 * gg); dTok = Ops.grow(dTok, T * d);
+        float[] dM = scratch.get("dag.dM", s * g), dP = scratch.get("dag.dP", s * 4 * g), dZ = scratch.get("dag.dZ", s * g);
+        float[] dU = scratch.get("dag.dU", s * d), dW4 = scratch.get("dag.dW4", 4 * gg), dTok = scratch.get("dag.dTok", T * d);
         float[] dX = dGy; // ∂/∂x_i^r, walked back from r = L to 0; at r = 0 it is ∂/∂(g_i Y_i)
         spreadToSlots(be, dOut, dX, T);
         if (residual == DagResidual.OUTER) be.axpy(1f, dOut, dh, T * d);

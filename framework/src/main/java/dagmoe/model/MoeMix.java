@@ -9,10 +9,10 @@ import dagmoe.backend.Backend;
 final class MoeMix extends MoeRouted {
     final Parameter wDown, wUp;
     private final int gm;
-    private float[] hm, am, dAm, dHm; // [T×g_mix]
+    private float[] hm, am; // [T×g_mix]
 
-    MoeMix(ParamRegistry reg, String prefix, ModelConfig c) {
-        super(reg, prefix, c);
+    MoeMix(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
+        super(reg, prefix, c, scratch);
         gm = c.mixWidth();
         wDown = reg.matrix(prefix + ".mix.w_down", "aggregator", c.initStd(), gm, K * d);
         wUp = reg.add(prefix + ".mix.w_up", "aggregator", Init.Kind.ZEROS, 0, true, d, gm);
@@ -21,7 +21,7 @@ final class MoeMix extends MoeRouted {
     @Override void allocate(int T) {
         super.allocate(T);
         int n = T * gm;
-        hm = Ops.grow(hm, n); am = Ops.grow(am, n); dAm = Ops.grow(dAm, n); dHm = Ops.grow(dHm, n);
+        hm = Ops.grow(hm, n); am = Ops.grow(am, n);
     }
 
     @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
@@ -34,6 +34,8 @@ final class MoeMix extends MoeRouted {
     }
 
     @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        backwardBuffers(T);
+        float[] dAm = scratch.get("mix.dAm", T * gm), dHm = scratch.get("mix.dHm", T * gm);
         be.axpy(1f, dOut, dh, T * d);
         be.fill(dAm, T * gm, 0f);
         Ops.linearBackward(be, am, wUp, dOut, dAm, T, d, gm);

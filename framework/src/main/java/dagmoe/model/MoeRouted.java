@@ -12,22 +12,31 @@ abstract class MoeRouted extends FeedForward {
     final int d, N, K;
     final Router.Acts ra = new Router.Acts();
     final Experts.Acts ea = new Experts.Acts();
-    float[] gy, dGy, dY; // [TK×d]
+    final Scratch scratch;
+    float[] gy;          // [TK×d]
+    float[] dGy, dY;     // [TK×d] backward: set from the scratch at the start of each backward
     int[] identity;      // slot s at row s
 
-    MoeRouted(ParamRegistry reg, String prefix, ModelConfig c) {
+    MoeRouted(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
         d = c.dModel();
         N = c.nExperts();
         K = c.topK();
+        this.scratch = scratch;
         router = new Router(reg.matrix(prefix + ".router", "router", c.initStd(), N, d), c);
-        experts = new Experts(reg, prefix + ".experts", c);
+        experts = new Experts(reg, prefix + ".experts", c, scratch);
+    }
+
+    /** Takes dGy, dY [TK×d] from the shared scratch; call first in every backward. */
+    void backwardBuffers(int T) {
+        dGy = scratch.get("moe.dGy", T * K * d);
+        dY = scratch.get("moe.dY", T * K * d);
     }
 
     @Override void allocate(int T) {
         int s = T * K;
         ra.allocate(T, N, K);
         experts.allocate(ea, T);
-        gy = Ops.grow(gy, s * d); dGy = Ops.grow(dGy, s * d); dY = Ops.grow(dY, s * d);
+        gy = Ops.grow(gy, s * d);
         if (identity == null || identity.length < s) identity = Ops.identity(s);
     }
 

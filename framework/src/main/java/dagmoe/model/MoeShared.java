@@ -7,9 +7,9 @@ final class MoeShared extends MoeSum {
     final SwiGlu shared;
     private float[] s; // [T×d]
 
-    MoeShared(ParamRegistry reg, String prefix, ModelConfig c) {
-        super(reg, prefix, c);
-        shared = new SwiGlu(reg, prefix + ".shared", "aggregator", d, c.effectiveSharedHidden(), c.initStd(), c.initStd());
+    MoeShared(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
+        super(reg, prefix, c, scratch);
+        shared = new SwiGlu(reg, prefix + ".shared", "aggregator", d, c.effectiveSharedHidden(), c.initStd(), c.initStd(), scratch);
     }
 
     @Override void allocate(int T) { super.allocate(T); shared.allocate(T); s = Ops.grow(s, T * d); }

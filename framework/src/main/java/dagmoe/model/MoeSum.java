@@ -5,7 +5,7 @@ import dagmoe.backend.Backend;
 /** {@code sum}: h' = h + Σ_i g_i E_{k[i]}(x) (standard top-K MoE). */
 class MoeSum extends MoeRouted {
 
-    MoeSum(ParamRegistry reg, String prefix, ModelConfig c) { super(reg, prefix, c); }
+    MoeSum(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) { super(reg, prefix, c, scratch); }
 
     @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
         routeForward(be, x, T);
@@ -14,6 +14,7 @@ class MoeSum extends MoeRouted {
     }
 
     @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        backwardBuffers(T);
         be.axpy(1f, dOut, dh, T * d);
         spreadToSlots(be, dOut, dGy, T);
         routeBackward(be, x, dx, T);

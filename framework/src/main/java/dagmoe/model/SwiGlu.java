@@ -10,9 +10,10 @@ final class SwiGlu {
     final Parameter wGate, wUp, wDown; // [hidden, d], [hidden, d], [d, hidden]
     private final int d, hidden;
     private float[] hg, hu, act;           // [T×hidden]
-    private float[] dAct, dHg, dHu;        // backward scratch [T×hidden]
+    private final Scratch scratch;
 
-    SwiGlu(ParamRegistry reg, String prefix, String component, int d, int hidden, double std, double downStd) {
+    SwiGlu(ParamRegistry reg, String prefix, String component, int d, int hidden, double std, double downStd, Scratch scratch) {
+        this.scratch = scratch;
         this.d = d;
         this.hidden = hidden;
         wGate = reg.matrix(prefix + ".w_gate", component, std, hidden, d);
@@ -36,7 +37,7 @@ final class SwiGlu {
     // dy[T×d] -> dx[T×d] +=
     void backward(Backend be, float[] x, float[] dy, float[] dx, int T) {
         int n = T * hidden;
-        dAct = Ops.grow(dAct, n); dHg = Ops.grow(dHg, n); dHu = Ops.grow(dHu, n);
+        float[] dAct = scratch.get("swiglu.dAct", n), dHg = scratch.get("swiglu.dHg", n), dHu = scratch.get("swiglu.dHu", n);
         be.fill(dAct, n, 0f);
         Ops.linearBackward(be, act, wDown, dy, dAct, T, d, hidden);
         be.fill(dHg, n, 0f); be.fill(dHu, n, 0f);

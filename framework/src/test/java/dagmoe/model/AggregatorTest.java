@@ -51,27 +51,27 @@ class AggregatorTest {
         int d = sumCfg.dModel();
         float[] h = random(T * d, 1), x = random(T * d, 2);
         // same seed: the router and experts have the same names, hence the same weights
-        float[] outSum = run(new MoeSum(new ParamRegistry(9), "layers.0.moe", sumCfg), h, x, d);
+        float[] outSum = run(new MoeSum(new ParamRegistry(9), "layers.0.moe", sumCfg, new Scratch()), h, x, d);
 
         ModelConfig dag = Tiny.config(Aggregator.DAG).build();
         // injected (default): h' = Σ_i (g_i Y_i + h/K) = h + Σ g_i Y_i
-        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", dag), h, x, d)) < 1e-6);
+        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", dag, new Scratch()), h, x, d)) < 1e-6);
         // L = 0: no rounds, the same identity
         ModelConfig l0 = dag.toBuilder().dagRounds(0).build();
-        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", l0), h, x, d)) < 1e-6);
+        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", l0, new Scratch()), h, x, d)) < 1e-6);
         // outer: h' = h + Σ_i (g_i Y_i + x/K) = (sum output) + x
         ModelConfig outer = dag.toBuilder().dagResidual(DagResidual.OUTER).build();
-        assertTrue(maxDiff(plus(outSum, 1, x, 0, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outer), h, x, d)) < 1e-6);
+        assertTrue(maxDiff(plus(outSum, 1, x, 0, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outer, new Scratch()), h, x, d)) < 1e-6);
         // outer without injection: exactly sum
         ModelConfig outerNo = outer.toBuilder().dagInject(false).build();
-        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outerNo), h, x, d)) < 1e-6);
+        assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outerNo, new Scratch()), h, x, d)) < 1e-6);
         // injected without injection: no residual path at all, h' = Σ g_i Y_i
         ModelConfig injNo = dag.toBuilder().dagInject(false).build();
-        assertTrue(maxDiff(plus(outSum, 0, x, -1, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", injNo), h, x, d)) < 1e-6);
+        assertTrue(maxDiff(plus(outSum, 0, x, -1, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", injNo, new Scratch()), h, x, d)) < 1e-6);
 
         // control: with non-zero up-projections the dag output differs
         ParamRegistry reg = new ParamRegistry(9);
-        MoeDag live = new MoeDag(reg, "layers.0.moe", dag);
+        MoeDag live = new MoeDag(reg, "layers.0.moe", dag, new Scratch());
         for (Parameter p : reg.list) if (p.name().endsWith("w_up") && p.name().contains("dag"))
             System.arraycopy(random(p.size(), 5), 0, p.data(), 0, p.size());
         assertTrue(maxDiff(outSum, run(live, h, x, d)) > 1e-3);
@@ -96,8 +96,8 @@ class AggregatorTest {
         ModelConfig c = Tiny.config(Aggregator.SUM).nExperts(1).topK(1).zLossCoef(0).balanceCoef(0).build();
         int d = c.dModel(), de = c.expertHidden();
         ParamRegistry ra = new ParamRegistry(3), rb = new ParamRegistry(4);
-        MoeSum moe = new MoeSum(ra, "layers.0.moe", c);
-        FeedForward.Dense dense = new FeedForward.Dense(rb, "layers.0.ffn", c);
+        MoeSum moe = new MoeSum(ra, "layers.0.moe", c, new Scratch());
+        FeedForward.Dense dense = new FeedForward.Dense(rb, "layers.0.ffn", c, new Scratch());
         // the dense block gets the (only) expert's weights: [1, de, d] -> [de, d]
         System.arraycopy(moe.experts.wGate.data(), 0, dense.ffn.wGate.data(), 0, de * d);
         System.arraycopy(moe.experts.wUp.data(), 0, dense.ffn.wUp.data(), 0, de * d);
@@ -125,7 +125,7 @@ class AggregatorTest {
             ModelConfig c = Tiny.config(Aggregator.DAG).topK(3).dagResidual(res).build();
             int d = c.dModel(), K = c.topK();
             ParamRegistry reg = new ParamRegistry(5);
-            MoeDag dag = new MoeDag(reg, "layers.0.moe", c);
+            MoeDag dag = new MoeDag(reg, "layers.0.moe", c, new Scratch());
             Tiny.randomizeAll(reg.list, 0.5, 6);
             dag.allocate(T);
             float[] h = random(T * d, 1), x = random(T * d, 2), gy = random(T * K * d, 3);

@@ -1,0 +1,133 @@
+package dagmoe.model;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.optim.AdamW;
+import dagmoe.optim.GradClip;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Cost of each aggregator against {@code sum}: parameters, analytic extra forward FLOPs per token, and the
+ * measured median training-step time (trainStep + clip + AdamW). Model: d 256, 4 layers, 4 heads, 8 experts
+ * top-2, expert hidden 512, V 512, batch 16 × seq 128; aggregators sum, shared (matched), dag (L 2, g 64),
+ * mlp-mix (g 64), chain (R 2). After warm-up the aggregators are timed in alternation, round after round,
+ * so that machine noise is shared.
+ * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2]}.
+ * <p>FLOPs count matrix products only (2 per multiply-add); element-wise work (norms, SwiGLU, the dag's
+ * pairwise gates, softmax) is left out, which is why the dag's measured overhead can exceed its FLOP share.
+ */
+public final class AggregatorOverhead {
+    private AggregatorOverhead() {}
+
+    static final int B = 16, S = 128;
+
+    static ModelConfig config(Aggregator agg) {
+        return ModelConfig.builder().vocabSize(512).dModel(256).nLayers(4).nHeads(4).seqLen(S).nExperts(8).topK(2)
+                .expertHidden(512).aggregator(agg).dagRounds(2).dagWidth(64).mixWidth(64).chainRounds(2)
+                .sharedHidden(0).build();
+    }
+
+    /** Forward FLOPs per token of the model (matrix products; attention at the mean causal length (S+1)/2). */
+    public static double forwardFlopsPerToken(ModelConfig c, int seq) {
+        double d = c.dModel(), N = c.nExperts(), K = c.topK(), de = c.expertHidden();
+        double perLayerBase = 4 * d * d + d * (seq + 1);              // q,k,v,o + (qkᵀ and pv) over (S+1)/2 keys
+        double macs = c.vocabSize() * d;                              // lm head
+        for (int l = 0; l < c.nLayers(); l++) {
+            macs += perLayerBase;
+            if (!c.isMoe(l)) { macs += 3 * d * de; continue; }
+            macs += N * d + K * 3 * d * de;                           // router + K experts
+            macs += aggregatorMacs(c);
+        }
+        return 2 * macs;
+    }
+
+    /** Extra multiply-adds per token of one MoE block's aggregator over sum. */
+    public static double aggregatorMacs(ModelConfig c) {
+        double d = c.dModel(), N = c.nExperts(), K = c.topK(), de = c.expertHidden();
+        return switch (c.aggregator()) {
+            case SUM -> 0;
+            case SHARED -> 3 * d * c.effectiveSharedHidden();
+            case DAG -> c.dagRounds() * K * (2 * d * c.dagWidth() + 4.0 * c.dagWidth() * c.dagWidth()); // L·K·g·(2d + 4g)
+            case MLP_MIX -> K * d * c.mixWidth() + c.mixWidth() * d;
+            case CHAIN -> (c.chainRounds() - 1) * (N * d + K * 3 * d * de);
+        };
+    }
+
+    public static void main(String[] args) {
+        String backendName = args.length > 0 ? args[0] : "cpu";
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+        Backend be = Backends.create(backendName, threads);
+        List<ModelConfig> cfgs = new ArrayList<>();
+        for (Aggregator a : new Aggregator[] {Aggregator.SUM, Aggregator.SHARED, Aggregator.DAG, Aggregator.MLP_MIX, Aggregator.CHAIN})
+            cfgs.add(config(a));
+        int n = cfgs.size();
+        Model[] models = new Model[n];
+        AdamW[] opts = new AdamW[n];
+        for (int i = 0; i < n; i++) {
+            models[i] = new Model(cfgs.get(i), be, 1);
+            opts[i] = new AdamW(models[i].parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, be);
+        }
+        SplittableRandom r = new SplittableRandom(7);
+        int[] in = new int[B * S], tg = new int[B * S];
+        for (int t = 0; t < B * S; t++) { in[t] = r.nextInt(512); tg[t] = r.nextInt(512); }
+
+        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each%n",
+                B, S, be.name(), be.threads(), warmup, rounds);
+        for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
+        double[][] times = new double[n][rounds];
+        for (int k = 0; k < rounds; k++)
+            for (int j = 0; j < n; j++) {
+                int i = (j + k) % n; // rotate the order each round
+                long t0 = System.nanoTime();
+                step(models[i], opts[i], in, tg);
+                times[i][k] = (System.nanoTime() - t0) / 1e9;
+            }
+        double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
+        double baseTime = median(times[0]);
+        System.out.printf("%-8s %12s %12s %11s %14s %10s %12s %10s %10s%n", "agg", "params", "active", "agg params",
+                "fwd FLOP/tok", "FLOP +%", "step s (med)", "time +%", "ratio");
+        for (int i = 0; i < n; i++) {
+            ModelConfig c = cfgs.get(i);
+            ParamCounts pc = models[i].paramCounts();
+            double flops = forwardFlopsPerToken(c, S);
+            double flopOver = flops / baseFlops - 1, med = median(times[i]), timeOver = med / baseTime - 1;
+            String label = switch (c.aggregator()) {
+                case SHARED -> "shared(dr=" + c.effectiveSharedHidden() + ")";
+                case DAG -> "dag(L2,g64)";
+                case MLP_MIX -> "mix(g64)";
+                case CHAIN -> "chain(R2)";
+                default -> c.aggregator().key();
+            };
+            System.out.printf("%-8s %,12d %,12d %,11d %,14.0f %9.2f%% %12.3f %9.2f%% %10s%n", label, pc.total(), pc.active(),
+                    pc.aggregator(), flops, 100 * flopOver, med, 100 * timeOver,
+                    i == 0 ? "-" : String.format("%.2f", timeOver / flopOver));
+        }
+        System.out.println("step times (s) per aggregator, in round order:");
+        for (int i = 0; i < n; i++) System.out.println("  " + cfgs.get(i).aggregator().key() + " " + Arrays.toString(round3(times[i])));
+        be.close();
+    }
+
+    private static void step(Model m, AdamW opt, int[] in, int[] tg) {
+        m.trainStep(in, tg, B, S);
+        GradClip.clipGlobalNorm(m.parameters(), 1f, m.backend());
+        opt.step(1e-4f);
+    }
+
+    static double median(double[] a) {
+        double[] s = a.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
+    }
+
+    private static double[] round3(double[] a) {
+        double[] o = new double[a.length];
+        for (int i = 0; i < a.length; i++) o[i] = Math.round(a[i] * 1000) / 1000.0;
+        return o;
+    }
+}
