@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 TrainCommand.class,
                 DevicesCommand.class,
+                CompareCommand.class,
+                EvalCommand.class,
+                GenerateCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

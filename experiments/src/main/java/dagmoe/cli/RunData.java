@@ -22,10 +22,24 @@ record RunData(Tokenizer tokenizer, BatchSource train, List<Batch> val, Trainer.
         return new DataSpec(d.path(), d.format(), d.tokenizer(), d.bpeVocab(), d.jsonlField(), d.valFraction(), d.maxBytes());
     }
 
+    /** The last corpus loaded with a new tokenizer: compare's variants and seeds share it (same text, same ids). */
+    private static DataSpec cachedSpec;
+    private static TokenDataset cached;
+
+    private static synchronized TokenDataset dataset(DataSpec spec, Tokenizer tokenizer) {
+        if (tokenizer != null) return TokenDataset.load(spec, tokenizer);
+        if (!spec.equals(cachedSpec)) {
+            cached = null; // let the old corpus go before the new one is read
+            cached = TokenDataset.load(spec, null);
+            cachedSpec = spec;
+        }
+        return cached;
+    }
+
     /** Loads the corpus; {@code tokenizer} null makes a new one (a bpe is trained on the training split). */
     static RunData load(RunConfig c, Tokenizer tokenizer) {
         if (c.data().task() != null) return TaskData.load(c);
-        TokenDataset ds = TokenDataset.load(spec(c), tokenizer);
+        TokenDataset ds = dataset(spec(c), tokenizer);
         int seq = c.model().seqLen(), batch = c.train().batchSize();
         Batcher batcher = new Batcher(ds.train(), batch, seq, c.train().seed());
         List<Batch> val = Batcher.evalBatches(ds.val(), batch, seq, c.train().evalBatches());

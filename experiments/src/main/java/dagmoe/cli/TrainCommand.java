@@ -105,6 +105,21 @@ public final class TrainCommand implements Callable<Integer> {
                 r.tokensPerSecond(), r.wallSeconds());
     }
 
+    /**
+     * Keys whose values differ between a run's saved config and {@code cfg}, ignoring what a resumed run may
+     * change and the derived values (vocab_size, a matched shared width) when {@code cfg} leaves them at 0.
+     */
+    static List<String> configDiff(RunConfig saved, RunConfig cfg) {
+        List<String> diff = new ArrayList<>();
+        for (String k : saved.values().keySet()) {
+            if (RESUME_MAY_CHANGE.contains(k) || k.startsWith("compare.")) continue;
+            Object now = cfg.values().get(k), then = saved.values().get(k);
+            if ((k.equals("model.vocab_size") || k.equals("model.shared.hidden")) && Integer.valueOf(0).equals(now)) continue;
+            if (!String.valueOf(then).equals(String.valueOf(now))) diff.add(k + " (run: " + then + ", now: " + now + ")");
+        }
+        return diff;
+    }
+
     static RunConfig savedConfig(Path run, List<String> sets) {
         Path file = run.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");
@@ -124,14 +139,7 @@ public final class TrainCommand implements Callable<Integer> {
         Optional<Path> latest = Optional.empty();
         Tokenizer tokenizer = null;
         if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
-            RunConfig saved = savedConfig(dir, List.of());
-            List<String> diff = new ArrayList<>();
-            for (String k : saved.values().keySet()) {
-                if (RESUME_MAY_CHANGE.contains(k) || k.equals("model.vocab_size") || k.equals("model.shared.hidden")) continue;
-                if (!String.valueOf(saved.values().get(k)).equals(String.valueOf(cfg.values().get(k)))) {
-                    diff.add(k + " (run: " + saved.values().get(k) + ", now: " + cfg.values().get(k) + ")");
-                }
-            }
+            List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
             if (!diff.isEmpty()) {
                 throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
                         + String.join(", ", diff));

@@ -81,6 +81,8 @@ public final class Trainer {
     private double wallSecondsBefore; // wall time of earlier segments of this run
     private double trainSeconds;      // time inside training steps (not evaluation or checkpoints)
     private long tokens;              // target tokens trained on
+    private double lateSeconds;       // time and tokens of the steps in the second half of the run: the
+    private long lateTokens, lateSteps; // steady-state speed, without JIT warm-up (for overhead comparisons)
     private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
     private Path lastCheckpoint;
 
@@ -129,6 +131,11 @@ public final class Trainer {
 
                 trainSeconds += seconds;
                 tokens += r.tokens();
+                if (step > cfg.steps() / 2) {
+                    lateSeconds += seconds;
+                    lateTokens += r.tokens();
+                    lateSteps++;
+                }
                 recentLosses.addLast(r.loss());
                 if (recentLosses.size() > RECENT) recentLosses.removeFirst();
                 window.add(r, seconds);
@@ -231,7 +238,8 @@ public final class Trainer {
         state.put("backend", be.name());
         state.put("threads", be.threads());
         ObjectNode prog = state.putObject("progress");
-        prog.put("wall_seconds", wallSeconds).put("train_seconds", trainSeconds).put("tokens", tokens);
+        prog.put("wall_seconds", wallSeconds).put("train_seconds", trainSeconds).put("tokens", tokens)
+                .put("late_seconds", lateSeconds).put("late_tokens", lateTokens).put("late_steps", lateSteps);
         ArrayNode recent = prog.putArray("recent_losses");
         recentLosses.forEach(recent::add);
         if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
@@ -259,6 +267,9 @@ public final class Trainer {
         wallSecondsBefore = prog.path("wall_seconds").asDouble(0);
         trainSeconds = prog.path("train_seconds").asDouble(0);
         tokens = prog.path("tokens").asLong(0);
+        lateSeconds = prog.path("late_seconds").asDouble(0);
+        lateTokens = prog.path("late_tokens").asLong(0);
+        lateSteps = prog.path("late_steps").asLong(0);
         recentLosses.clear();
         prog.path("recent_losses").forEach(n -> recentLosses.addLast(n.asDouble()));
         lastCheckpoint = folder;
@@ -303,6 +314,9 @@ public final class Trainer {
         s.put("threads", be.threads());
         s.put("seed", cfg.seed());
         s.put("mean_step_ms", 1000 * trainSeconds / Math.max(1, r.step()));
+        // Second half of the run only (no JIT warm-up): what compare uses for speed and overhead.
+        s.put("steady_step_ms", 1000 * lateSeconds / Math.max(1, lateSteps));
+        s.put("steady_tokens_per_second", lateTokens / Math.max(lateSeconds, 1e-9));
         s.put("tokens", tokens);
         try {
             Path tmp = setup.runDir().resolve("summary.json.tmp");

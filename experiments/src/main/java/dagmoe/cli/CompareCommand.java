@@ -1,0 +1,130 @@
+package dagmoe.cli;
+
+import dagmoe.config.RunConfig;
+import dagmoe.model.Aggregator;
+import dagmoe.model.ModelConfig;
+import dagmoe.report.Comparison;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dagmoe compare}: trains every variant of a compare config for every seed on the same data and
+ * tokens, then writes comparison.md / comparison.json / plots. Resumable: finished runs are skipped,
+ * interrupted ones continue from their last checkpoint.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+        description = {"Train every variant of a compare config (\"compare\": {\"seeds\", \"variants\": [{\"name\", \"set\"}]}) for every seed,",
+                "then write comparison.md, comparison.json and plots/. Started again, it skips finished runs and resumes interrupted ones.",
+                "A `shared` variant with model.shared.hidden = 0 is parameter-matched to the compare's first `dag` variant."},
+        footer = {"", "Exit codes: 0 done, 1 a run diverged or internal failure, 2 bad input."})
+public final class CompareCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "compare config (a training config plus a \"compare\" section)")
+    Path config;
+
+    @Option(names = "--seeds", paramLabel = "N", description = "seeds per variant (overrides compare.seeds): train.seed, train.seed+1, ...")
+    Integer seeds;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "output folder (default runs/<config name>)")
+    Path out;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a base config key for every variant (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--backend", description = "java | cpu | tornado (overrides backend.name)")
+    String backend;
+
+    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
+    Integer threads;
+
+    /** One run of the plan. */
+    record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
+
+    @Override
+    public Integer call() {
+        return CliSupport.guard(() -> {
+            long t0 = System.nanoTime();
+            List<String> all = new ArrayList<>(sets);
+            if (backend != null) all.add("backend.name=" + backend);
+            if (threads != null) all.add("backend.threads=" + threads);
+            if (seeds != null) all.add("compare.seeds=" + seeds);
+            RunConfig cfg = RunConfig.load(config, all);
+            if (cfg.compare().variants().isEmpty()) {
+                throw new CliSupport.BadInput(config + ": no compare.variants: this is a training config (use dagmoe train)");
+            }
+            Path dir = out != null ? out : Path.of("runs", cfg.name());
+            List<PlannedRun> plan = plan(cfg, dir);
+
+            // Refuse before training anything if a finished run in this folder came from another config.
+            for (PlannedRun p : plan) {
+                if (Files.isRegularFile(p.dir().resolve("config.json"))) {
+                    List<String> diff = TrainCommand.configDiff(TrainCommand.savedConfig(p.dir(), List.of()), p.config());
+                    if (!diff.isEmpty()) {
+                        throw new CliSupport.BadInput(p.dir() + " holds a run of another config (" + String.join(", ", diff)
+                                + "): use another --out; nothing was written");
+                    }
+                }
+            }
+            int i = 0;
+            for (PlannedRun p : plan) {
+                i++;
+                String label = String.format("[%d/%d] %s s%d", i, plan.size(), p.variant(), p.seed());
+                if (Files.isRegularFile(p.dir().resolve("summary.json"))) {
+                    System.out.println(label + ": finished earlier, skipped (" + p.dir() + ")");
+                    continue;
+                }
+                var r = TrainCommand.trainRun(p.config(), p.dir(), true, 0, new ConsoleProgress(label, System.out));
+                System.out.println(TrainCommand.summaryLine(p.dir(), r));
+            }
+
+            List<Comparison.VariantRuns> byVariant = new ArrayList<>();
+            Map<String, List<Path>> runs = new LinkedHashMap<>();
+            for (PlannedRun p : plan) runs.computeIfAbsent(p.variant(), k -> new ArrayList<>()).add(p.dir());
+            runs.forEach((name, dirs) -> byVariant.add(new Comparison.VariantRuns(name, dirs)));
+            List<Long> seedList = plan.stream().map(PlannedRun::seed).distinct().toList();
+            String table = Comparison.write(dir, cfg.name(), byVariant, seedList);
+            System.out.println();
+            System.out.println(table);
+            System.out.printf("comparison: %s, %s%nplots: %s%nwall time: %.1f s%n", dir.resolve("comparison.md"),
+                    dir.resolve("comparison.json"), dir.resolve("plots"), (System.nanoTime() - t0) / 1e9);
+            return CliSupport.OK;
+        });
+    }
+
+    /**
+     * Every (variant, seed) run with its resolved config. A shared variant whose shared.hidden is 0 gets the
+     * width that matches the parameters of the compare's first dag variant (or, without one, of the dag
+     * settings of its own config).
+     */
+    static List<PlannedRun> plan(RunConfig cfg, Path dir) {
+        List<PlannedRun> plan = new ArrayList<>();
+        RunConfig dagRef = null;
+        for (RunConfig.Variant v : cfg.compare().variants()) {
+            RunConfig c = cfg.forVariant(v, cfg.train().seed());
+            if (c.model().aggregator() == Aggregator.DAG) {
+                dagRef = c;
+                break;
+            }
+        }
+        for (RunConfig.Variant v : cfg.compare().variants()) {
+            for (int s = 0; s < cfg.compare().seeds(); s++) {
+                long seed = cfg.train().seed() + s;
+                RunConfig c = cfg.forVariant(v, seed);
+                if (c.model().aggregator() == Aggregator.SHARED && c.model().sharedHidden() == 0) {
+                    ModelConfig ref = dagRef != null ? dagRef.model() : c.model();
+                    c = c.with("model.shared.hidden", ModelConfig.matchedSharedHidden(ref));
+                }
+                plan.add(new PlannedRun(v.name(), seed, c, dir.resolve(v.name()).resolve("s" + seed)));
+            }
+        }
+        return plan;
+    }
+
+}

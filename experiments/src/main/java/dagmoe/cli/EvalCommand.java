@@ -1,0 +1,101 @@
+package dagmoe.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.config.RunConfig;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.data.TokenDataset;
+import dagmoe.model.StepResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code dagmoe eval}: loss and perplexity of a run's latest checkpoint on its own or any other dataset. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Loss and perplexity of a run's latest checkpoint on the validation split of its data,",
+                "or of another dataset (--data, e.g. an out-of-domain corpus; the run's tokenizer is used)."},
+        footer = {"", "Exit codes: 0 done, 1 internal failure, 2 bad input (run folder, checkpoint, data)."})
+public final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--run", required = true, paramLabel = "DIR", description = "run folder (config.json, tokenizer.json, checkpoints/)")
+    Path run;
+
+    @Option(names = "--data", paramLabel = "PATH", description = "dataset to evaluate on (file, folder, .jsonl, .zip, .bin, builtin:europarl); default: the run's own")
+    String data;
+
+    @Option(names = "--format", description = "format of --data: auto | text | folder | jsonl | bin | zip (default auto)")
+    String format;
+
+    @Option(names = "--batches", paramLabel = "N", description = "evaluation batches (default train.eval_batches; 0 = the whole split)")
+    Integer batches;
+
+    @Option(names = "--backend", description = "java | cpu | tornado (default: the run's)")
+    String backend;
+
+    @Option(names = "--threads", description = "worker threads (default: the run's)")
+    Integer threads;
+
+    @Option(names = "--json", description = "print one JSON object instead of a line of text")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        return CliSupport.guard(() -> {
+            RunModel rm = RunModel.load(run, backend, threads);
+            RunConfig cfg = rm.config();
+            if (data != null) {
+                Map<String, Object> set = new LinkedHashMap<>();
+                set.put("data.path", data);
+                set.put("data.format", format != null ? format : "auto");
+                set.put("data.task", null);
+                set.put("train.loss_on", "all");
+                cfg = cfg.with(set, "--data " + data);
+            } else if (format != null) {
+                throw new CliSupport.BadInput("--format needs --data");
+            }
+            if (batches != null && batches < 0) throw new CliSupport.BadInput("--batches " + batches + ": must be >= 0");
+            int n = batches != null ? batches : cfg.train().evalBatches();
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            if (cfg.data().task() != null) {
+                RunData rd = RunData.load(cfg, rm.tokenizer());
+                metrics.put("val_loss", loss(rm, rd.val()));
+                if (rd.evaluator() != null) metrics.putAll(rd.evaluator().evaluate(rm.model()));
+            } else {
+                TokenDataset ds = TokenDataset.load(RunData.spec(cfg), rm.tokenizer());
+                List<Batch> val = Batcher.evalBatches(ds.val(), cfg.train().batchSize(), cfg.model().seqLen(), n);
+                metrics.put("val_loss", loss(rm, val));
+            }
+            metrics.put("val_ppl", Math.exp(metrics.get("val_loss")));
+            String source = data != null ? data : String.valueOf(cfg.data().task() != null ? "task:" + cfg.data().task() : cfg.data().path());
+            if (json) {
+                ObjectNode o = new ObjectMapper().createObjectNode().put("run", run.toString()).put("step", rm.step())
+                        .put("data", source);
+                metrics.forEach(o::put);
+                System.out.println(o);
+            } else {
+                StringBuilder sb = new StringBuilder(run + " @ step " + rm.step() + " on " + source);
+                metrics.forEach((k, v) -> sb.append(String.format(" | %s %.4f", k, v)));
+                System.out.println(sb);
+            }
+            return CliSupport.OK;
+        });
+    }
+
+    static double loss(RunModel rm, List<Batch> val) {
+        double sum = 0;
+        long n = 0;
+        for (Batch b : val) {
+            StepResult r = rm.model().forward(b.inputs(), b.targets(), b.batchSize(), b.seqLen());
+            if (r.tokens() > 0) {
+                sum += r.loss() * r.tokens();
+                n += r.tokens();
+            }
+        }
+        return n > 0 ? sum / n : Double.NaN;
+    }
+}

@@ -1,0 +1,32 @@
+package dagmoe.cli;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.config.RunConfig;
+import dagmoe.data.Tokenizer;
+import dagmoe.data.Tokenizers;
+import dagmoe.model.Model;
+import dagmoe.train.CheckpointException;
+import dagmoe.train.Checkpoints;
+import dagmoe.train.Trainer;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** A trained run loaded for eval and generate: its resolved config, tokenizer and the latest checkpoint's weights. */
+record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, Path checkpoint) {
+
+    static RunModel load(Path run, String backend, Integer threads) {
+        CliSupport.requireRun(run);
+        RunConfig cfg = TrainCommand.savedConfig(run, List.of());
+        Path ckpt = new Checkpoints(run).latest().orElseThrow(() ->
+                new CheckpointException(run.resolve("checkpoints") + ": no complete checkpoint (train the run first)"));
+        Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
+        Tokenizer tok = Tokenizers.load(run);
+        Backend be = CliSupport.input(() -> Backends.create(backend != null ? backend : cfg.backend().name(),
+                threads != null ? threads : cfg.backend().threads()));
+        Model model = CliSupport.input(() -> new Model(cfg.model(), be, cfg.train().seed()));
+        Trainer.loadWeights(loaded, model.parameters());
+        return new RunModel(cfg, tok, model, loaded.step(), ckpt);
+    }
+}
