@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -139,6 +138,63 @@ public final class BpeTokenizer implements Tokenizer {
         }
     }
 
+    /** Binary max-heap over parallel arrays: larger count first, then smaller key. */
+    private static final class PairHeap {
+        long[] count, key;
+        int[] id;
+        int size;
+
+        PairHeap(int capacity) {
+            count = new long[capacity];
+            key = new long[capacity];
+            id = new int[capacity];
+        }
+
+        private boolean above(int i, int j) { // entry i belongs above entry j
+            return count[i] != count[j] ? count[i] > count[j] : key[i] < key[j];
+        }
+
+        private void swap(int i, int j) {
+            long c = count[i], k = key[i];
+            int d = id[i];
+            count[i] = count[j];
+            key[i] = key[j];
+            id[i] = id[j];
+            count[j] = c;
+            key[j] = k;
+            id[j] = d;
+        }
+
+        void push(long c, long k, int p) {
+            if (size == count.length) {
+                count = Arrays.copyOf(count, size * 2);
+                key = Arrays.copyOf(key, size * 2);
+                id = Arrays.copyOf(id, size * 2);
+            }
+            int i = size++;
+            count[i] = c;
+            key[i] = k;
+            id[i] = p;
+            while (i > 0 && above(i, (i - 1) / 2)) {
+                swap(i, (i - 1) / 2);
+                i = (i - 1) / 2;
+            }
+        }
+
+        void pop() {
+            swap(0, --size);
+            int i = 0;
+            while (true) {
+                int l = 2 * i + 1, r = l + 1, m = i;
+                if (l < size && above(l, m)) m = l;
+                if (r < size && above(r, m)) m = r;
+                if (m == i) return;
+                swap(i, m);
+                i = m;
+            }
+        }
+    }
+
     /**
      * Trains on text until the vocabulary reaches vocabSize (>= 256) or no pair occurs twice.
      * Deterministic: the same text and size give the same merges.
@@ -166,9 +222,12 @@ public final class BpeTokenizer implements Tokenizer {
                 pairs.addWord(p, w);
             }
         }
-        // heap entries {count, pair key, pair id}: max count first; ties: lowest key = lowest (left, right)
-        PriorityQueue<long[]> heap = new PriorityQueue<>((x, y) -> x[0] != y[0] ? Long.compare(y[0], x[0]) : Long.compare(x[1], y[1]));
-        for (int p = 0; p < pairs.n; p++) heap.add(new long[] {pairs.count[p], pairs.keys[p], p});
+        // Lazy max-heap of (count, key, id). Invariant: every pair with a positive count has an entry whose
+        // stored count is >= its current count. Counts that rise (pairs holding the new token) are pushed
+        // at once; counts that fall are fixed when their stale entry reaches the top. So the first entry
+        // popped whose stored count is current is the true maximum, ties to the lowest key.
+        PairHeap heap = new PairHeap(pairs.n + 1024);
+        for (int p = 0; p < pairs.n; p++) heap.push(pairs.count[p], pairs.keys[p], p);
 
         int maxMerges = vocabSize - 256;
         int[] ml = new int[maxMerges], mr = new int[maxMerges];
@@ -177,12 +236,16 @@ public final class BpeTokenizer implements Tokenizer {
         Arrays.fill(seen, -1);
         IntList dirty = new IntList(1024);
         while (nm < maxMerges) {
-            long[] top = heap.poll();
-            if (top == null) break;
-            int best = (int) top[2];
-            if (pairs.count[best] != top[0]) continue; // stale heap entry
-            if (top[0] < 2) break;
-            int a = (int) (top[1] >>> 32), b = (int) top[1], t = 256 + nm;
+            if (heap.size == 0) break;
+            long topCount = heap.count[0], topKey = heap.key[0];
+            int best = heap.id[0];
+            heap.pop();
+            if (pairs.count[best] != topCount) { // stale: re-enter with the current count
+                if (pairs.count[best] > 0) heap.push(pairs.count[best], topKey, best);
+                continue;
+            }
+            if (topCount < 2) break;
+            int a = (int) (topKey >>> 32), b = (int) topKey, t = 256 + nm;
             ml[nm] = a;
             mr[nm] = b;
             nm++;
@@ -202,10 +265,6 @@ public final class BpeTokenizer implements Tokenizer {
                 for (int i = 0; i + 1 < n; i++) {
                     int p = pairs.id.get(key(s[i], s[i + 1]));
                     pairs.count[p] -= f;
-                    if (pairs.stamp[p] != t) {
-                        pairs.stamp[p] = t;
-                        dirty.add(p);
-                    }
                 }
                 int j = 0;
                 for (int i = 0; i < n; ) {
@@ -221,10 +280,12 @@ public final class BpeTokenizer implements Tokenizer {
                     int p = pairs.idOf(key(s[i], s[i + 1]));
                     pairs.count[p] += f;
                     // pairs without t were in this word before, so w is already listed for them
-                    if (s[i] == t || s[i + 1] == t) pairs.addWord(p, w);
-                    if (pairs.stamp[p] != t) {
-                        pairs.stamp[p] = t;
-                        dirty.add(p);
+                    if (s[i] == t || s[i + 1] == t) {
+                        pairs.addWord(p, w);
+                        if (pairs.stamp[p] != t) { // a rising count: push it after this merge
+                            pairs.stamp[p] = t;
+                            dirty.add(p);
+                        }
                     }
                 }
             }
@@ -233,7 +294,7 @@ public final class BpeTokenizer implements Tokenizer {
             pairs.nWords[best] = 0;
             for (int i = 0; i < dirty.size(); i++) {
                 int p = dirty.get(i);
-                if (pairs.count[p] > 0) heap.add(new long[] {pairs.count[p], pairs.keys[p], p});
+                if (pairs.count[p] > 0) heap.push(pairs.count[p], pairs.keys[p], p);
             }
         }
         return new BpeTokenizer(Arrays.copyOf(ml, nm), Arrays.copyOf(mr, nm));
