@@ -30,10 +30,11 @@ import dagmoe.kernels.RouterKernels;
  * <ul>
  *   <li>Shape checks are those of {@link JavaBackend} (this class extends it; an operation it does not
  *       override runs there, on the host).</li>
- *   <li>One execution plan per (operation, array identities, integer sizes and offsets, compiled-in
- *       floats), built and compiled on first use and cached ({@link GraphRunner}); TornadoVM compiles all
- *       scalar arguments in as constants. Floats that change from call to call (learning rate, clip and loss
- *       scales) go through {@link ScalarTasks} instead, so they do not recompile.</li>
+ *   <li>One execution plan per (operation, integer sizes and offsets, compiled-in floats), built and compiled
+ *       on first use and cached ({@link GraphRunner}); TornadoVM compiles all scalar arguments in as constants.
+ *       The arrays of a call are staged through backend-owned arrays keyed by (operation, argument, length), so
+ *       every layer of a model with the same shape shares one plan. Floats that change from call to call
+ *       (learning rate, clip and loss scales) go through {@link ScalarTasks}, so they do not recompile.</li>
  *   <li>Matrix products on slices (the per-expert products of the dropless dispatch, whose row counts change
  *       every step) are staged through padded workspaces whose sizes are rounded up to powers of two
  *       (zero padding does not change a product), so they compile once per size bucket instead of once per
@@ -196,30 +197,56 @@ public class TornadoBackend extends JavaBackend {
         return (T) workspaces.computeIfAbsent(key, k -> make.get());
     }
 
-    /**
-     * An output the kernel only overwrites, on its first {@code extent} elements. TornadoVM 5.2.0 does not copy
-     * such a write-only array to the device, yet copies all of it back, so elements past {@code extent} would
-     * come back as garbage. When the array is longer than {@code extent} the kernel writes into an exact-size
-     * staging array instead, and {@link #back} copies the written part over.
+    /*
+     * Staging. Every array argument goes through a backend-owned array keyed by (operation, argument slot,
+     * length), so plans are keyed by shape only: the layers of a model (and models of the same shape) share one
+     * compiled plan per operation and shape instead of compiling one per set of arrays. Costs one host copy per
+     * array and call (this version copies every array to the device per call anyway).
+     *   in:    copied in (whole array);
+     *   out:   overwritten by the kernel on [0, extent), copied back; never copied in (TornadoVM 5.2.0 does not
+     *          upload an array a kernel only writes, so a longer array's tail would come back as garbage);
+     *   inout: read and written (accumulating outputs) on [0, extent), copied in and back.
      */
-    private float[] out(String op, int slot, float[] a, int extent) {
-        return a.length == extent ? a : workspace(op + ":out" + slot + ":" + extent, () -> new float[extent]);
+    private float[] ws(String op, int slot, int length) {
+        return workspace(op + ":" + slot + ":" + length, () -> new float[length]);
     }
 
-    private int[] out(String op, int slot, int[] a, int extent) {
-        return a.length == extent ? a : workspace(op + ":iout" + slot + ":" + extent, () -> new int[extent]);
+    private int[] iws(String op, int slot, int length) {
+        return workspace(op + ":i" + slot + ":" + length, () -> new int[length]);
+    }
+
+    private float[] in(String op, int slot, float[] a) {
+        float[] w = ws(op, slot, a.length);
+        System.arraycopy(a, 0, w, 0, a.length);
+        return w;
+    }
+
+    private int[] in(String op, int slot, int[] a) {
+        int[] w = iws(op, slot, a.length);
+        System.arraycopy(a, 0, w, 0, a.length);
+        return w;
+    }
+
+    private float[] out(String op, int slot, int extent) {
+        return ws(op, slot, extent);
+    }
+
+    private int[] iout(String op, int slot, int extent) {
+        return iws(op, slot, extent);
+    }
+
+    private float[] inout(String op, int slot, float[] a, int extent) {
+        float[] w = ws(op, slot, extent);
+        System.arraycopy(a, 0, w, 0, extent);
+        return w;
     }
 
     private static void back(float[] staged, float[] a, int extent) {
-        if (staged != a) {
-            System.arraycopy(staged, 0, a, 0, extent);
-        }
+        System.arraycopy(staged, 0, a, 0, extent);
     }
 
     private static void back(int[] staged, int[] a, int extent) {
-        if (staged != a) {
-            System.arraycopy(staged, 0, a, 0, extent);
-        }
+        System.arraycopy(staged, 0, a, 0, extent);
     }
 
     // ---------------------------------------------------------------- matrix products
@@ -270,7 +297,12 @@ public class TornadoBackend extends JavaBackend {
         long mn = (long) m * n;
         boolean whole = aOff == 0 && bOff == 0 && cOff == 0 && a.length == mk && b.length == kn && c.length == mn;
         if (whole) {
-            direct(kind, a, b, c, m, n, k, flag(accumulate));
+            String op = MATMUL_NAMES[kind];
+            float[] sa = in(op, 0, a);
+            float[] sb = in(op, 1, b);
+            float[] sc = inout(op, 2, c, (int) mn);
+            direct(kind, sa, sb, sc, m, n, k, flag(accumulate));
+            back(sc, c, (int) mn);
             return;
         }
         // A slice: stage through padded workspaces [M×K'], [K'×N] / [N×K'], [M×N] with bucketed sizes.
@@ -339,54 +371,66 @@ public class TornadoBackend extends JavaBackend {
 
     @Override
     public void fill(float[] x, int n, float value) {
-        Shapes.vectors("fill", n, "x", x, null, null);
+        String op = "fill";
+        Shapes.vectors(op, n, "x", x, null, null);
         if (n == 0) {
             return;
         }
-        float[] xs = out("fill", 0, x, n);
-        exec("fill", arr(xs), arr(xs), shape(n), new float[] {value}, (g, p) -> g.task("t", ScalarTasks::fill, xs, n, p));
-        back(xs, x, n);
+        float[] sx = out(op, 0, n);
+        exec(op, arr(sx), arr(sx), shape(n), new float[] {value}, (g, p) -> g.task("t", ScalarTasks::fill, sx, n, p));
+        back(sx, x, n);
     }
 
     @Override
     public void copy(float[] src, float[] dst, int n) {
-        Shapes.vectors("copy", n, "src", src, "dst", dst);
+        String op = "copy";
+        Shapes.vectors(op, n, "src", src, "dst", dst);
         if (n == 0) {
             return;
         }
-        float[] ds = out("copy", 0, dst, n);
-        exec("copy", arr(src, ds), arr(ds), shape(n), null, (g, p) -> g.task("t", ElementwiseKernels::copy, src, ds, n));
-        back(ds, dst, n);
+        float[] ss = in(op, 0, src);
+        float[] sd = out(op, 1, n);
+        exec(op, arr(ss, sd), arr(sd), shape(n), null, (g, p) -> g.task("t", ElementwiseKernels::copy, ss, sd, n));
+        back(sd, dst, n);
     }
 
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
-        Shapes.vectors("axpy", n, "x", x, "y", y);
+        String op = "axpy";
+        Shapes.vectors(op, n, "x", x, "y", y);
         if (n == 0) {
             return;
         }
-        exec("axpy", arr(x, y), arr(y), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::axpy, p, x, y, n));
+        float[] sx = in(op, 0, x);
+        float[] sy = inout(op, 1, y, n);
+        exec(op, arr(sx, sy), arr(sy), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::axpy, p, sx, sy, n));
+        back(sy, y, n);
     }
 
     @Override
     public void scale(float[] x, int n, float alpha) {
-        Shapes.vectors("scale", n, "x", x, null, null);
+        String op = "scale";
+        Shapes.vectors(op, n, "x", x, null, null);
         if (n == 0) {
             return;
         }
-        exec("scale", arr(x), arr(x), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::scale, x, n, p));
+        float[] sx = inout(op, 0, x, n);
+        exec(op, arr(sx), arr(sx), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::scale, sx, n, p));
+        back(sx, x, n);
     }
 
     @Override
     public double sumSquares(float[] x, int n) {
-        Shapes.vectors("sumSquares", n, "x", x, null, null);
+        String op = "sumSquares";
+        Shapes.vectors(op, n, "x", x, null, null);
         if (n == 0) {
             return 0.0;
         }
         int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
-        double[] partials = workspace("sumSquares:" + chunks, () -> new double[chunks]);
-        exec("sumSquares", arr(x, partials), arr(partials), shape(n, REDUCE_CHUNK), null,
-                (g, p) -> g.task("t", ElementwiseKernels::sumSquaresPartials, x, n, REDUCE_CHUNK, partials));
+        float[] sx = in(op, 0, x);
+        double[] partials = workspace(op + ":partials:" + chunks, () -> new double[chunks]);
+        exec(op, arr(sx, partials), arr(partials), shape(n, REDUCE_CHUNK), null,
+                (g, p) -> g.task("t", ElementwiseKernels::sumSquaresPartials, sx, n, REDUCE_CHUNK, partials));
         double s = 0.0;
         for (double v : partials) {
             s += v;
@@ -408,40 +452,49 @@ public class TornadoBackend extends JavaBackend {
 
     @Override
     public void embeddingForward(float[] table, int[] tokens, float[] out, int T, int d) {
+        String op = "embeddingForward";
         checkEmbeddingForward(table, tokens, out, T, d);
         if (T == 0) {
             return;
         }
-        float[] os = out("embeddingForward", 0, out, T * d);
-        exec("embeddingForward", arr(table, tokens, os), arr(os), shape(T, d), null,
-                (g, p) -> g.task("t", EmbeddingKernels::embeddingForward, table, tokens, os, T, d));
-        back(os, out, T * d);
+        float[] st = in(op, 0, table);
+        int[] sk = in(op, 1, tokens);
+        float[] so = out(op, 2, T * d);
+        exec(op, arr(st, sk, so), arr(so), shape(T, d), null, (g, p) -> g.task("t", EmbeddingKernels::embeddingForward, st, sk, so, T, d));
+        back(so, out, T * d);
     }
 
     @Override
     public void embeddingBackward(float[] dOut, int[] tokens, float[] dTable, int T, int d, int V) {
+        String op = "embeddingBackward";
         checkEmbeddingBackward(dOut, tokens, dTable, T, d, V);
         if (T == 0) {
             return;
         }
-        exec("embeddingBackward", arr(dOut, tokens, dTable), arr(dTable), shape(T, d), null,
-                (g, p) -> g.task("t", EmbeddingKernels::embeddingBackward, dOut, tokens, dTable, T, d));
+        float[] so = in(op, 0, dOut);
+        int[] sk = in(op, 1, tokens);
+        float[] st = inout(op, 2, dTable, V * d);
+        exec(op, arr(so, sk, st), arr(st), shape(T, d), null, (g, p) -> g.task("t", EmbeddingKernels::embeddingBackward, so, sk, st, T, d));
+        back(st, dTable, V * d);
     }
 
     // ---------------------------------------------------------------- RMSNorm
 
     @Override
     public void rmsnormForward(float[] x, float[] w, float[] y, float[] rstd, int rows, int d, float eps) {
-        checkRmsnorm("rmsnormForward", x, w, y, rstd, rows, d);
+        String op = "rmsnormForward";
+        checkRmsnorm(op, x, w, y, rstd, rows, d);
         if (rows == 0) {
             return;
         }
-        float[] ys = out("rmsnormForward", 0, y, rows * d);
-        float[] rs = out("rmsnormForward", 1, rstd, rows);
-        exec("rmsnormForward", arr(x, w, ys, rs), arr(ys, rs), shape(rows, d, bits(eps)), null,
-                (g, p) -> g.task("t", NormKernels::rmsnormForward, x, w, ys, rs, rows, d, eps));
-        back(ys, y, rows * d);
-        back(rs, rstd, rows);
+        float[] sx = in(op, 0, x);
+        float[] sw = in(op, 1, w);
+        float[] sy = out(op, 2, rows * d);
+        float[] sr = out(op, 3, rows);
+        exec(op, arr(sx, sw, sy, sr), arr(sy, sr), shape(rows, d, bits(eps)), null,
+                (g, p) -> g.task("t", NormKernels::rmsnormForward, sx, sw, sy, sr, rows, d, eps));
+        back(sy, y, rows * d);
+        back(sr, rstd, rows);
     }
 
     @Override
@@ -453,153 +506,210 @@ public class TornadoBackend extends JavaBackend {
         if (rows == 0) {
             return;
         }
-        exec(op, arr(x, w, rstd, dy, dx, dw), arr(dx, dw), shape(rows, d), null, (g, p) -> g
-                .task("input", NormKernels::rmsnormBackwardInput, x, w, rstd, dy, dx, rows, d)
-                .task("weight", NormKernels::rmsnormBackwardWeight, x, rstd, dy, dw, rows, d));
+        float[] sx = in(op, 0, x);
+        float[] sw = in(op, 1, w);
+        float[] sr = in(op, 2, rstd);
+        float[] sdy = in(op, 3, dy);
+        float[] sdx = inout(op, 4, dx, rows * d);
+        float[] sdw = inout(op, 5, dw, d);
+        exec(op, arr(sx, sw, sr, sdy, sdx, sdw), arr(sdx, sdw), shape(rows, d), null, (g, p) -> g
+                .task("input", NormKernels::rmsnormBackwardInput, sx, sw, sr, sdy, sdx, rows, d)
+                .task("weight", NormKernels::rmsnormBackwardWeight, sx, sr, sdy, sdw, rows, d));
+        back(sdx, dx, rows * d);
+        back(sdw, dw, d);
     }
 
     // ---------------------------------------------------------------- activations
 
     @Override
     public void swigluForward(float[] gate, float[] up, float[] out, int n) {
-        Shapes.vectors("swigluForward", n, "gate", gate, "up", up);
-        Shapes.vectors("swigluForward", n, "out", out, null, null);
+        String op = "swigluForward";
+        Shapes.vectors(op, n, "gate", gate, "up", up);
+        Shapes.vectors(op, n, "out", out, null, null);
         if (n == 0) {
             return;
         }
-        float[] os = out("swigluForward", 0, out, n);
-        exec("swigluForward", arr(gate, up, os), arr(os), shape(n), null,
-                (g, p) -> g.task("t", ActivationKernels::swigluForward, gate, up, os, n));
-        back(os, out, n);
+        float[] sg = in(op, 0, gate);
+        float[] su = in(op, 1, up);
+        float[] so = out(op, 2, n);
+        exec(op, arr(sg, su, so), arr(so), shape(n), null, (g, p) -> g.task("t", ActivationKernels::swigluForward, sg, su, so, n));
+        back(so, out, n);
     }
 
     @Override
     public void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int n) {
-        Shapes.vectors("swigluBackward", n, "gate", gate, "up", up);
-        Shapes.vectors("swigluBackward", n, "dOut", dOut, "dGate", dGate);
-        Shapes.vectors("swigluBackward", n, "dUp", dUp, null, null);
+        String op = "swigluBackward";
+        Shapes.vectors(op, n, "gate", gate, "up", up);
+        Shapes.vectors(op, n, "dOut", dOut, "dGate", dGate);
+        Shapes.vectors(op, n, "dUp", dUp, null, null);
         if (n == 0) {
             return;
         }
-        exec("swigluBackward", arr(gate, up, dOut, dGate, dUp), arr(dGate, dUp), shape(n), null,
-                (g, p) -> g.task("t", ActivationKernels::swigluBackward, gate, up, dOut, dGate, dUp, n));
+        float[] sg = in(op, 0, gate);
+        float[] su = in(op, 1, up);
+        float[] so = in(op, 2, dOut);
+        float[] sdg = inout(op, 3, dGate, n);
+        float[] sdu = inout(op, 4, dUp, n);
+        exec(op, arr(sg, su, so, sdg, sdu), arr(sdg, sdu), shape(n), null,
+                (g, p) -> g.task("t", ActivationKernels::swigluBackward, sg, su, so, sdg, sdu, n));
+        back(sdg, dGate, n);
+        back(sdu, dUp, n);
     }
 
     @Override
     public void geluForward(float[] x, float[] y, int n) {
-        Shapes.vectors("geluForward", n, "x", x, "y", y);
+        String op = "geluForward";
+        Shapes.vectors(op, n, "x", x, "y", y);
         if (n == 0) {
             return;
         }
-        float[] ys = out("geluForward", 0, y, n);
-        exec("geluForward", arr(x, ys), arr(ys), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluForward, x, ys, n));
-        back(ys, y, n);
+        float[] sx = in(op, 0, x);
+        float[] sy = out(op, 1, n);
+        exec(op, arr(sx, sy), arr(sy), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluForward, sx, sy, n));
+        back(sy, y, n);
     }
 
     @Override
     public void geluBackward(float[] x, float[] dy, float[] dx, int n) {
-        Shapes.vectors("geluBackward", n, "x", x, "dy", dy);
-        Shapes.vectors("geluBackward", n, "dx", dx, null, null);
+        String op = "geluBackward";
+        Shapes.vectors(op, n, "x", x, "dy", dy);
+        Shapes.vectors(op, n, "dx", dx, null, null);
         if (n == 0) {
             return;
         }
-        exec("geluBackward", arr(x, dy, dx), arr(dx), shape(n), null,
-                (g, p) -> g.task("t", ActivationKernels::geluBackward, x, dy, dx, n));
+        float[] sx = in(op, 0, x);
+        float[] sdy = in(op, 1, dy);
+        float[] sdx = inout(op, 2, dx, n);
+        exec(op, arr(sx, sdy, sdx), arr(sdx), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluBackward, sx, sdy, sdx, n));
+        back(sdx, dx, n);
     }
 
     // ---------------------------------------------------------------- rotary position embedding
 
     @Override
     public void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta) {
-        checkRope("ropeForward", "x", x, "out", out, T, seq, heads, headDim);
+        String op = "ropeForward";
+        checkRope(op, "x", x, "out", out, T, seq, heads, headDim);
         if (T == 0) {
             return;
         }
         int n = T * heads * headDim;
-        float[] os = out("ropeForward", 0, out, n);
-        exec("ropeForward", arr(x, os), arr(os), shape(T, seq, heads, headDim, bits(theta)), null,
-                (g, p) -> g.task("t", RopeKernels::ropeForward, x, os, T, seq, heads, headDim, theta));
-        back(os, out, n);
+        float[] sx = in(op, 0, x);
+        float[] so = out(op, 1, n);
+        exec(op, arr(sx, so), arr(so), shape(T, seq, heads, headDim, bits(theta)), null,
+                (g, p) -> g.task("t", RopeKernels::ropeForward, sx, so, T, seq, heads, headDim, theta));
+        back(so, out, n);
     }
 
     @Override
     public void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta) {
-        checkRope("ropeBackward", "dOut", dOut, "dx", dx, T, seq, heads, headDim);
+        String op = "ropeBackward";
+        checkRope(op, "dOut", dOut, "dx", dx, T, seq, heads, headDim);
         if (T == 0) {
             return;
         }
-        exec("ropeBackward", arr(dOut, dx), arr(dx), shape(T, seq, heads, headDim, bits(theta)), null,
-                (g, p) -> g.task("t", RopeKernels::ropeBackward, dOut, dx, T, seq, heads, headDim, theta));
+        int n = T * heads * headDim;
+        float[] so = in(op, 0, dOut);
+        float[] sdx = inout(op, 1, dx, n);
+        exec(op, arr(so, sdx), arr(sdx), shape(T, seq, heads, headDim, bits(theta)), null,
+                (g, p) -> g.task("t", RopeKernels::ropeBackward, so, sdx, T, seq, heads, headDim, theta));
+        back(sdx, dx, n);
     }
 
     // ---------------------------------------------------------------- attention
 
     @Override
     public void attentionForward(float[] q, float[] k, float[] v, float[] probs, float[] out, int B, int S, int H, int hd) {
-        checkAttention("attentionForward", new float[][] {q, k, v, out}, new String[] {"q", "k", "v", "out"},
+        String op = "attentionForward";
+        checkAttention(op, new float[][] {q, k, v, out}, new String[] {"q", "k", "v", "out"},
                 new float[][] {probs}, new String[] {"probs"}, B, S, H, hd);
         if (B == 0) {
             return;
         }
         int tok = B * S * H * hd;
         int sq = B * H * S * S;
-        float[] ps = out("attentionForward", 0, probs, sq);
-        float[] os = out("attentionForward", 1, out, tok);
-        exec("attentionForward", arr(q, k, v, ps, os), arr(ps, os), shape(B, S, H, hd), null,
-                (g, p) -> g.task("t", AttentionKernels::attentionForward, q, k, v, ps, os, B, S, H, hd));
-        back(ps, probs, sq);
-        back(os, out, tok);
+        float[] sq0 = in(op, 0, q);
+        float[] sk = in(op, 1, k);
+        float[] sv = in(op, 2, v);
+        float[] sp = out(op, 3, sq);
+        float[] so = out(op, 4, tok);
+        exec(op, arr(sq0, sk, sv, sp, so), arr(sp, so), shape(B, S, H, hd), null,
+                (g, p) -> g.task("t", AttentionKernels::attentionForward, sq0, sk, sv, sp, so, B, S, H, hd));
+        back(sp, probs, sq);
+        back(so, out, tok);
     }
 
-    /** The three backward kernels run in one graph; the score gradients stay in {@code scratch} on the device. */
+    /** The three backward kernels run in one graph; the score gradients pass through {@code scratch} on the device. */
     @Override
     public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                   float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
-        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
+        String op = "attentionBackward";
+        checkAttention(op, new float[][] {q, k, v, dOut, dq, dk, dv},
                 new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
                 new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
         if (B == 0) {
             return;
         }
-        exec("attentionBackward", arr(q, k, v, probs, dOut, dq, dk, dv, scratch), arr(dq, dk, dv, scratch),
-                shape(B, S, H, hd), null, (g, p) -> g
-                        .task("scores", AttentionKernels::attentionScoreGrad, v, probs, dOut, scratch, B, S, H, hd)
-                        .task("query", AttentionKernels::attentionQueryGrad, k, scratch, dq, B, S, H, hd)
-                        .task("keyValue", AttentionKernels::attentionKeyValueGrad, q, probs, dOut, scratch, dk, dv, B, S, H, hd));
+        int tok = B * S * H * hd;
+        int sq = B * H * S * S;
+        float[] sq0 = in(op, 0, q);
+        float[] sk = in(op, 1, k);
+        float[] sv = in(op, 2, v);
+        float[] sp = in(op, 3, probs);
+        float[] so = in(op, 4, dOut);
+        float[] sdq = inout(op, 5, dq, tok);
+        float[] sdk = inout(op, 6, dk, tok);
+        float[] sdv = inout(op, 7, dv, tok);
+        float[] ss = out(op, 8, sq);
+        exec(op, arr(sq0, sk, sv, sp, so, sdq, sdk, sdv, ss), arr(sdq, sdk, sdv, ss), shape(B, S, H, hd), null, (g, p) -> g
+                .task("scores", AttentionKernels::attentionScoreGrad, sv, sp, so, ss, B, S, H, hd)
+                .task("query", AttentionKernels::attentionQueryGrad, sk, ss, sdq, B, S, H, hd)
+                .task("keyValue", AttentionKernels::attentionKeyValueGrad, sq0, sp, so, ss, sdk, sdv, B, S, H, hd));
+        back(sdq, dq, tok);
+        back(sdk, dk, tok);
+        back(sdv, dv, tok);
+        back(ss, scratch, sq);
     }
 
     // ---------------------------------------------------------------- router
 
     @Override
     public void routerForward(float[] logits, float[] probs, int[] topIdx, float[] gates, int T, int N, int K, boolean normalize) {
-        checkRouter("routerForward", new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, false,
+        String op = "routerForward";
+        checkRouter(op, new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, false,
                 new String[] {"gates"}, new float[][] {gates}, T, N, K);
         if (T == 0) {
             return;
         }
         int nz = flag(normalize);
-        String op = "routerForward";
-        float[] ps = out(op, 0, probs, T * N);
-        int[] is = out(op, 1, topIdx, T * K);
-        float[] gs = out(op, 2, gates, T * K);
-        exec(op, arr(logits, ps, is, gs), arr(ps, is, gs), shape(T, N, K, nz), null,
-                (g, p) -> g.task("t", RouterKernels::routerForward, logits, ps, is, gs, T, N, K, nz));
-        back(ps, probs, T * N);
-        back(is, topIdx, T * K);
-        back(gs, gates, T * K);
+        float[] sl = in(op, 0, logits);
+        float[] sp = out(op, 1, T * N);
+        int[] si = iout(op, 2, T * K);
+        float[] sg = out(op, 3, T * K);
+        exec(op, arr(sl, sp, si, sg), arr(sp, si, sg), shape(T, N, K, nz), null,
+                (g, p) -> g.task("t", RouterKernels::routerForward, sl, sp, si, sg, T, N, K, nz));
+        back(sp, probs, T * N);
+        back(si, topIdx, T * K);
+        back(sg, gates, T * K);
     }
 
     @Override
     public void routerBackward(float[] probs, int[] topIdx, float[] gates, float[] dGates, float[] dLogits,
                                int T, int N, int K, boolean normalize) {
-        checkRouter("routerBackward", new String[] {"probs", "dLogits"}, new float[][] {probs, dLogits}, topIdx, true,
+        String op = "routerBackward";
+        checkRouter(op, new String[] {"probs", "dLogits"}, new float[][] {probs, dLogits}, topIdx, true,
                 new String[] {"gates", "dGates"}, new float[][] {gates, dGates}, T, N, K);
         if (T == 0) {
             return;
         }
         int nz = flag(normalize);
-        exec("routerBackward", arr(probs, topIdx, dGates, dLogits), arr(dLogits), shape(T, N, K, nz), null,
-                (g, p) -> g.task("t", RouterKernels::routerBackward, probs, topIdx, dGates, dLogits, T, N, K, nz));
+        float[] sp = in(op, 0, probs);
+        int[] si = in(op, 1, topIdx);
+        float[] sg = in(op, 2, dGates);
+        float[] sd = inout(op, 3, dLogits, T * N);
+        exec(op, arr(sp, si, sg, sd), arr(sd), shape(T, N, K, nz), null,
+                (g, p) -> g.task("t", RouterKernels::routerBackward, sp, si, sg, sd, T, N, K, nz));
+        back(sd, dLogits, T * N);
     }
 
     @Override
@@ -610,12 +720,15 @@ public class TornadoBackend extends JavaBackend {
         checkRouter(op, new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
         Shapes.matrix(op, "out", out, 2, 1, "2", "1");
-        int[] counts = workspace("expertCounts:" + N, () -> new int[N]);
-        float[] os = out(op, 0, out, 2);
-        exec(op, arr(logits, probs, topIdx, counts, os), arr(os), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
-                .task("counts", RouterKernels::expertCounts, topIdx, counts, T, K, N)
-                .task("aux", RouterKernels::routerAuxForward, logits, probs, counts, os, T, N, K, alpha, beta));
-        back(os, out, 2);
+        float[] sl = in(op, 0, logits);
+        float[] sp = in(op, 1, probs);
+        int[] si = in(op, 2, topIdx);
+        int[] counts = iout(op, 3, N);
+        float[] so = out(op, 4, 2);
+        exec(op, arr(sl, sp, si, counts, so), arr(so), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
+                .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
+                .task("aux", RouterKernels::routerAuxForward, sl, sp, counts, so, T, N, K, alpha, beta));
+        back(so, out, 2);
     }
 
     @Override
@@ -625,56 +738,70 @@ public class TornadoBackend extends JavaBackend {
         Shapes.positive(op, "T", T);
         checkRouter(op, new String[] {"logits", "probs", "dLogits"}, new float[][] {logits, probs, dLogits}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
-        int[] counts = workspace("expertCounts:" + N, () -> new int[N]);
-        exec(op, arr(logits, probs, topIdx, counts, dLogits), arr(dLogits), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
-                .task("counts", RouterKernels::expertCounts, topIdx, counts, T, K, N)
-                .task("aux", RouterKernels::routerAuxBackward, logits, probs, counts, dLogits, T, N, K, alpha, beta));
+        float[] sl = in(op, 0, logits);
+        float[] sp = in(op, 1, probs);
+        int[] si = in(op, 2, topIdx);
+        int[] counts = iout(op, 3, N);
+        float[] sd = inout(op, 4, dLogits, T * N);
+        exec(op, arr(sl, sp, si, counts, sd), arr(sd), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
+                .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
+                .task("aux", RouterKernels::routerAuxBackward, sl, sp, counts, sd, T, N, K, alpha, beta));
+        back(sd, dLogits, T * N);
     }
 
     // ---------------------------------------------------------------- dispatch
 
-    /** A single-thread kernel (a counting sort over T·K slots); on the device so its inputs need not come back. */
+    /** A single-thread kernel (a counting sort over the T·K slots). */
     @Override
     public void dispatchPlan(int[] topIdx, int[] counts, int[] offsets, int[] order, int[] position, int T, int K, int N) {
+        String op = "dispatchPlan";
         checkDispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
         if (T == 0) {
             super.dispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
             return;
         }
-        String op = "dispatchPlan";
-        int[] cs = out(op, 0, counts, N);
-        int[] fs = out(op, 1, offsets, N + 1);
-        int[] os = out(op, 2, order, T * K);
-        int[] ps = out(op, 3, position, T * K);
-        exec(op, arr(topIdx, cs, fs, os, ps), arr(cs, fs, os, ps), shape(T, K, N), null,
-                (g, p) -> g.task("t", DispatchKernels::dispatchPlan, topIdx, cs, fs, os, ps, T, K, N));
-        back(cs, counts, N);
-        back(fs, offsets, N + 1);
-        back(os, order, T * K);
-        back(ps, position, T * K);
+        int[] st = in(op, 0, topIdx);
+        int[] sc = iout(op, 1, N);
+        int[] sf = iout(op, 2, N + 1);
+        int[] so = iout(op, 3, T * K);
+        int[] sp = iout(op, 4, T * K);
+        exec(op, arr(st, sc, sf, so, sp), arr(sc, sf, so, sp), shape(T, K, N), null,
+                (g, p) -> g.task("t", DispatchKernels::dispatchPlan, st, sc, sf, so, sp, T, K, N));
+        back(sc, counts, N);
+        back(sf, offsets, N + 1);
+        back(so, order, T * K);
+        back(sp, position, T * K);
     }
 
     @Override
     public void gatherRows(float[] src, int[] index, int divisor, float[] dst, int n, int d) {
+        String op = "gatherRows";
         checkGatherRows(src, index, divisor, dst, n, d);
         if (n == 0) {
             return;
         }
-        float[] ds = out("gatherRows", 0, dst, n * d);
-        exec("gatherRows", arr(src, index, ds), arr(ds), shape(divisor, n, d), null,
-                (g, p) -> g.task("t", DispatchKernels::gatherRows, src, index, divisor, ds, n, d));
-        back(ds, dst, n * d);
+        float[] ss = in(op, 0, src);
+        int[] si = in(op, 1, index);
+        float[] sd = out(op, 2, n * d);
+        exec(op, arr(ss, si, sd), arr(sd), shape(divisor, n, d), null,
+                (g, p) -> g.task("t", DispatchKernels::gatherRows, ss, si, divisor, sd, n, d));
+        back(sd, dst, n * d);
     }
 
     @Override
     public void sumSlotRows(float[] src, int[] position, float[] dst, int T, int K, int d, boolean accumulate) {
+        String op = "sumSlotRows";
         checkSumSlotRows(src, position, dst, T, K, d);
         if (T == 0) {
             return;
         }
         int acc = flag(accumulate);
-        exec("sumSlotRows", arr(src, position, dst), arr(dst), shape(T, K, d, acc), null,
-                (g, p) -> g.task("t", DispatchKernels::sumSlotRows, src, position, dst, T, K, d, acc));
+        float[] ss = in(op, 0, src);
+        int[] sp = in(op, 1, position);
+        float[] sd = inout(op, 2, dst, T * d);
+        exec(op, arr(ss, sp, sd), arr(sd), shape(T, K, d, acc), null,
+                (g, p) -> g.task("t", DispatchKernels::sumSlotRows, ss, sp, sd, T, K, d, acc));
+        back(sd, dst, T * d);
     }
 
     // ---------------------------------------------------------------- aggregation helpers
@@ -690,10 +817,11 @@ public class TornadoBackend extends JavaBackend {
         if (rows == 0) {
             return;
         }
-        float[] os = out(op, 0, out, rows * d);
-        exec(op, arr(x, scale, os), arr(os), shape(rows, d), null,
-                (g, p) -> g.task("t", AggregationKernels::scaleRows, x, scale, os, rows, d));
-        back(os, out, rows * d);
+        float[] sx = in(op, 0, x);
+        float[] ss = in(op, 1, scale);
+        float[] so = out(op, 2, rows * d);
+        exec(op, arr(sx, ss, so), arr(so), shape(rows, d), null, (g, p) -> g.task("t", AggregationKernels::scaleRows, sx, ss, so, rows, d));
+        back(so, out, rows * d);
     }
 
     @Override
@@ -709,53 +837,75 @@ public class TornadoBackend extends JavaBackend {
         if (rows == 0) {
             return;
         }
-        exec(op, arr(x, scale, dOut, dx, dScale), arr(dx, dScale), shape(rows, d), null,
-                (g, p) -> g.task("t", AggregationKernels::scaleRowsBackward, x, scale, dOut, dx, dScale, rows, d));
+        float[] sx = in(op, 0, x);
+        float[] ss = in(op, 1, scale);
+        float[] so = in(op, 2, dOut);
+        float[] sdx = inout(op, 3, dx, rows * d);
+        float[] sds = inout(op, 4, dScale, rows);
+        exec(op, arr(sx, ss, so, sdx, sds), arr(sdx, sds), shape(rows, d), null,
+                (g, p) -> g.task("t", AggregationKernels::scaleRowsBackward, sx, ss, so, sdx, sds, rows, d));
+        back(sdx, dx, rows * d);
+        back(sds, dScale, rows);
     }
 
     @Override
     public void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d) {
-        checkTokenSlots("addTokenToSlots", new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
+        String op = "addTokenToSlots";
+        checkTokenSlots(op, new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
         if (T == 0) {
             return;
         }
-        float[] os = out("addTokenToSlots", 0, out, T * K * d);
-        exec("addTokenToSlots", arr(x, h, os), arr(os), shape(T, K, d, bits(alpha)), null,
-                (g, p) -> g.task("t", AggregationKernels::addTokenToSlots, x, h, alpha, os, T, K, d));
-        back(os, out, T * K * d);
+        float[] sx = in(op, 0, x);
+        float[] sh = in(op, 1, h);
+        float[] so = out(op, 2, T * K * d);
+        exec(op, arr(sx, sh, so), arr(so), shape(T, K, d, bits(alpha)), null,
+                (g, p) -> g.task("t", AggregationKernels::addTokenToSlots, sx, sh, alpha, so, T, K, d));
+        back(so, out, T * K * d);
     }
 
     @Override
     public void addTokenToSlotsBackward(float[] dOut, float alpha, float[] dx, float[] dh, int T, int K, int d) {
-        checkTokenSlots("addTokenToSlotsBackward", new String[] {"dOut", "dx"}, new float[][] {dOut, dx}, "dh", dh, T, K, d);
+        String op = "addTokenToSlotsBackward";
+        checkTokenSlots(op, new String[] {"dOut", "dx"}, new float[][] {dOut, dx}, "dh", dh, T, K, d);
         if (T == 0) {
             return;
         }
-        exec("addTokenToSlotsBackward", arr(dOut, dx, dh), arr(dx, dh), shape(T, K, d, bits(alpha)), null,
-                (g, p) -> g.task("t", AggregationKernels::addTokenToSlotsBackward, dOut, alpha, dx, dh, T, K, d));
+        float[] so = in(op, 0, dOut);
+        float[] sdx = inout(op, 1, dx, T * K * d);
+        float[] sdh = inout(op, 2, dh, T * d);
+        exec(op, arr(so, sdx, sdh), arr(sdx, sdh), shape(T, K, d, bits(alpha)), null,
+                (g, p) -> g.task("t", AggregationKernels::addTokenToSlotsBackward, so, alpha, sdx, sdh, T, K, d));
+        back(sdx, dx, T * K * d);
+        back(sdh, dh, T * d);
     }
 
     @Override
     public void dagPairwiseForward(float[] p, float[] out, int T, int K, int g) {
-        checkDag("dagPairwiseForward", new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
+        String op = "dagPairwiseForward";
+        checkDag(op, new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
         if (T == 0) {
             return;
         }
-        float[] os = out("dagPairwiseForward", 0, out, T * K * g);
-        exec("dagPairwiseForward", arr(p, os), arr(os), shape(T, K, g), null,
-                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseForward, p, os, T, K, g));
-        back(os, out, T * K * g);
+        float[] sp = in(op, 0, p);
+        float[] so = out(op, 1, T * K * g);
+        exec(op, arr(sp, so), arr(so), shape(T, K, g), null,
+                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseForward, sp, so, T, K, g));
+        back(so, out, T * K * g);
     }
 
     @Override
     public void dagPairwiseBackward(float[] p, float[] dOut, float[] dp, int T, int K, int g) {
-        checkDag("dagPairwiseBackward", new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"},
-                new float[][] {dOut}, T, K, g);
+        String op = "dagPairwiseBackward";
+        checkDag(op, new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"}, new float[][] {dOut}, T, K, g);
         if (T == 0) {
             return;
         }
-        exec("dagPairwiseBackward", arr(p, dOut, dp), arr(dp), shape(T, K, g), null,
-                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseBackward, p, dOut, dp, T, K, g));
+        float[] sp = in(op, 0, p);
+        float[] so = in(op, 1, dOut);
+        float[] sd = inout(op, 2, dp, T * K * 4 * g);
+        exec(op, arr(sp, so, sd), arr(sd), shape(T, K, g), null,
+                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseBackward, sp, so, sd, T, K, g));
+        back(sd, dp, T * K * 4 * g);
     }
 
     @Override
@@ -764,26 +914,29 @@ public class TornadoBackend extends JavaBackend {
         Shapes.positive(op, "T", T);
         checkDag(op, new String[] {"p"}, new float[][] {p}, new String[0], new float[0][], T, K, g);
         Shapes.matrix(op, "out", out, K, K, "K", "K");
-        float[] os = out(op, 0, out, K * K);
-        exec(op, arr(p, os), arr(os), shape(T, K, g), null,
-                (tg, prm) -> tg.task("t", AggregationKernels::dagGateMeans, p, os, T, K, g));
-        back(os, out, K * K);
+        float[] sp = in(op, 0, p);
+        float[] so = out(op, 1, K * K);
+        exec(op, arr(sp, so), arr(so), shape(T, K, g), null, (tg, prm) -> tg.task("t", AggregationKernels::dagGateMeans, sp, so, T, K, g));
+        back(so, out, K * K);
     }
 
     // ---------------------------------------------------------------- loss
 
     @Override
     public void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V) {
-        checkCrossEntropy("crossEntropyForward", logits, targets, loss, "loss", lse, "lse", T, V);
+        String op = "crossEntropyForward";
+        checkCrossEntropy(op, logits, targets, loss, "loss", lse, "lse", T, V);
         if (T == 0) {
             return;
         }
-        float[] ls = out("crossEntropyForward", 0, loss, T);
-        float[] es = out("crossEntropyForward", 1, lse, T);
-        exec("crossEntropyForward", arr(logits, targets, ls, es), arr(ls, es), shape(T, V), null,
-                (g, p) -> g.task("t", LossKernels::crossEntropyForward, logits, targets, ls, es, T, V));
-        back(ls, loss, T);
-        back(es, lse, T);
+        float[] sl = in(op, 0, logits);
+        int[] st = in(op, 1, targets);
+        float[] so = out(op, 2, T);
+        float[] se = out(op, 3, T);
+        exec(op, arr(sl, st, so, se), arr(so, se), shape(T, V), null,
+                (g, p) -> g.task("t", LossKernels::crossEntropyForward, sl, st, so, se, T, V));
+        back(so, loss, T);
+        back(se, lse, T);
     }
 
     @Override
@@ -794,10 +947,13 @@ public class TornadoBackend extends JavaBackend {
         if (T == 0) {
             return;
         }
-        float[] ds = out(op, 0, dLogits, T * V);
-        exec(op, arr(logits, targets, lse, ds), arr(ds), shape(T, V), new float[] {scale},
-                (g, p) -> g.task("t", ScalarTasks::crossEntropyBackward, logits, targets, lse, ds, T, V, p));
-        back(ds, dLogits, T * V);
+        float[] sl = in(op, 0, logits);
+        int[] st = in(op, 1, targets);
+        float[] se = in(op, 2, lse);
+        float[] sd = out(op, 3, T * V);
+        exec(op, arr(sl, st, se, sd), arr(sd), shape(T, V), new float[] {scale},
+                (g, p) -> g.task("t", ScalarTasks::crossEntropyBackward, sl, st, se, sd, T, V, p));
+        back(sd, dLogits, T * V);
     }
 
     // ---------------------------------------------------------------- optimizer
@@ -805,12 +961,20 @@ public class TornadoBackend extends JavaBackend {
     @Override
     public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float bc1, float bc2) {
-        Shapes.vectors("adamw", n, "p", p, "g", g);
-        Shapes.vectors("adamw", n, "m", m, "v", v);
+        String op = "adamw";
+        Shapes.vectors(op, n, "p", p, "g", g);
+        Shapes.vectors(op, n, "m", m, "v", v);
         if (n == 0) {
             return;
         }
-        exec("adamw", arr(p, g, m, v), arr(p, m, v), shape(n), new float[] {lr, beta1, beta2, eps, weightDecay, bc1, bc2},
-                (tg, hp) -> tg.task("t", ScalarTasks::adamw, p, g, m, v, n, hp));
+        float[] sp = inout(op, 0, p, n);
+        float[] sg = in(op, 1, g);
+        float[] sm = inout(op, 2, m, n);
+        float[] sv = inout(op, 3, v, n);
+        exec(op, arr(sp, sg, sm, sv), arr(sp, sm, sv), shape(n), new float[] {lr, beta1, beta2, eps, weightDecay, bc1, bc2},
+                (tg, hp) -> tg.task("t", ScalarTasks::adamw, sp, sg, sm, sv, n, hp));
+        back(sp, p, n);
+        back(sm, m, n);
+        back(sv, v, n);
     }
 }
