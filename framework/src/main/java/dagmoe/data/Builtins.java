@@ -25,8 +25,9 @@ import java.util.stream.Stream;
  * variable {@code DAGMOE_CORPORA}; then, walking up from the working directory and from the location
  * of these classes (a jar in experiments/target/lib or framework/target/classes), at each ancestor A:
  * {@code A/corpora}, {@code A/<B>/corpora} and {@code A/framework/<B>/corpora} where B is
- * $DAGMOE_BUILD_DIR (or system property dagmoe.build.dir), then "target", then every other
- * "target*" folder in name order. The first hit wins.
+ * $DAGMOE_BUILD_DIR (or system property dagmoe.build.dir), then the build folder the classes were
+ * loaded from (B of B/classes or B/lib/*.jar), then "target", then every other "target*" folder in
+ * name order. The first hit wins.
  */
 public final class Builtins {
     /** builtin name -> file name inside a corpora folder. */
@@ -62,7 +63,7 @@ public final class Builtins {
         Path code = codeLocation();
         if (code != null) starts.add(code);
         List<String> preferred = new ArrayList<>();
-        for (String b : new String[] {System.getenv("DAGMOE_BUILD_DIR"), System.getProperty("dagmoe.build.dir"), "target"}) {
+        for (String b : new String[] {System.getenv("DAGMOE_BUILD_DIR"), System.getProperty("dagmoe.build.dir"), buildDirOf(code), "target"}) {
             if (b != null && !b.isBlank() && !preferred.contains(b)) preferred.add(b);
         }
         for (Path start : starts) {
@@ -88,6 +89,16 @@ public final class Builtins {
             }
         }
         return names;
+    }
+
+    /** The build folder name the classes came from: .../<B>/classes or .../<B>/lib/x.jar; null otherwise. */
+    static String buildDirOf(Path code) {
+        if (code == null || code.getParent() == null) return null;
+        String name = code.getFileName().toString();
+        Path b = name.equals("classes") || name.equals("test-classes") ? code.getParent()
+                : name.endsWith(".jar") && code.getParent().getFileName() != null && code.getParent().getFileName().toString().equals("lib") ? code.getParent().getParent()
+                : null;
+        return b == null || b.getFileName() == null ? null : b.getFileName().toString();
     }
 
     private static Path codeLocation() {
