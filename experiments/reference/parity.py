@@ -17,7 +17,9 @@ eps, weight_decay, grad_clip, decay_all.
 Output (F32 safetensors): logits [T, V]; lm, balance, z, loss (shape [1]) of the first forward;
 grad.<name> the gradient of LM + balance + z with respect to every parameter (before clipping);
 after.<name> every parameter after `steps` optimizer steps (clip, schedule, AdamW) on the same batch;
-losses, lm_losses, balance_losses, z_losses, grad_norms [steps] per step (before its update).
+losses, lm_losses, balance_losses, z_losses, grad_norms [steps] per step (before its update);
+decay.<name> [1]: 1 when AdamW decays the parameter (the reference's rule, for the test to compare).
+A job may carry "mutate": "edge_gate" | "injection" (the test-only switch of dagmoe_ref).
 """
 import argparse
 import json
@@ -31,7 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dagmoe_ref as ref  # noqa: E402
 
 
-def run(checkpoint, config, batch, train_config, steps, out, dtype="float32"):
+def run(checkpoint, config, batch, train_config, steps, out, dtype="float32", mutate=None):
+    if mutate is not None:  # test-only: the same switch as DAGMOE_REF_MUTATE, per job
+        ref.MUTATE = mutate
     torch.manual_seed(0)
     dt = {"float32": torch.float32, "float64": torch.float64}[dtype]
     cfg = ref.Config.load(config)
@@ -68,6 +72,7 @@ def run(checkpoint, config, batch, train_config, steps, out, dtype="float32"):
             hist[key].append(s[k])
     for n, t in params.items():
         result["after." + n] = t.detach()
+        result["decay." + n] = np.asarray([1.0 if ref.decays(n, tc.decay_all) else 0.0])
     for k, v in hist.items():
         result[k] = np.asarray(v, dtype=np.float64)
     ref.save_safetensors(out, result, {"mutate": ref.MUTATE or "none", "dtype": dtype})
@@ -90,7 +95,7 @@ def main():
             jobs = json.load(f)
         for j in jobs:
             run(j["checkpoint"], j["config"], j["batch"], j["train_config"], int(j.get("steps", 10)), j["out"],
-                j.get("dtype", a.dtype))
+                j.get("dtype", a.dtype), j.get("mutate", os.environ.get("DAGMOE_REF_MUTATE", "")))
         return
     missing = [k for k in ("checkpoint", "config", "batch", "train_config", "out") if getattr(a, k) is None]
     if missing:

@@ -1,0 +1,202 @@
+package dagmoe.parity;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.Parameter;
+import dagmoe.model.StepResult;
+import dagmoe.optim.AdamW;
+import dagmoe.optim.GradClip;
+import dagmoe.optim.LrSchedule;
+import dagmoe.train.Safetensors;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * One parity configuration: a tiny model, its weights, a batch and a training setup, written to files for
+ * the PyTorch reference, and the same computation on a dagmoe backend.
+ *
+ * <p>Weights: the model's shapes and names, with every matrix drawn N(0, 1/fan_in) (fan_in = last dimension)
+ * and every norm scale 1 + N(0, 0.1) instead of the training initialisation. At init_std 0.02 the DAG's
+ * projections are so small that every edge gate is sigmoid(~0.005) = 0.5 and dag/mix w_up are zero: a
+ * parity test there could not tell sigmoid(a_i + b_j) from sigmoid(a_i + b_i) (measured: logits differ by
+ * 3e-8). With unit-scale signals every path, the gates' non-linearity and the routing margins carry weight.
+ */
+final class ParityCase {
+    static final int BATCH = 2, SEQ = 8, STEPS = 10;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The "train" keys of the 10-step run: warm-up then cosine, clipping active, decay on matrices. */
+    static final double LR = 3e-3, MIN_LR = 3e-4, BETA1 = 0.9, BETA2 = 0.95, EPS = 1e-8, WD = 0.1, CLIP = 0.5;
+    static final int WARMUP = 3;
+
+    final String name;
+    final ModelConfig cfg;
+    final long seed;
+    final int[] inputs, targets;
+
+    ParityCase(String name, ModelConfig cfg, long seed) {
+        this.name = name;
+        this.cfg = cfg;
+        this.seed = seed;
+        SplittableRandom r = new SplittableRandom(seed ^ 0x5eed);
+        int T = BATCH * SEQ;
+        inputs = new int[T];
+        targets = new int[T];
+        for (int t = 0; t < T; t++) inputs[t] = r.nextInt(cfg.vocabSize());
+        for (int t = 0; t < T; t++) targets[t] = r.nextInt(cfg.vocabSize());
+        targets[3] = -1;  // ignored targets: the mean runs over the other rows
+        targets[T - 1] = -1;
+    }
+
+    /** The tiny base every case starts from: V 32, d 16, 2 heads (hd 8), 2 layers, seq 8, N 4, K 2, de 24. */
+    static ModelConfig.Builder tiny(String aggregator) {
+        return ModelConfig.builder().vocabSize(32).dModel(16).nHeads(2).nLayers(2).seqLen(SEQ).nExperts(4).topK(2)
+                .expertHidden(24).moeEvery(1).tieEmbeddings(false).initStd(0.02).aggregator(aggregator)
+                .dagRounds(2).dagWidth(8).mixWidth(8).chainRounds(2).sharedHidden(0)
+                .balanceCoef(0.01).zLossCoef(0.001).normalizeTopk(true);
+    }
+
+    /** A model on {@code backend} holding this case's weights. */
+    Model model(Backend backend) {
+        Model m = new Model(cfg, backend, seed);
+        SplittableRandom r = new SplittableRandom(seed * 31 + 7);
+        for (Parameter p : m.parameters()) {
+            float[] w = p.data();
+            int[] shape = p.shape();
+            double std = 1 / Math.sqrt(shape[shape.length - 1]);
+            for (int i = 0; i < w.length; i++)
+                w[i] = (float) (shape.length == 1 ? 1 + 0.1 * gauss(r) : std * gauss(r));
+        }
+        return m;
+    }
+
+    private static double gauss(SplittableRandom r) {
+        double u1 = 1.0 - r.nextDouble(), u2 = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Where parity.py writes its output for this dtype ("float32" or "float64") and mutation ("" = none). */
+    static Path outputFile(Path dir, String dtype, String mutate) {
+        return dir.resolve("torch-" + dtype + (mutate.isEmpty() ? "" : "-" + mutate) + ".safetensors");
+    }
+
+    /**
+     * Writes model.safetensors, config.json, batch.json, train.json into dir; returns the parity.py job that
+     * runs the reference on them in {@code dtype} (float32 or float64) with {@code mutate} ("" = none).
+     */
+    Map<String, Object> writeInputs(Path dir, String dtype, String mutate) throws IOException {
+        Files.createDirectories(dir);
+        Model m = model(Backends.create("java", 1));
+        Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
+        for (Parameter p : m.parameters()) tensors.put(p.name(), new Safetensors.Tensor(p.shape(), p.data()));
+        Safetensors.write(dir.resolve("model.safetensors"), tensors, Map.of("case", name));
+        JSON.writeValue(dir.resolve("config.json").toFile(), Map.of("model", modelJson(cfg)));
+        JSON.writeValue(dir.resolve("batch.json").toFile(),
+                Map.of("batch", BATCH, "seq", SEQ, "inputs", inputs, "targets", targets));
+        JSON.writeValue(dir.resolve("train.json").toFile(), trainJson());
+        Map<String, Object> job = new LinkedHashMap<>();
+        job.put("checkpoint", dir.resolve("model.safetensors").toString());
+        job.put("config", dir.resolve("config.json").toString());
+        job.put("batch", dir.resolve("batch.json").toString());
+        job.put("train_config", dir.resolve("train.json").toString());
+        job.put("steps", STEPS);
+        job.put("out", outputFile(dir, dtype, mutate).toString());
+        job.put("dtype", dtype);
+        job.put("mutate", mutate);
+        return job;
+    }
+
+    /** The "model" section with the keys of notes/common.md. */
+    static Map<String, Object> modelJson(ModelConfig c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("vocab_size", c.vocabSize());
+        m.put("d_model", c.dModel());
+        m.put("n_layers", c.nLayers());
+        m.put("n_heads", c.nHeads());
+        m.put("seq_len", c.seqLen());
+        m.put("n_experts", c.nExperts());
+        m.put("top_k", c.topK());
+        m.put("expert_hidden", c.expertHidden());
+        m.put("moe_every", c.moeEvery());
+        m.put("tie_embeddings", c.tieEmbeddings());
+        m.put("rope_theta", c.ropeTheta());
+        m.put("norm_eps", c.normEps());
+        m.put("init_std", c.initStd());
+        m.put("aggregator", c.aggregator().key());
+        m.put("router", Map.of("normalize_topk", c.normalizeTopk(), "balance_coef", c.balanceCoef(),
+                "z_loss_coef", c.zLossCoef()));
+        m.put("dag", Map.of("rounds", c.dagRounds(), "width", c.dagWidth(), "residual", c.dagResidual().key(),
+                "inject", c.dagInject()));
+        m.put("shared", Map.of("hidden", c.sharedHidden()));
+        m.put("mlp_mix", Map.of("width", c.mixWidth()));
+        m.put("chain", Map.of("rounds", c.chainRounds()));
+        return m;
+    }
+
+    static Map<String, Object> trainJson() {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("lr", LR);
+        t.put("min_lr", MIN_LR);
+        t.put("warmup_steps", WARMUP);
+        t.put("steps", STEPS);
+        t.put("beta1", BETA1);
+        t.put("beta2", BETA2);
+        t.put("eps", EPS);
+        t.put("weight_decay", WD);
+        t.put("grad_clip", CLIP);
+        t.put("decay_all", false);
+        return Map.of("train", t);
+    }
+
+    /**
+     * The dagmoe side, in the names of parity.py's output: logits, lm, balance, z, loss, grad.&lt;name&gt;
+     * (first step, before clipping), after.&lt;name&gt; (after STEPS steps of trainStep, GradClip, AdamW at
+     * LrSchedule's rate, as the Trainer does), per-step losses; plus before.&lt;name&gt; and decay.&lt;name&gt;.
+     */
+    Map<String, float[]> runDagmoe(Backend be) {
+        Model m = model(be);
+        List<Parameter> params = m.parameters();
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Parameter p : params) {
+            out.put("before." + p.name(), p.data().clone());
+            out.put("decay." + p.name(), new float[] {p.decay() ? 1f : 0f});
+        }
+        StepResult first = m.trainStep(inputs, targets, BATCH, SEQ);
+        out.put("logits", m.logits());
+        out.put("lm", new float[] {(float) first.loss()});
+        out.put("balance", new float[] {(float) first.balanceLoss()});
+        out.put("z", new float[] {(float) first.zLoss()});
+        out.put("loss", new float[] {(float) first.totalLoss()});
+        for (Parameter p : params) out.put("grad." + p.name(), p.grad().clone());
+
+        AdamW opt = new AdamW(params, (float) BETA1, (float) BETA2, (float) EPS, (float) WD, false, be);
+        float[] losses = new float[STEPS], lm = new float[STEPS], bal = new float[STEPS], z = new float[STEPS];
+        float[] norms = new float[STEPS];
+        for (int step = 0; step < STEPS; step++) {
+            double lr = LrSchedule.at(step, WARMUP, STEPS, LR, MIN_LR);
+            StepResult r = m.trainStep(inputs, targets, BATCH, SEQ);
+            norms[step] = (float) GradClip.clipGlobalNorm(params, (float) CLIP, be);
+            opt.step((float) lr);
+            losses[step] = (float) r.totalLoss();
+            lm[step] = (float) r.loss();
+            bal[step] = (float) r.balanceLoss();
+            z[step] = (float) r.zLoss();
+        }
+        for (Parameter p : params) out.put("after." + p.name(), p.data().clone());
+        out.put("losses", losses);
+        out.put("lm_losses", lm);
+        out.put("balance_losses", bal);
+        out.put("z_losses", z);
+        out.put("grad_norms", norms);
+        return out;
+    }
+}
