@@ -1,0 +1,127 @@
+package dagmoe.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.optim.AdamW;
+
+/**
+ * Whole training steps on {@code tornado} (every op a TornadoVM task) against {@code java}, same seed:
+ * one step per aggregator (losses, every gradient, every updated weight), and the loss after 20 steps.
+ * Tolerances: device code fuses multiply-adds, so values differ in the last bits and the differences grow
+ * through the layers and steps; 1e-4 relative on the first losses, gradients within 1e-3 of the tensor's
+ * largest gradient, 1e-3 relative on the loss after 20 steps (the cpu-vs-java test uses the same bound).
+ * Run only with the Maven profile {@code tornado}.
+ */
+class TornadoTrainingTest {
+    static final int B = 2, S = 8, V = 24;
+    static Backend tornado;
+    static final Backend JAVA = Backends.create("java", 1);
+
+    @BeforeAll
+    static void start() {
+        tornado = Backends.create("tornado", 1);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        Object profile = tornado.getClass().getMethod("profile").invoke(tornado);
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) profile;
+        System.err.println("tornado total (ms): " + p.get("total"));
+        tornado.close();
+    }
+
+    /** d 16, 2 layers, 2 heads, V 24, seq 8, 4 experts top-2, expert hidden 16, dag L 2 g 8, mix g 8, chain R 2. */
+    static ModelConfig config(Aggregator agg) {
+        return ModelConfig.builder().vocabSize(V).dModel(16).nHeads(2).nLayers(2).seqLen(S).nExperts(4).topK(2)
+                .expertHidden(16).aggregator(agg).dagRounds(2).dagWidth(8).mixWidth(8).chainRounds(2).build();
+    }
+
+    static int[] tokens(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(V);
+        return t;
+    }
+
+    /** Zero-initialised weights (dag/mix w_up) get small random values so every gradient path is exercised. */
+    static void perturb(Model m, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        for (Parameter p : m.parameters()) {
+            float[] w = p.data();
+            boolean allZero = true;
+            for (float x : w) allZero &= x == 0f;
+            if (allZero) for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * (r.nextDouble() * 2 - 1));
+        }
+    }
+
+    static void closeTo(float[] expected, float[] actual, String what) {
+        float max = 0;
+        for (float x : expected) max = Math.max(max, Math.abs(x));
+        float tol = 1e-3f * max + 1e-7f;
+        for (int i = 0; i < expected.length; i++) {
+            if (!(Math.abs(expected[i] - actual[i]) <= tol)) {
+                throw new AssertionError(what + "[" + i + "]: java " + expected[i] + ", tornado " + actual[i]
+                        + " (tol " + tol + " = 1e-3 of the largest |value| " + max + ")");
+            }
+        }
+    }
+
+    @Test
+    void oneTrainingStepPerAggregatorAgreesWithJava() {
+        for (Aggregator agg : Aggregator.values()) {
+            Model mj = new Model(config(agg), JAVA, 7);
+            Model mt = new Model(config(agg), tornado, 7);
+            perturb(mj, 3);
+            perturb(mt, 3);
+            int[] in = tokens(B * S, 1), tg = tokens(B * S, 2);
+            StepResult rj = mj.trainStep(in, tg, B, S);
+            StepResult rt = mt.trainStep(in, tg, B, S);
+            String k = agg.key();
+            assertEquals(rj.loss(), rt.loss(), 1e-4 * Math.abs(rj.loss()), k + " loss");
+            assertEquals(rj.balanceLoss(), rt.balanceLoss(), 1e-4 * Math.abs(rj.balanceLoss()) + 1e-7, k + " balance loss");
+            assertEquals(rj.zLoss(), rt.zLoss(), 1e-4 * Math.abs(rj.zLoss()) + 1e-7, k + " z-loss");
+            List<Parameter> pj = mj.parameters(), pt = mt.parameters();
+            for (int i = 0; i < pj.size(); i++) {
+                closeTo(pj.get(i).grad(), pt.get(i).grad(), k + " grad " + pj.get(i).name());
+            }
+            new AdamW(pj, 0.9f, 0.95f, 1e-8f, 0.1f, JAVA).step(1e-3f);
+            new AdamW(pt, 0.9f, 0.95f, 1e-8f, 0.1f, tornado).step(1e-3f);
+            for (int i = 0; i < pj.size(); i++) {
+                closeTo(pj.get(i).data(), pt.get(i).data(), k + " updated " + pj.get(i).name());
+            }
+            System.err.printf("tornado vs java %s: loss %.6f vs %.6f%n", k, rj.loss(), rt.loss());
+        }
+    }
+
+    static double[] losses(Backend be, Aggregator agg, int steps) {
+        Model m = new Model(config(agg), be, 11);
+        AdamW opt = new AdamW(m.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, be);
+        double[] out = new double[steps];
+        for (int s = 0; s < steps; s++) {
+            out[s] = m.trainStep(tokens(B * S, 100 + s), tokens(B * S, 200 + s), B, S).totalLoss();
+            opt.step(3e-3f * Math.min(1f, (s + 1) / 5f)); // a changing learning rate must not recompile
+        }
+        return out;
+    }
+
+    @Test
+    void lossAfterTwentyStepsMatchesJava() {
+        for (Aggregator agg : new Aggregator[] {Aggregator.DAG, Aggregator.SUM}) {
+            double[] j = losses(JAVA, agg, 20), t = losses(tornado, agg, 20);
+            System.err.printf("20 steps %s: java %.6f -> %.6f, tornado %.6f -> %.6f%n", agg.key(), j[0], j[19], t[0], t[19]);
+            assertEquals(j[19], t[19], 1e-3 * Math.abs(j[19]), agg.key() + " loss after 20 steps");
+            assertEquals(true, j[19] < j[0], agg.key() + ": the loss must fall");
+        }
+    }
+}
