@@ -41,7 +41,7 @@ public final class Measurement {
 
     /**
      * @param reps          timed repetitions wanted
-     * @param warmupSeconds warm up for at least this long (and at least 3 iterations) ...
+     * @param warmupSeconds warm up for at least this long (and at least 5 iterations, until times settle) ...
      * @param budgetSeconds ... but spend at most about this long on warm-up and repetitions together
      */
     public static Measurement run(Runnable action, int reps, double warmupSeconds, double budgetSeconds) {
@@ -61,7 +61,9 @@ public final class Measurement {
             best = Math.min(best, last);
             stable = last <= 1.25 * best ? stable + 1 : 0;
         }
-        int n = (int) Math.max(1, Math.min(reps, Math.floor((budgetMs - spent) / Math.max(last, 1e-6))));
+        // repetitions that fit the rest of the budget, but at least 3 (when 3 fit in the whole budget) for a median
+        int fit = (int) Math.min(reps, Math.floor((budgetMs - spent) / Math.max(last, 1e-6)));
+        int n = Math.max(fit, Math.min(reps, 3 * last <= budgetMs ? 3 : 1));
         double[] samples = new double[n];
         for (int i = 0; i < n; i++) {
             samples[i] = timeMs(action);

@@ -1,6 +1,7 @@
 package dagmoe.backend;
 
 import dagmoe.backend.cpu.Gemm;
+import dagmoe.backend.cpu.Pointwise;
 import dagmoe.backend.cpu.Vec;
 import dagmoe.backend.cpu.WorkerPool;
 import jdk.incubator.vector.FloatVector;
@@ -186,19 +187,13 @@ public class CpuBackend extends JavaBackend {
         });
     }
 
-    // ---------------------------------------------------------------- activations (exp-bound: scalar, threaded)
+    // ---------------------------------------------------------------- activations (exp-bound: vector exp, threaded)
 
     @Override
     public void swigluForward(float[] gate, float[] up, float[] out, int n) {
         vectors("swigluForward", n, "gate", gate, "up", up);
         vectors("swigluForward", n, "out", out, null, null);
-        pool.forRange(n, 20, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                float a = gate[i];
-                float sig = 1f / (1f + (float) Math.exp(-a));
-                out[i] = a * sig * up[i];
-            }
-        });
+        pool.forRange(n, 8, (i0, i1) -> Pointwise.swigluForward(gate, up, out, i0, i1));
     }
 
     @Override
@@ -206,46 +201,20 @@ public class CpuBackend extends JavaBackend {
         vectors("swigluBackward", n, "gate", gate, "up", up);
         vectors("swigluBackward", n, "dOut", dOut, "dGate", dGate);
         vectors("swigluBackward", n, "dUp", dUp, null, null);
-        pool.forRange(n, 25, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                float a = gate[i];
-                float sig = 1f / (1f + (float) Math.exp(-a));
-                float g = dOut[i];
-                dGate[i] += g * up[i] * sig * (1f + a * (1f - sig));
-                dUp[i] += g * a * sig;
-            }
-        });
+        pool.forRange(n, 12, (i0, i1) -> Pointwise.swigluBackward(gate, up, dOut, dGate, dUp, i0, i1));
     }
-
-    private static final float GELU_C = 0.7978845608028654f;
-    private static final float GELU_A = 0.044715f;
 
     @Override
     public void geluForward(float[] x, float[] y, int n) {
         vectors("geluForward", n, "x", x, "y", y);
-        pool.forRange(n, 20, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                float v = x[i];
-                float u = GELU_C * (v + GELU_A * v * v * v);
-                float th = 1f - 2f / ((float) Math.exp(2f * u) + 1f);
-                y[i] = 0.5f * v * (1f + th);
-            }
-        });
+        pool.forRange(n, 10, (i0, i1) -> Pointwise.geluForward(x, y, i0, i1));
     }
 
     @Override
     public void geluBackward(float[] x, float[] dy, float[] dx, int n) {
         vectors("geluBackward", n, "x", x, "dy", dy);
         vectors("geluBackward", n, "dx", dx, null, null);
-        pool.forRange(n, 25, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                float v = x[i];
-                float u = GELU_C * (v + GELU_A * v * v * v);
-                float th = 1f - 2f / ((float) Math.exp(2f * u) + 1f);
-                float du = GELU_C * (1f + 3f * GELU_A * v * v);
-                dx[i] += dy[i] * (0.5f * (1f + th) + 0.5f * v * (1f - th * th) * du);
-            }
-        });
+        pool.forRange(n, 14, (i0, i1) -> Pointwise.geluBackward(x, dy, dx, i0, i1));
     }
 
     // ---------------------------------------------------------------- attention (threads own (batch, head) pairs)
@@ -271,13 +240,7 @@ public class CpuBackend extends JavaBackend {
                         probs[row + j] = s;
                         max = Math.max(max, s);
                     }
-                    float sum = 0f;
-                    for (int j = 0; j <= i; j++) {
-                        float e = (float) Math.exp(probs[row + j] - max);
-                        probs[row + j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
+                    float inv = 1f / Pointwise.expInPlaceSum(probs, row, row + i + 1, max);
                     java.util.Arrays.fill(o, 0f);
                     for (int j = 0; j <= i; j++) {
                         float p = probs[row + j] * inv;
@@ -379,17 +342,22 @@ public class CpuBackend extends JavaBackend {
         checkDag("dagPairwiseForward", new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
         int w = 4 * g;
         pool.forRange(T, 20L * K * K * g, (t0, t1) -> {
+            int gv = g - g % L;
             for (int t = t0; t < t1; t++) {
                 for (int i = 0; i < K; i++) {
                     int rowI = (t * K + i) * w;
                     int o = (t * K + i) * g;
-                    for (int c = 0; c < g; c++) {
-                        out[o + c] = 0f;
-                    }
+                    java.util.Arrays.fill(out, o, o + g, 0f);
                     for (int j = 0; j < K; j++) {
                         int rowJ = (t * K + j) * w;
-                        for (int c = 0; c < g; c++) {
-                            float gate = 1f / (1f + (float) Math.exp(-(p[rowI + c] + p[rowJ + g + c])));
+                        // out_i += σ(a_i + b_j) ⊙ (c_i + e_j)
+                        for (int c = 0; c < gv; c += L) {
+                            FloatVector gate = Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJ + g + c)));
+                            FloatVector msg = FloatVector.fromArray(SP, p, rowI + 2 * g + c).add(FloatVector.fromArray(SP, p, rowJ + 3 * g + c));
+                            gate.mul(msg).add(FloatVector.fromArray(SP, out, o + c)).intoArray(out, o + c);
+                        }
+                        for (int c = gv; c < g; c++) {
+                            float gate = Vec.sigmoid(p[rowI + c] + p[rowJ + g + c]);
                             out[o + c] += gate * (p[rowI + 2 * g + c] + p[rowJ + 3 * g + c]);
                         }
                     }
@@ -416,8 +384,13 @@ public class CpuBackend extends JavaBackend {
                     for (int j = 0; j < K; j++) {
                         int rowJ = (slot0 + j) * w;
                         int e = (i * K + j) * g;
-                        for (int c = 0; c < g; c++) {
-                            gate[e + c] = 1f / (1f + (float) Math.exp(-(p[rowI + c] + p[rowJ + g + c])));
+                        int gv = g - g % L;
+                        for (int c = 0; c < gv; c += L) {
+                            Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJ + g + c)))
+                                    .intoArray(gate, e + c);
+                        }
+                        for (int c = gv; c < g; c++) {
+                            gate[e + c] = Vec.sigmoid(p[rowI + c] + p[rowJ + g + c]);
                         }
                     }
                 }
@@ -460,10 +433,7 @@ public class CpuBackend extends JavaBackend {
             for (int t = t0; t < t1; t++) {
                 int base = t * V;
                 float max = Vec.max(logits, base, V);
-                float sum = 0f;
-                for (int v = 0; v < V; v++) {
-                    sum += (float) Math.exp(logits[base + v] - max);
-                }
+                float sum = Pointwise.sumExp(logits, base, base + V, max);
                 float l = max + (float) Math.log(sum);
                 lse[t] = l;
                 int y = targets[t];
@@ -486,10 +456,8 @@ public class CpuBackend extends JavaBackend {
                     continue;
                 }
                 float l = lse[t];
-                for (int v = 0; v < V; v++) {
-                    dLogits[base + v] = scale * (float) Math.exp(logits[base + v] - l);
-                }
-                dLogits[base + y] = scale * ((float) Math.exp(logits[base + y] - l) - 1f);
+                Pointwise.scaledExp(logits, base, base + V, l, scale, dLogits, base);
+                dLogits[base + y] = scale * (Vec.exp(logits[base + y] - l) - 1f);
             }
         });
     }

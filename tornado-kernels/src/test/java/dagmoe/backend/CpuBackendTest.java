@@ -407,4 +407,25 @@ class CpuBackendTest {
         assertEquals("cpu", cpu.name());
         assertEquals(2, cpu.threads());
     }
+
+    @Test
+    void vectorExpWithinTwoUlpOfMathExpAndEqualToItsScalarTwin() {
+        // the cpu backend's e^x (dagmoe.backend.cpu.Vec) against Math.exp in double, and lane vs scalar bits
+        SplittableRandom r = new SplittableRandom(13);
+        int L = dagmoe.backend.cpu.Vec.L;
+        float[] xs = new float[L], ys = new float[L];
+        for (int it = 0; it < 20_000; it++) {
+            for (int l = 0; l < L; l++) {
+                xs[l] = (float) ((r.nextDouble() * 2 - 1) * (it % 2 == 0 ? 87 : 5));
+            }
+            dagmoe.backend.cpu.Vec.exp(jdk.incubator.vector.FloatVector.fromArray(dagmoe.backend.cpu.Vec.SP, xs, 0)).intoArray(ys, 0);
+            for (int l = 0; l < L; l++) {
+                double e = Math.exp(xs[l]);
+                assertTrue(Math.abs(ys[l] - e) <= 2 * Math.ulp((float) e), "exp(" + xs[l] + ") = " + ys[l] + ", expected " + e);
+                assertEquals(Float.floatToRawIntBits(dagmoe.backend.cpu.Vec.exp(xs[l])), Float.floatToRawIntBits(ys[l]), "scalar twin at " + xs[l]);
+            }
+        }
+        assertTrue(Float.isNaN(dagmoe.backend.cpu.Vec.exp(Float.NaN)), "NaN propagates");
+        assertEquals(1f, dagmoe.backend.cpu.Vec.exp(0f));
+    }
 }

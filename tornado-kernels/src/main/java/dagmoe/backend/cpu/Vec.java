@@ -1,6 +1,7 @@
 package dagmoe.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,7 +18,7 @@ public final class Vec {
     public static final int L = SP.length();
 
     /** Σ lanes of v in lane order. */
-    static float sumLanes(FloatVector v) {
+    public static float sumLanes(FloatVector v) {
         float s = 0f;
         for (int l = 0; l < L; l++) {
             s += v.lane(l);
@@ -86,4 +87,67 @@ public final class Vec {
         }
         return m;
     }
+
+    // ---------------------------------------------------------------- exp (Cephes expf), vector and scalar twins
+
+    private static final float EXP_HI = 88.3762626647949f;
+    private static final float EXP_LO = -87.3365447504f;  // keeps 2^n a normal float
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;          // 1.5·2^23: adding it rounds to an integer
+    private static final int ROUND_BITS = 0x4B400000;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /**
+     * e^x per lane, within ~2 ulp of {@link Math#exp} on [-87.3, 88.4] (inputs are clamped to that range, so
+     * large arguments give ~3.4e38 instead of infinity and very negative ones ~1e-38 instead of 0; NaN stays
+     * NaN). Only exact lanewise operations (add, mul, fma, min, max, integer shifts), so interpreted and
+     * JIT-compiled code give the same bits, and {@link #exp(float)} gives the same bits as a lane.
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = x.fma(FloatVector.broadcast(SP, LOG2E), FloatVector.broadcast(SP, ROUND));
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(SP, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(SP, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(SP, P0), FloatVector.broadcast(SP, P1));
+        p = p.fma(r, FloatVector.broadcast(SP, P2));
+        p = p.fma(r, FloatVector.broadcast(SP, P3));
+        p = p.fma(r, FloatVector.broadcast(SP, P4));
+        p = p.fma(r, FloatVector.broadcast(SP, P5));
+        FloatVector y = p.mul(r).fma(r, r).add(1f);
+        IntVector bits = ((IntVector) t.viewAsIntegralLanes()).sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul((FloatVector) bits.viewAsFloatingLanes());
+    }
+
+    /** The scalar twin of {@link #exp(FloatVector)}: the same operations, the same bits. */
+    public static float exp(float x) {
+        x = Math.min(Math.max(x, EXP_LO), EXP_HI);
+        float t = Math.fma(x, LOG2E, ROUND);
+        float n = t - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float y = Math.fma(p * r, r, r) + 1f;
+        int bits = (Float.floatToRawIntBits(t) - (ROUND_BITS - 127)) << 23;
+        return y * Float.intBitsToFloat(bits);
+    }
+
+    /** σ(x) = 1/(1+e^(−x)) per lane (no transcendental Vector API operation: see {@link #exp(FloatVector)}). */
+    public static FloatVector sigmoid(FloatVector x) {
+        return ONE.div(exp(x.neg()).add(1f));
+    }
+
+    /** The scalar twin of {@link #sigmoid(FloatVector)}. */
+    public static float sigmoid(float x) {
+        return 1f / (exp(-x) + 1f);
+    }
+
+    private static final FloatVector ONE = FloatVector.broadcast(SP, 1f);
 }
