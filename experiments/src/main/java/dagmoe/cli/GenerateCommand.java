@@ -45,6 +45,10 @@ public final class GenerateCommand implements Callable<Integer> {
             if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new CliSupport.BadInput("--temperature " + temperature + ": must be >= 0");
             if (topK < 0) throw new CliSupport.BadInput("--top-k " + topK + ": must be >= 0");
             RunModel rm = RunModel.load(run, backend, threads);
+            if (rm.tokenizer() == null) {
+                throw new CliSupport.BadInput(run + " trains the reasoning task " + rm.config().data().task()
+                        + ", not text: use dagmoe eval for its test accuracy");
+            }
             int[] ids = rm.tokenizer().encode(prompt);
             if (ids.length == 0) throw new CliSupport.BadInput("--prompt: empty prompt");
             int[] out = generate(rm.model(), ids, tokens, temperature, topK, seed);

@@ -13,9 +13,12 @@ import java.util.List;
 
 /**
  * The data of a run, built from its config: tokenizer, train/validation split, the seeded training
- * batch source and the fixed validation batches (and, for a reasoning task, the accuracy evaluator).
+ * batch source and the fixed validation batches; for a reasoning task ({@link TaskData}) the test set and
+ * the accuracy evaluator.
  */
-record RunData(Tokenizer tokenizer, BatchSource train, List<Batch> val, Trainer.Evaluator evaluator, String source) {
+record RunData(Tokenizer tokenizer, int vocabSize, int seqLen, BatchSource train, List<Batch> val, Trainer.Evaluator evaluator,
+               String source) {
+    // tokenizer: null for a reasoning task (its own small vocabulary of vocabSize symbols).
 
     static DataSpec spec(RunConfig c) {
         RunConfig.DataConfig d = c.data();
@@ -43,6 +46,6 @@ record RunData(Tokenizer tokenizer, BatchSource train, List<Batch> val, Trainer.
         int seq = c.model().seqLen(), batch = c.train().batchSize();
         Batcher batcher = new Batcher(ds.train(), batch, seq, c.train().seed());
         List<Batch> val = Batcher.evalBatches(ds.val(), batch, seq, c.train().evalBatches());
-        return new RunData(ds.tokenizer(), BatchSource.of(batcher), val, null, ds.source());
+        return new RunData(ds.tokenizer(), ds.tokenizer().vocabSize(), seq, BatchSource.of(batcher), val, null, ds.source());
     }
 }

@@ -13,7 +13,7 @@ import dagmoe.train.Trainer;
 import java.nio.file.Path;
 import java.util.List;
 
-/** A trained run loaded for eval and generate: its resolved config, tokenizer and the latest checkpoint's weights. */
+/** A trained run loaded for eval and generate: its resolved config, tokenizer (null for a task) and the latest checkpoint's weights. */
 record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, Path checkpoint) {
 
     static RunModel load(Path run, String backend, Integer threads) {
@@ -22,7 +22,7 @@ record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, P
         Path ckpt = new Checkpoints(run).latest().orElseThrow(() ->
                 new CheckpointException(run.resolve("checkpoints") + ": no complete checkpoint (train the run first)"));
         Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
-        Tokenizer tok = Tokenizers.load(run);
+        Tokenizer tok = cfg.data().task() == null ? Tokenizers.load(run) : null; // a task has its own symbols
         Backend be = CliSupport.input(() -> Backends.create(backend != null ? backend : cfg.backend().name(),
                 threads != null ? threads : cfg.backend().threads()));
         Model model = CliSupport.input(() -> new Model(cfg.model(), be, cfg.train().seed()));

@@ -59,6 +59,9 @@ public final class TrainCommand implements Callable<Integer> {
     boolean resume;
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Keys whose value here means "derived by the run" (and the value they then take in config.json). */
+    private static final Map<String, Object> DERIVED = Map.of("model.vocab_size", 0, "model.shared.hidden", 0,
+            "model.seq_len", 0, "train.loss_on", "auto");
     /** Keys a resumed run may change: the length, where it runs, and labels. */
     private static final Set<String> RESUME_MAY_CHANGE = Set.of("train.steps", "backend.name", "backend.threads",
             "backend.device", "name", "description", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
@@ -114,7 +117,7 @@ public final class TrainCommand implements Callable<Integer> {
         for (String k : saved.values().keySet()) {
             if (RESUME_MAY_CHANGE.contains(k) || k.startsWith("compare.")) continue;
             Object now = cfg.values().get(k), then = saved.values().get(k);
-            if ((k.equals("model.vocab_size") || k.equals("model.shared.hidden")) && Integer.valueOf(0).equals(now)) continue;
+            if (DERIVED.containsKey(k) && DERIVED.get(k).equals(now)) continue; // resolved by the run from its data
             if (!String.valueOf(then).equals(String.valueOf(now))) diff.add(k + " (run: " + then + ", now: " + now + ")");
         }
         return diff;
@@ -156,7 +159,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
         RunData data = RunData.load(cfg, tokenizer);
-        RunConfig resolved = resolve(cfg, data.tokenizer());
+        RunConfig resolved = resolve(cfg, data);
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
 
         // ---- from here on the run folder is written
@@ -164,12 +167,14 @@ public final class TrainCommand implements Callable<Integer> {
             Files.createDirectories(dir);
             new Checkpoints(dir).cleanTemporaries();
             writeAtomically(dir.resolve("config.json"), resolved.toPrettyJson());
-            data.tokenizer().save(dir);
+            if (data.tokenizer() != null) data.tokenizer().save(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
         }
-        ObjectNode tokInfo = JSON.createObjectNode().put("name", data.tokenizer().name())
-                .put("vocab_size", data.tokenizer().vocabSize()).put("file", Tokenizer.FILE_NAME);
+        ObjectNode tokInfo = data.tokenizer() == null
+                ? JSON.createObjectNode().put("name", data.source()).put("vocab_size", data.vocabSize())
+                : JSON.createObjectNode().put("name", data.tokenizer().name())
+                        .put("vocab_size", data.vocabSize()).put("file", Tokenizer.FILE_NAME);
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
         if (latest.isPresent()) {
@@ -185,15 +190,21 @@ public final class TrainCommand implements Callable<Integer> {
         return r;
     }
 
-    /** The config with its derived values: vocab_size from the tokenizer, the matched shared width. */
-    static RunConfig resolve(RunConfig cfg, Tokenizer tok) {
+    /**
+     * The config with its derived values: vocab_size from the tokenizer (or task), seq_len from the task when 0,
+     * loss_on when auto, the matched shared width.
+     */
+    static RunConfig resolve(RunConfig cfg, RunData data) {
         Map<String, Object> set = new LinkedHashMap<>();
         int v = (Integer) cfg.values().get("model.vocab_size");
-        if (v == 0) set.put("model.vocab_size", tok.vocabSize());
-        else if (v < tok.vocabSize()) {
-            throw new ConfigException(cfg.source() + ": model.vocab_size = " + v + ": smaller than the vocabulary of tokenizer "
-                    + tok.name() + " (" + tok.vocabSize() + "); use 0 to take it from the tokenizer");
+        String what = data.tokenizer() != null ? "tokenizer " + data.tokenizer().name() : data.source();
+        if (v == 0) set.put("model.vocab_size", data.vocabSize());
+        else if (v < data.vocabSize()) {
+            throw new ConfigException(cfg.source() + ": model.vocab_size = " + v + ": smaller than the vocabulary of "
+                    + what + " (" + data.vocabSize() + "); use 0 to take it from the data");
         }
+        if (Integer.valueOf(0).equals(cfg.values().get("model.seq_len"))) set.put("model.seq_len", data.seqLen());
+        if ("auto".equals(cfg.values().get("train.loss_on"))) set.put("train.loss_on", cfg.train().lossOn());
         if (cfg.model().aggregator() == Aggregator.SHARED && cfg.model().sharedHidden() == 0) {
             set.put("model.shared.hidden", ModelConfig.matchedSharedHidden(cfg.model()));
         }

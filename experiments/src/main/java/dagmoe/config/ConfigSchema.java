@@ -82,7 +82,7 @@ public final class ConfigSchema {
         num("model.d_model", Type.INT, 256, 1, false, 1 << 16, "model width d");
         num("model.n_layers", Type.INT, 4, 1, false, 1024, "transformer blocks");
         num("model.n_heads", Type.INT, 4, 1, false, 1024, "attention heads (must divide d_model; head dim even)");
-        num("model.seq_len", Type.INT, 128, 1, false, 1 << 16, "tokens per training sequence");
+        num("model.seq_len", Type.INT, 128, 0, false, 1 << 16, "tokens per training sequence; 0 = the task's own length (data.task only)");
         num("model.n_experts", Type.INT, 8, 1, false, 4096, "experts N per MoE block");
         num("model.top_k", Type.INT, 2, 1, false, 4096, "experts K per token (<= n_experts)");
         num("model.expert_hidden", Type.INT, 512, 1, false, 1 << 20, "expert SwiGLU hidden width d_e");

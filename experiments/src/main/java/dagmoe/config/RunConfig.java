@@ -291,6 +291,9 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
         if (v.get("data.task") == null && v.get("data.path") == null) {
             throw new ConfigException(where + ": data.path = null: a corpus path is needed when data.task is null");
         }
+        if (Integer.valueOf(0).equals(v.get("model.seq_len")) && v.get("data.task") == null) {
+            throw new ConfigException(where + ": model.seq_len = 0: must be >= 1 (0, the task's own length, needs a data.task)");
+        }
         ModelConfig model;
         try {
             model = modelOf(v);
@@ -316,11 +319,15 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
                 model, train, data, backend, compare);
     }
 
-    /** The model record; vocab_size 0 (taken from the tokenizer later) is validated as 256 until then. */
+    /**
+     * The model record; vocab_size 0 (taken from the tokenizer later) is validated as 256, and seq_len 0 (a
+     * task's own length) as 1, until the run resolves them.
+     */
     private static ModelConfig modelOf(Map<String, Object> v) {
         int vocab = (Integer) v.get("model.vocab_size");
+        int seq = (Integer) v.get("model.seq_len");
         return new ModelConfig(vocab == 0 ? 256 : vocab, i(v, "model.d_model"), i(v, "model.n_layers"),
-                i(v, "model.n_heads"), i(v, "model.seq_len"), i(v, "model.n_experts"), i(v, "model.top_k"),
+                i(v, "model.n_heads"), seq == 0 ? 1 : seq, i(v, "model.n_experts"), i(v, "model.top_k"),
                 i(v, "model.expert_hidden"), i(v, "model.moe_every"), (Boolean) v.get("model.tie_embeddings"),
                 (Double) v.get("model.rope_theta"), (Double) v.get("model.norm_eps"), (Double) v.get("model.init_std"),
                 Aggregator.parse((String) v.get("model.aggregator")), (Boolean) v.get("model.router.normalize_topk"),
