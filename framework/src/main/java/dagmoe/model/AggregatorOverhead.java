@@ -15,8 +15,10 @@ import java.util.SplittableRandom;
  * measured median training-step time (trainStep + clip + AdamW). Model: d 256, 4 layers, 4 heads, 8 experts
  * top-2, expert hidden 512, V 512, batch 16 × seq 128; aggregators sum, shared (matched), dag (L 2, g 64),
  * mlp-mix (g 64), chain (R 2). After warm-up the aggregators are timed in alternation, round after round,
- * so that machine noise is shared.
- * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2]}.
+ * so that machine noise is shared. Both the wall time and the process CPU time of each step are reported;
+ * on a machine shared with other work the CPU time is the steadier measure.
+ * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile]}; with
+ * {@code profile} every Backend call is timed (wall clock) and a per-op table per aggregator is printed.
  * <p>FLOPs count matrix products only (2 per multiply-add); element-wise work (norms, SwiGLU, the dag's
  * pairwise gates, softmax) is left out, which is why the dag's measured overhead can exceed its FLOP share.
  */
@@ -62,7 +64,10 @@ public final class AggregatorOverhead {
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        Backend be = Backends.create(backendName, threads);
+        boolean profile = args.length > 4 && args[4].equals("profile");
+        Backend raw = Backends.create(backendName, threads);
+        java.util.Map<String, long[]> opTimes = new java.util.TreeMap<>();
+        Backend be = profile ? timed(raw, opTimes) : raw;
         List<ModelConfig> cfgs = new ArrayList<>();
         for (Aggregator a : new Aggregator[] {Aggregator.SUM, Aggregator.SHARED, Aggregator.DAG, Aggregator.MLP_MIX, Aggregator.CHAIN})
             cfgs.add(config(a));
@@ -80,23 +85,30 @@ public final class AggregatorOverhead {
         System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each%n",
                 B, S, be.name(), be.threads(), warmup, rounds);
         for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
-        double[][] times = new double[n][rounds];
+        double[][] times = new double[n][rounds], cpu = new double[n][rounds];
+        List<java.util.Map<String, long[]>> perAgg = new ArrayList<>();
+        for (int i = 0; i < n; i++) perAgg.add(new java.util.TreeMap<>());
         for (int k = 0; k < rounds; k++)
             for (int j = 0; j < n; j++) {
                 int i = (j + k) % n; // rotate the order each round
-                long t0 = System.nanoTime();
+                long c0 = processCpuNanos(), t0 = System.nanoTime();
+                opTimes.clear();
                 step(models[i], opts[i], in, tg);
+                for (var e : opTimes.entrySet())
+                    perAgg.get(i).merge(e.getKey(), e.getValue().clone(), (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
                 times[i][k] = (System.nanoTime() - t0) / 1e9;
+                cpu[i][k] = (processCpuNanos() - c0) / 1e9;
             }
         double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
-        double baseTime = median(times[0]);
-        System.out.printf("%-8s %12s %12s %11s %14s %10s %12s %10s %10s%n", "agg", "params", "active", "agg params",
-                "fwd FLOP/tok", "FLOP +%", "step s (med)", "time +%", "ratio");
+        double baseTime = median(times[0]), baseCpu = median(cpu[0]);
+        System.out.printf("%-15s %12s %12s %11s %14s %9s %12s %9s %7s %11s %9s %7s%n", "aggregator", "params", "active", "agg params",
+                "fwd FLOP/tok", "FLOP +%", "wall s (med)", "wall +%", "ratio", "cpu s (med)", "cpu +%", "ratio");
         for (int i = 0; i < n; i++) {
             ModelConfig c = cfgs.get(i);
             ParamCounts pc = models[i].paramCounts();
             double flops = forwardFlopsPerToken(c, S);
             double flopOver = flops / baseFlops - 1, med = median(times[i]), timeOver = med / baseTime - 1;
+            double medCpu = median(cpu[i]), cpuOver = medCpu / baseCpu - 1;
             String label = switch (c.aggregator()) {
                 case SHARED -> "shared(dr=" + c.effectiveSharedHidden() + ")";
                 case DAG -> "dag(L2,g64)";
@@ -104,13 +116,55 @@ public final class AggregatorOverhead {
                 case CHAIN -> "chain(R2)";
                 default -> c.aggregator().key();
             };
-            System.out.printf("%-8s %,12d %,12d %,11d %,14.0f %9.2f%% %12.3f %9.2f%% %10s%n", label, pc.total(), pc.active(),
-                    pc.aggregator(), flops, 100 * flopOver, med, 100 * timeOver,
-                    i == 0 ? "-" : String.format("%.2f", timeOver / flopOver));
+            System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %12.3f %8.2f%% %7s %11.3f %8.2f%% %7s%n", label, pc.total(),
+                    pc.active(), pc.aggregator(), flops, 100 * flopOver, med, 100 * timeOver,
+                    i == 0 ? "-" : String.format("%.2f", timeOver / flopOver), medCpu, 100 * cpuOver,
+                    i == 0 ? "-" : String.format("%.2f", cpuOver / flopOver));
         }
-        System.out.println("step times (s) per aggregator, in round order:");
-        for (int i = 0; i < n; i++) System.out.println("  " + cfgs.get(i).aggregator().key() + " " + Arrays.toString(round3(times[i])));
-        be.close();
+        System.out.println("wall / process-cpu seconds per step, in round order (cpu time is robust to other processes on the machine):");
+        for (int i = 0; i < n; i++)
+            System.out.println("  " + cfgs.get(i).aggregator().key() + " wall " + Arrays.toString(round3(times[i])) + " cpu " + Arrays.toString(round3(cpu[i])));
+        if (profile) {
+            System.out.println("Backend op wall ms per step (calls per step), by aggregator:");
+            java.util.Set<String> ops = new java.util.TreeSet<>();
+            for (var m : perAgg) ops.addAll(m.keySet());
+            StringBuilder head = new StringBuilder(String.format("%-26s", "op"));
+            for (ModelConfig c : cfgs) head.append(String.format("%18s", c.aggregator().key()));
+            System.out.println(head);
+            for (String op : ops) {
+                StringBuilder row = new StringBuilder(String.format("%-26s", op));
+                for (var m : perAgg) {
+                    long[] v = m.getOrDefault(op, new long[2]);
+                    row.append(String.format("%11.1f (%4d)", v[0] / 1e6 / rounds, v[1] / rounds));
+                }
+                System.out.println(row);
+            }
+        }
+        raw.close();
+    }
+
+    /** A Backend that adds each call's wall time and count to times[method name] (for profiling). */
+    static Backend timed(Backend inner, java.util.Map<String, long[]> times) {
+        return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, margs) -> {
+                    long t0 = System.nanoTime();
+                    try {
+                        return method.invoke(inner, margs);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    } finally {
+                        long[] v = times.computeIfAbsent(method.getName(), k -> new long[2]);
+                        v[0] += System.nanoTime() - t0;
+                        v[1]++;
+                    }
+                });
+    }
+
+    /** CPU time of the whole process (all threads, GC and JIT included), or wall time where not available. */
+    static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+            return os.getProcessCpuTime();
+        return System.nanoTime();
     }
 
     private static void step(Model m, AdamW opt, int[] in, int[] tg) {
