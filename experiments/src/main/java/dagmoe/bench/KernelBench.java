@@ -42,12 +42,15 @@ public final class KernelBench {
                 backends.add(Backends.create(name.trim(), o.threads));
             }
             List<BenchRow> rows = new ArrayList<>();
+            TornadoSplit split = new TornadoSplit();
             BenchTable.printHeader(out);
             for (KernelSuite.Case c : cases) {
                 Map<String, Double> medians = new HashMap<>();
                 for (Backend be : backends) {
                     Runnable action = c.prepare().apply(be);
+                    TornadoSplit.reset(be);
                     Measurement m = Measurement.run(action, o.reps, o.warmupSeconds, o.budgetSeconds);
+                    split.record(be, c.op(), c.shape());
                     medians.put(be.name(), m.medianMs);
                     Double vsJava = !be.name().equals("java") && medians.containsKey("java") ? medians.get("java") / m.medianMs : null;
                     BenchRow row = BenchRow.of("kernels", c.op(), c.shape(), be.name(), be.threads(), c.flops(), m, peak.peakGflops, vsJava);
@@ -55,6 +58,7 @@ public final class KernelBench {
                     BenchTable.printRow(out, row);
                 }
             }
+            split.print(out);
             return rows;
         } finally {
             for (Backend be : backends) {

@@ -41,28 +41,33 @@ public final class Measurement {
 
     /**
      * @param reps          timed repetitions wanted
-     * @param warmupSeconds warm up for at least this long (and at least 5 iterations, until times settle) ...
-     * @param budgetSeconds ... but spend at most about this long on warm-up and repetitions together
+     * @param warmupSeconds warm up for at least this long (and at least 5 iterations, until times settle)
+     * @param budgetSeconds about how long the timed repetitions may take (fewer reps for slow actions, at
+     *                      least 3 when 3 fit, else 1); an action slower than the whole budget gets no warm-up
+     *                      (its JIT compilation is negligible next to it). Warm-up stops after
+     *                      max(budget, 3·warmupSeconds) even if times have not settled.
      */
     public static Measurement run(Runnable action, int reps, double warmupSeconds, double budgetSeconds) {
         double firstMs = timeMs(action);
         double budgetMs = budgetSeconds * 1000;
-        double spent = firstMs;
+        double warmCapMs = Math.max(budgetMs, 3000 * warmupSeconds);
+        double spent = 0;
         double last = firstMs;
         double best = firstMs;
         int stable = 0;
         int warmups = 0;
-        // warm-up until warm: at least warmupSeconds and 5 iterations, and 3 iterations in a row within 25% of
-        // the best so far (Vector API code is slow until C2 has compiled it); at most 60% of the budget
-        while ((warmups < 5 || spent < warmupSeconds * 1000 || stable < 3) && spent + last <= 0.6 * budgetMs) {
-            last = timeMs(action);
-            spent += last;
-            warmups++;
-            best = Math.min(best, last);
-            stable = last <= 1.25 * best ? stable + 1 : 0;
+        // Vector API code is very slow until C2 has compiled it (seconds for the first call): warm up until
+        // 3 iterations in a row are within 25% of the best so far
+        if (firstMs <= budgetMs) {
+            while ((warmups < 5 || spent < warmupSeconds * 1000 || stable < 3) && spent + last <= warmCapMs) {
+                last = timeMs(action);
+                spent += last;
+                warmups++;
+                best = Math.min(best, last);
+                stable = last <= 1.25 * best ? stable + 1 : 0;
+            }
         }
-        // repetitions that fit the rest of the budget, but at least 3 (when 3 fit in the whole budget) for a median
-        int fit = (int) Math.min(reps, Math.floor((budgetMs - spent) / Math.max(last, 1e-6)));
+        int fit = (int) Math.min(reps, Math.floor(budgetMs / Math.max(last, 1e-6)));
         int n = Math.max(fit, Math.min(reps, 3 * last <= budgetMs ? 3 : 1));
         double[] samples = new double[n];
         for (int i = 0; i < n; i++) {

@@ -53,10 +53,21 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--clock-ghz", description = "Clock for the peak in GHz (default: /proc/cpuinfo or the FMA probe, whichever is higher).")
     Double clockGhz;
 
+    @Option(names = "--peer", paramLabel = "torch", description = "Train --config with dagmoe's cpu backend and with the PyTorch reference"
+            + " (/usr/bin/python3 + python3-torch), alternating, for sum and dag; prints tokens/s and the ratio (dagmoe.bench.PeerBench).")
+    String peer;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Config for --peer, e.g. configs/peer-ref.json.")
+    Path config;
+
+    @Option(names = "--steps", description = "Timed training steps per run for --peer (default: train.steps of the config).")
+    Integer steps;
+
     @Override
     public Integer call() {
         PrintStream out = System.out;
         try {
+            if (peer != null) return runPeer(out);
             validate();
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
@@ -72,7 +83,7 @@ public final class BenchCommand implements Callable<Integer> {
                 out.println("wrote " + rows.size() + " rows to " + json);
             }
             return 0;
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | dagmoe.config.ConfigException e) {
             System.err.println("dagmoe: " + e.getMessage());
             return 2;
         } catch (Exception e) {
@@ -104,6 +115,21 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--backends: '" + b + "' is not one of java, cpu, tornado");
             }
         }
+    }
+
+    /** {@code --peer torch}: dagmoe cpu against the PyTorch reference (threads default 2 here). */
+    int runPeer(PrintStream out) throws java.io.IOException {
+        if (!peer.equals("torch")) throw new IllegalArgumentException("--peer = " + peer + ": must be torch");
+        dagmoe.bench.PeerBench.Options o = new dagmoe.bench.PeerBench.Options();
+        o.config = config;
+        o.steps = steps;
+        if (threads != null) o.threads = threads;
+        List<dagmoe.bench.PeerBench.Row> rows = dagmoe.bench.PeerBench.run(o, out);
+        if (json != null) {
+            dagmoe.bench.PeerBench.writeJson(json, rows);
+            out.println("wrote " + rows.size() + " rows to " + json);
+        }
+        return 0;
     }
 
     /** One method per suite; a new suite adds a case here and its own options above. */

@@ -31,7 +31,7 @@ final class ConsoleProgress implements Trainer.Progress {
     public void start(int fromStep, int untilStep, int totalSteps) {
         if (terminal) {
             bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(untilStep).startsFrom(fromStep, java.time.Duration.ZERO)
-                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).showSpeed().setUnit(" steps", 1)
+                    .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(120).setUpdateIntervalMillis(250).showSpeed().setUnit(" steps", 1)
                     .continuousUpdate().build();
         } else {
             out.println(task + ": steps " + (fromStep + 1) + ".." + untilStep + " of " + totalSteps);

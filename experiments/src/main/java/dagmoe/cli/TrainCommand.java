@@ -58,6 +58,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
     boolean resume;
 
+    @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
+    boolean listKeys;
+
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Keys whose value here means "derived by the run" (and the value they then take in config.json). */
     private static final Map<String, Object> DERIVED = Map.of("model.vocab_size", 0, "model.shared.hidden", 0,
@@ -70,6 +73,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         return CliSupport.guard(() -> {
+            if (listKeys) {
+                System.out.print(dagmoe.config.ConfigSchema.describe());
+                return CliSupport.OK;
+            }
             List<String> all = new ArrayList<>(sets);
             if (backend != null) all.add("backend.name=" + backend);
             if (threads != null) all.add("backend.threads=" + threads);

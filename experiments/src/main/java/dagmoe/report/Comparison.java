@@ -68,7 +68,7 @@ public final class Comparison {
                 .append("ppl = exp(mean val loss); p: Welch's t-test against ").append(ref)
                 .append("; tokens/s, step ms and overhead: second half of each run (no JIT warm-up), overhead against ").append(ref).append(".\n\n");
         md.append(table).append("\nPlots: plots/compare_val_loss.png, plots/compare_train_loss.png")
-                .append(acc ? ", plots/compare_accuracy.png" : "").append("; per run: <variant>/s<seed>/plots/.\n");
+                .append(acc ? ", plots/compare_accuracy.png, plots/compare_accuracy_by_level.png" : "").append("; per run: <variant>/s<seed>/plots/.\n");
 
         ObjectNode root = JSON.createObjectNode();
         root.put("title", title).put("reference", ref);
@@ -137,7 +137,28 @@ public final class Comparison {
         }
         Plots.curves("Validation loss (mean over seeds)", "val loss (nats)", val, dir.resolve("compare_val_loss.png"));
         Plots.curves("Training loss (mean over seeds, smoothed)", "train loss (nats)", train, dir.resolve("compare_train_loss.png"));
-        if (acc) Plots.curves("Test accuracy (mean over seeds)", "exact-match accuracy", accuracy, dir.resolve("compare_accuracy.png"));
+        if (acc) {
+            Plots.curves("Test accuracy (mean over seeds)", "exact-match accuracy", accuracy, dir.resolve("compare_accuracy.png"));
+            // Accuracy against the task level (hops: k) at the end of training: how many steps each aggregator manages.
+            Map<String, double[][]> byLevel = new LinkedHashMap<>();
+            for (VariantRuns v : variants) {
+                TreeMap<Integer, double[]> sums = new TreeMap<>();
+                for (Path run : v.runs()) {
+                    summary(run).fields().forEachRemaining(e -> {
+                        if (e.getKey().startsWith("test_accuracy_level_")) {
+                            int level = Integer.parseInt(e.getKey().substring("test_accuracy_level_".length()));
+                            double[] a = sums.computeIfAbsent(level, k -> new double[2]);
+                            a[0] += e.getValue().asDouble();
+                            a[1]++;
+                        }
+                    });
+                }
+                byLevel.put(v.name(), sums.entrySet().stream()
+                        .map(e -> new double[]{e.getKey(), e.getValue()[0] / e.getValue()[1]}).toArray(double[][]::new));
+            }
+            Plots.curves("Final test accuracy by task level (mean over seeds)", "exact-match accuracy", byLevel,
+                    dir.resolve("compare_accuracy_by_level.png"), "level (hops: k)");
+        }
     }
 
     /** (step, mean over runs of field) for lines of the given kind, then a moving average over {@code smooth} points. */

@@ -146,7 +146,12 @@ public final class Plots {
 
     /** One chart with a curve per variant: x = step, y = the mean over seeds. */
     public static void curves(String title, String yTitle, Map<String, double[][]> byVariant, Path file) {
-        XYChart c = lineChart(title, "step", yTitle);
+        curves(title, yTitle, byVariant, file, "step");
+    }
+
+    /** One chart with a curve per variant: points (x, y). */
+    public static void curves(String title, String yTitle, Map<String, double[][]> byVariant, Path file, String xTitle) {
+        XYChart c = lineChart(title, xTitle, yTitle);
         for (var e : byVariant.entrySet()) {
             List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
             for (double[] p : e.getValue()) {

@@ -47,6 +47,7 @@ class TaskRunTest {
         assertEquals(2, dag.get("test_accuracy").size());
         assertTrue(dag.has("test_accuracy_ci95"));
         assertTrue(Files.exists(out.resolve("plots/compare_accuracy.png")));
+        assertTrue(Files.exists(out.resolve("plots/compare_accuracy_by_level.png")));
 
         // eval of a task run reports its test accuracy again, from the checkpoint.
         int[] code = new int[1];

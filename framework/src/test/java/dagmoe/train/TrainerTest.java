@@ -11,6 +11,8 @@ import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -52,9 +54,10 @@ class TrainerTest {
         return out;
     }
 
-    @Test
-    void resumedRunEqualsStraightRunBitForBit() throws Exception {
-        Backend be = Backends.create("java", 1);
+    @ParameterizedTest
+    @CsvSource({"java, 1", "cpu, 2"})
+    void resumedRunEqualsStraightRunBitForBit(String backend, int threads) throws Exception {
+        Backend be = Backends.create(backend, threads);
         Path a = tmp.resolve("straight"), b = tmp.resolve("resumed");
         Trainer straight = trainer(a, train(12, 4, 3e-3), be);
         Trainer.Result ra = straight.run(0);

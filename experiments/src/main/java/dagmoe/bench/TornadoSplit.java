@@ -1,0 +1,59 @@
+package dagmoe.bench;
+
+import dagmoe.backend.Backend;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The tornado backend's time split per benchmark case (TornadoVM's profiler, read reflectively so this
+ * module builds without TornadoVM): compiles and compile time (first executions of a plan), and per call the
+ * host-to-device, kernel and device-to-host times. Printed after the main table.
+ */
+public final class TornadoSplit {
+    private final List<String> lines = new ArrayList<>();
+
+    /** Clears the backend's counters before a case (no-op for other backends). */
+    public static void reset(Backend be) {
+        if (be.name().equals("tornado")) {
+            try {
+                be.getClass().getMethod("resetProfile").invoke(be);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("tornado backend without resetProfile(): " + e, e);
+            }
+        }
+    }
+
+    /** Records the counters of the case just measured (no-op for other backends). */
+    public void record(Backend be, String op, String shape) {
+        if (!be.name().equals("tornado")) {
+            return;
+        }
+        Map<String, Double> t;
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) be.getClass().getMethod("profile").invoke(be);
+            t = p.get("total");
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("tornado backend without profile(): " + e, e);
+        }
+        double calls = Math.max(1, t.get("calls"));
+        lines.add(String.format(Locale.ROOT, "| %-28s | %-18s | %6.0f | %8.0f | %10.1f | %9.3f | %9.3f | %9.3f | %9.3f |",
+                op, shape, t.get("calls"), t.get("compiles"), t.get("compile_ms"), t.get("h2d_ms") / calls,
+                t.get("kernel_ms") / calls, t.get("d2h_ms") / calls, t.get("wall_ms") / calls));
+    }
+
+    public void print(PrintStream out) {
+        if (lines.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("tornado split (TornadoVM profiler; compile = first executions of each plan; per-call means over all calls):");
+        out.println("| op                           | shape              |  calls | compiles | compile ms | H2D ms/call | kernel ms/call | D2H ms/call | wall ms/call |");
+        out.println("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        lines.forEach(out::println);
+    }
+}
