@@ -1,5 +1,6 @@
 package dagmoe.backend;
 
+import dagmoe.backend.cpu.AttentionCpu;
 import dagmoe.backend.cpu.Gemm;
 import dagmoe.backend.cpu.Pointwise;
 import dagmoe.backend.cpu.Vec;
@@ -226,30 +227,10 @@ public class CpuBackend extends JavaBackend {
         float scale = 1f / (float) Math.sqrt(hd);
         int d = H * hd;
         pool.forRange(B * H, (long) S * S * hd, (bh0, bh1) -> {
-            float[] o = new float[hd];
+            AttentionCpu.Scratch scratch = new AttentionCpu.Scratch(S, hd);
             for (int bh = bh0; bh < bh1; bh++) {
-                int b = bh / H;
-                int h = bh % H;
-                int tok0 = b * S * d + h * hd; // head h of token (b, 0)
-                for (int i = 0; i < S; i++) {
-                    int row = (bh * S + i) * S;
-                    int qBase = tok0 + i * d;
-                    float max = -Float.MAX_VALUE;
-                    for (int j = 0; j <= i; j++) {
-                        float s = Vec.dot(q, qBase, k, tok0 + j * d, hd) * scale;
-                        probs[row + j] = s;
-                        max = Math.max(max, s);
-                    }
-                    float inv = 1f / Pointwise.expInPlaceSum(probs, row, row + i + 1, max);
-                    java.util.Arrays.fill(o, 0f);
-                    for (int j = 0; j <= i; j++) {
-                        float p = probs[row + j] * inv;
-                        probs[row + j] = p;
-                        Vec.axpy(p, v, tok0 + j * d, o, 0, hd);
-                    }
-                    java.util.Arrays.fill(probs, row + i + 1, row + S, 0f);
-                    System.arraycopy(o, 0, out, qBase, hd);
-                }
+                int b = bh / H, h = bh % H;
+                AttentionCpu.forward(q, k, v, probs, out, b * S * d + h * hd, bh * S * S, S, d, hd, scale, scratch);
             }
         });
     }
@@ -263,42 +244,11 @@ public class CpuBackend extends JavaBackend {
         float scale = 1f / (float) Math.sqrt(hd);
         int d = H * hd;
         pool.forRange(B * H, 3L * S * S * hd, (bh0, bh1) -> {
-            float[] gq = new float[hd];
-            float[] gk = new float[S * hd]; // dk, dv of this head, summed over i in increasing order
-            float[] gv = new float[S * hd];
+            AttentionCpu.Scratch s = new AttentionCpu.Scratch(S, hd);
             for (int bh = bh0; bh < bh1; bh++) {
-                int b = bh / H;
-                int h = bh % H;
-                int tok0 = b * S * d + h * hd;
-                java.util.Arrays.fill(gk, 0f);
-                java.util.Arrays.fill(gv, 0f);
-                for (int i = 0; i < S; i++) {
-                    int row = (bh * S + i) * S;
-                    int iBase = tok0 + i * d;
-                    // scratch_ij = P_ij (dP_ij − Σ_l P_il dP_il)/√hd, dP_ij = dOut_i·v_j
-                    float dot = 0f;
-                    for (int j = 0; j <= i; j++) {
-                        float dp = Vec.dot(dOut, iBase, v, tok0 + j * d, hd);
-                        scratch[row + j] = dp;
-                        dot += probs[row + j] * dp;
-                    }
-                    java.util.Arrays.fill(gq, 0f);
-                    for (int j = 0; j <= i; j++) {
-                        float p = probs[row + j];
-                        float ds = p * (scratch[row + j] - dot) * scale;
-                        scratch[row + j] = ds;
-                        int jBase = tok0 + j * d;
-                        Vec.axpy(ds, k, jBase, gq, 0, hd);          // dq_i += ds_ij k_j
-                        Vec.axpy(ds, q, iBase, gk, j * hd, hd);     // dk_j += ds_ij q_i
-                        Vec.axpy(p, dOut, iBase, gv, j * hd, hd);   // dv_j += P_ij dOut_i
-                    }
-                    java.util.Arrays.fill(scratch, row + i + 1, row + S, 0f);
-                    Vec.add(gq, 0, dq, iBase, hd);
-                }
-                for (int j = 0; j < S; j++) {
-                    Vec.add(gk, j * hd, dk, tok0 + j * d, hd);
-                    Vec.add(gv, j * hd, dv, tok0 + j * d, hd);
-                }
+                int b = bh / H, h = bh % H;
+                AttentionCpu.backward(q, k, v, probs, dOut, dq, dk, dv, scratch, b * S * d + h * hd, bh * S * S, S, d, hd,
+                        scale, s);
             }
         });
     }
