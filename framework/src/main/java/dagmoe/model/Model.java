@@ -190,6 +190,15 @@ public final class Model {
         be.embeddingBackward(dOut, inputs, tokEmb.grad(), T, d, V);
     }
 
+    /**
+     * Whether forwards compute the dag's mean edge gates (default true). A trainer that logs them every
+     * n steps can switch them off in between: they cost one extra pass over the round projections.
+     * When off, {@link StepResult#gateMeans()} holds a zero-length array per MoE block.
+     */
+    public void setGateStats(boolean on) {
+        for (Block b : blocks) if (b.ffn instanceof MoeDag dag) dag.collectGateStats = on;
+    }
+
     /** The logits [batch·seq × V] of the last forward (a copy). */
     public float[] logits() {
         if (lastT <= 0) throw new IllegalStateException("no forward has run yet");

@@ -22,6 +22,7 @@ final class MoeDag extends MoeRouted {
     private final float eps;
     private final float[][] w4;             // [L][4g×g] packed A;B;C;D
     private final float[][] gateMeans;      // [L][K·K]
+    boolean collectGateStats = true;        // Model.setGateStats
     private float[][] X;                    // [L+1][TK×d] nodes before each round; X[L] the final nodes
     private float[][] U, rstd, Z, P, M;     // per round: [TK×d], [TK], [TK×g], [TK×4g], [TK×g]
 
@@ -80,7 +81,7 @@ final class MoeDag extends MoeRouted {
             be.dagPairwiseForward(P[r], M[r], T, K, g);                      // Σ_j edgeGate ⊙ message [s×g]
             be.copy(X[r], X[r + 1], s * d);
             be.matmulABt(M[r], 0, wUp[r].data(), 0, X[r + 1], 0, s, d, g, true); // x += w_up m
-            be.dagGateMeans(P[r], gateMeans[r], T, K, g);
+            if (collectGateStats) be.dagGateMeans(P[r], gateMeans[r], T, K, g);
         }
         if (residual == DagResidual.INJECTED) {
             be.sumSlotRows(X[L], identity, out, T, K, d, false);
@@ -129,6 +130,7 @@ final class MoeDag extends MoeRouted {
     }
 
     @Override float[][] gateMeans() {
+        if (!collectGateStats) return new float[0][];
         float[][] out = new float[L][];
         for (int r = 0; r < L; r++) out[r] = gateMeans[r].clone();
         return out;

@@ -70,6 +70,31 @@ class TrainingTest {
     }
 
     @Test
+    void reportsLoadAndGateStatistics() {
+        ModelConfig c = small(Aggregator.DAG);
+        Model m = new Model(c, Tiny.JAVA, 1);
+        StepResult r = m.forward(Tiny.tokens(B * S, 32, 1), Tiny.tokens(B * S, 32, 2), B, S);
+        assertEquals(c.moeLayers(), r.expertLoad().length);
+        for (int[] load : r.expertLoad()) assertEquals(B * S * c.topK(), java.util.Arrays.stream(load).sum());
+        assertEquals(c.moeLayers(), r.gateMeans().length);
+        assertEquals(c.dagRounds(), r.gateMeans()[0].length);
+        for (float gm : r.gateMeans()[1][1]) assertTrue(gm > 0.3 && gm < 0.7, "small init: gates near 1/2, got " + gm);
+        m.setGateStats(false);
+        assertEquals(0, m.forward(Tiny.tokens(B * S, 32, 1), null, B, S).gateMeans()[0].length);
+        assertTrue(Double.isNaN(m.forward(Tiny.tokens(B * S, 32, 1), null, B, S).loss()));
+        // chain: every round's slots are counted
+        Model chain = new Model(small(Aggregator.CHAIN), Tiny.JAVA, 1);
+        StepResult rc = chain.forward(Tiny.tokens(B * S, 32, 1), null, B, S);
+        assertEquals(2 * B * S * 2, java.util.Arrays.stream(rc.expertLoad()[0]).sum());
+        assertEquals(0, rc.gateMeans().length);
+        // shorter sequences than seq_len are allowed (generation); longer are not
+        m.forward(Tiny.tokens(3, 32, 1), null, 1, 3);
+        assertEquals(3 * 32, m.logits().length);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> m.forward(Tiny.tokens(2 * S, 32, 1), null, 1, 2 * S));
+    }
+
+    @Test
     void sameSeedGivesBitIdenticalLosses() {
         for (Aggregator agg : new Aggregator[] {Aggregator.DAG, Aggregator.CHAIN}) {
             double[] a = losses(Tiny.JAVA, agg, 10), b = losses(Backends.create("java", 1), agg, 10);
@@ -90,11 +115,11 @@ class TrainingTest {
         double[] j = losses(Tiny.JAVA, agg, 10), c = losses(cpu, agg, 10);
         double[] c2 = losses(cpu, agg, 10);
         assertArrayEquals(c, c2, 0.0, "cpu backend not deterministic");
-        // float32 with different summation orders; routing may flip late in training: 1e-3 relative
+        // float32 with different summation orders (observed ~3e-8); a routing flip could add more: 1e-4 relative
         double worst = 0;
         for (int s = 0; s < 10; s++) worst = Math.max(worst, Math.abs(j[s] - c[s]) / Math.abs(j[s]));
         System.out.printf("cpu vs java %s: max relative loss difference over 10 steps %.2e%n", agg.key(), worst);
-        for (int s = 0; s < 10; s++) assertEquals(j[s], c[s], 1e-3 * Math.abs(j[s]), agg.key() + " step " + s);
+        for (int s = 0; s < 10; s++) assertEquals(j[s], c[s], 1e-4 * Math.abs(j[s]), agg.key() + " step " + s);
         cpu.close();
     }
 }
