@@ -287,21 +287,35 @@ public final class Gemm {
     private static void directCols(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                                    float[] c, int cOff, int m, int n, int k, boolean accumulate, int j0, int j1) {
         if (bcs == 1) {
+            // C row i, 4 vectors of columns at a time (4 independent FMA chains), over p in order
             int jv = j0 + ((j1 - j0) / L) * L;
             for (int i = 0; i < m; i++) {
                 int crow = cOff + i * n;
                 int arow = aOff + i * ars;
-                for (int j = j0; j < jv; j += L) {
-                    FloatVector s = FloatVector.zero(SP);
+                int j = j0;
+                for (; j + 4 * L <= jv; j += 4 * L) {
+                    FloatVector s0 = FloatVector.zero(SP), s1 = s0, s2 = s0, s3 = s0;
                     for (int p = 0; p < k; p++) {
-                        s = FloatVector.broadcast(SP, a[arow + p * acs]).fma(FloatVector.fromArray(SP, b, bOff + p * brs + j), s);
+                        FloatVector x = FloatVector.broadcast(SP, a[arow + p * acs]);
+                        int o = bOff + p * brs + j;
+                        s0 = x.fma(FloatVector.fromArray(SP, b, o), s0);
+                        s1 = x.fma(FloatVector.fromArray(SP, b, o + L), s1);
+                        s2 = x.fma(FloatVector.fromArray(SP, b, o + 2 * L), s2);
+                        s3 = x.fma(FloatVector.fromArray(SP, b, o + 3 * L), s3);
                     }
-                    if (accumulate) {
-                        s = s.add(FloatVector.fromArray(SP, c, crow + j));
-                    }
-                    s.intoArray(c, crow + j);
+                    storeRow(s0, c, crow + j, accumulate);
+                    storeRow(s1, c, crow + j + L, accumulate);
+                    storeRow(s2, c, crow + j + 2 * L, accumulate);
+                    storeRow(s3, c, crow + j + 3 * L, accumulate);
                 }
-                for (int j = jv; j < j1; j++) {
+                for (; j < jv; j += L) {
+                    FloatVector s0 = FloatVector.zero(SP);
+                    for (int p = 0; p < k; p++) {
+                        s0 = FloatVector.broadcast(SP, a[arow + p * acs]).fma(FloatVector.fromArray(SP, b, bOff + p * brs + j), s0);
+                    }
+                    storeRow(s0, c, crow + j, accumulate);
+                }
+                for (j = jv; j < j1; j++) {
                     float s = 0f;
                     for (int p = 0; p < k; p++) {
                         s = Math.fma(a[arow + p * acs], b[bOff + p * brs + j], s);
@@ -310,27 +324,34 @@ public final class Gemm {
                 }
             }
         } else if (acs == 1 && brs == 1) {
-            // rows of A against rows of B (A·Bᵀ): vector dot products, lanes summed in a fixed order
-            float[] lanes = new float[L];
+            // rows of A against rows of B (A·Bᵀ): 4 vector dot products at a time, lanes summed in a fixed order
             int kv = (k / L) * L;
             for (int i = 0; i < m; i++) {
                 int crow = cOff + i * n;
                 int arow = aOff + i * ars;
-                for (int j = j0; j < j1; j++) {
-                    int bcol = bOff + j * bcs;
-                    FloatVector v = FloatVector.zero(SP);
+                int j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    int b0 = bOff + j * bcs, b1 = b0 + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
+                    FloatVector s0 = FloatVector.zero(SP), s1 = s0, s2 = s0, s3 = s0;
                     for (int p = 0; p < kv; p += L) {
-                        v = FloatVector.fromArray(SP, a, arow + p).fma(FloatVector.fromArray(SP, b, bcol + p), v);
+                        FloatVector x = FloatVector.fromArray(SP, a, arow + p);
+                        s0 = x.fma(FloatVector.fromArray(SP, b, b0 + p), s0);
+                        s1 = x.fma(FloatVector.fromArray(SP, b, b1 + p), s1);
+                        s2 = x.fma(FloatVector.fromArray(SP, b, b2 + p), s2);
+                        s3 = x.fma(FloatVector.fromArray(SP, b, b3 + p), s3);
                     }
-                    v.intoArray(lanes, 0);
-                    float s = 0f;
-                    for (int l = 0; l < L; l++) {
-                        s += lanes[l];
+                    c[crow + j] = finishDot(s0, a, arow, b, b0, kv, k, c[crow + j], accumulate);
+                    c[crow + j + 1] = finishDot(s1, a, arow, b, b1, kv, k, c[crow + j + 1], accumulate);
+                    c[crow + j + 2] = finishDot(s2, a, arow, b, b2, kv, k, c[crow + j + 2], accumulate);
+                    c[crow + j + 3] = finishDot(s3, a, arow, b, b3, kv, k, c[crow + j + 3], accumulate);
+                }
+                for (; j < j1; j++) {
+                    int b0 = bOff + j * bcs;
+                    FloatVector s0 = FloatVector.zero(SP);
+                    for (int p = 0; p < kv; p += L) {
+                        s0 = FloatVector.fromArray(SP, a, arow + p).fma(FloatVector.fromArray(SP, b, b0 + p), s0);
                     }
-                    for (int p = kv; p < k; p++) {
-                        s = Math.fma(a[arow + p], b[bcol + p], s);
-                    }
-                    c[crow + j] = accumulate ? c[crow + j] + s : s;
+                    c[crow + j] = finishDot(s0, a, arow, b, b0, kv, k, c[crow + j], accumulate);
                 }
             }
         } else {
@@ -347,5 +368,19 @@ public final class Gemm {
                 }
             }
         }
+    }
+
+    private static void storeRow(FloatVector s, float[] c, int o, boolean accumulate) {
+        (accumulate ? s.add(FloatVector.fromArray(SP, c, o)) : s).intoArray(c, o);
+    }
+
+    /** Lanes of the vector partial sum in order, then the k-tail, then into C. */
+    private static float finishDot(FloatVector v, float[] a, int arow, float[] b, int brow, int kv, int k, float old,
+                                   boolean accumulate) {
+        float s = Vec.sumLanes(v);
+        for (int p = kv; p < k; p++) {
+            s = Math.fma(a[arow + p], b[brow + p], s);
+        }
+        return accumulate ? old + s : s;
     }
 }
