@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 CompareCommand.class,
                 EvalCommand.class,
                 GenerateCommand.class,
+                SuiteCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
