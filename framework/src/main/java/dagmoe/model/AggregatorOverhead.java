@@ -17,8 +17,9 @@ import java.util.SplittableRandom;
  * mlp-mix (g 64), chain (R 2). After warm-up the aggregators are timed in alternation, round after round,
  * so that machine noise is shared. Both the wall time and the process CPU time of each step are reported;
  * on a machine shared with other work the CPU time is the steadier measure.
- * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile]}; with
- * {@code profile} every Backend call is timed (wall clock) and a per-op table per aggregator is printed.
+ * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile] [nogatestats]};
+ * with {@code profile} every Backend call is timed (wall clock) and a per-op table per aggregator is printed;
+ * {@code nogatestats} switches off the dag's per-step edge-gate statistics ({@link Model#setGateStats}).
  * <p>FLOPs count matrix products only (2 per multiply-add); element-wise work (norms, SwiGLU, the dag's
  * pairwise gates, softmax) is left out, which is why the dag's measured overhead can exceed its FLOP share.
  */
@@ -64,7 +65,8 @@ public final class AggregatorOverhead {
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        boolean profile = args.length > 4 && args[4].equals("profile");
+        List<String> flags = Arrays.asList(args).subList(Math.min(4, args.length), args.length);
+        boolean profile = flags.contains("profile"), gateStats = !flags.contains("nogatestats");
         Backend raw = Backends.create(backendName, threads);
         java.util.Map<String, long[]> opTimes = new java.util.TreeMap<>();
         Backend be = profile ? timed(raw, opTimes) : raw;
@@ -76,14 +78,15 @@ public final class AggregatorOverhead {
         AdamW[] opts = new AdamW[n];
         for (int i = 0; i < n; i++) {
             models[i] = new Model(cfgs.get(i), be, 1);
+            models[i].setGateStats(gateStats);
             opts[i] = new AdamW(models[i].parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, be);
         }
         SplittableRandom r = new SplittableRandom(7);
         int[] in = new int[B * S], tg = new int[B * S];
         for (int t = 0; t < B * S; t++) { in[t] = r.nextInt(512); tg[t] = r.nextInt(512); }
 
-        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each%n",
-                B, S, be.name(), be.threads(), warmup, rounds);
+        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each, dag gate stats %s%n",
+                B, S, be.name(), be.threads(), warmup, rounds, gateStats ? "on" : "off");
         for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
         double[][] times = new double[n][rounds], cpu = new double[n][rounds];
         List<java.util.Map<String, long[]>> perAgg = new ArrayList<>();
