@@ -194,7 +194,8 @@ public final class SuiteCommand implements Callable<Integer> {
         }
         String cmd = command();
         Set<String> backends = new java.util.TreeSet<>();
-        suite.forEach(p -> backends.add(p.config().backend().name() + " (" + p.config().backend().threads() + " threads)"));
+        suite.forEach(p -> backends.add(p.config().backend().name()
+                + (p.config().backend().name().equals("cpu") ? " (" + p.config().backend().threads() + " threads)" : "")));
         String header = String.format("Command: `%s`. Configs: %s. Backend: %s. Runs finished: %d of %d%s. "
                         + "Training time of the finished runs (sum of their wall_seconds): %.0f s.",
                 cmd, String.join(", ", suite.stream().map(p -> p.file().toString()).toList()), String.join(", ", backends),
