@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * included).
  */
 final class TorchReference {
-    static final String PYTHON = "/usr/bin/python3";
+    /** Debian's interpreter; -Ddagmoe.python=... overrides it (e.g. to check the skip). */
+    static final String PYTHON = System.getProperty("dagmoe.python", "/usr/bin/python3");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static Boolean available;
     private static String whyNot = "";
