@@ -314,6 +314,22 @@ class TornadoBackendTest {
         return buf.toString(StandardCharsets.UTF_8);
     }
 
+    /** Without the project's marker TornadoVM would run every kernel on one thread: the backend must refuse. */
+    @Test
+    void refusesToStartWithoutTheParallelMarker() {
+        String key = "tornado.load.annotation.parallel";
+        String saved = System.getProperty(key);
+        System.setProperty(key, "uk.ac.manchester.tornado.api.annotations.Parallel");
+        try {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Backends.create("tornado", 1));
+            assertTrue(e.getMessage().contains("-Dtornado.load.annotation.parallel=dagmoe.kernels.Parallel")
+                    && e.getMessage().contains("TORNADOVM_HOME"), e.getMessage());
+        } finally {
+            System.setProperty(key, saved);
+        }
+    }
+
     @Test
     void profilerSplitsCompileFromRun() {
         int n = 4099;
