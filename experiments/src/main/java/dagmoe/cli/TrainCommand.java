@@ -159,6 +159,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (latest.isPresent()) {
             long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
+            if (until > 0 && until <= step) {
+                throw new CliSupport.BadInput("--until " + until + ": " + dir + " is already at step " + step);
+            }
             if (step >= cfg.train().steps()) {
                 throw new CliSupport.BadInput(dir + " is already trained to step " + step + " (train.steps = "
                         + cfg.train().steps() + "); raise train.steps with --set to continue");

@@ -59,6 +59,11 @@ public final class Comparison {
 
     /** Writes comparison.md, comparison.json and plots/ into {@code out}; returns the Markdown table. */
     public static String write(Path out, String title, List<VariantRuns> variants, List<Long> seeds) {
+        return write(out, title, variants, seeds, List.of());
+    }
+
+    /** As above, listing runs that diverged (left out of the statistics) in the report. */
+    public static String write(Path out, String title, List<VariantRuns> variants, List<Long> seeds, List<String> failed) {
         List<Row> rows = rows(variants);
         String ref = variants.stream().anyMatch(v -> v.name().equals("sum")) ? "sum" : variants.get(0).name();
         boolean acc = rows.stream().anyMatch(r -> r.accuracy().length > 0);
@@ -68,12 +73,15 @@ public final class Comparison {
                 .append("ppl = exp(mean val loss); p: Welch's t-test against ").append(ref)
                 .append("; tokens/s, step ms and overhead: second half of each run (no JIT warm-up), overhead against ").append(ref).append(".\n\n");
         md.append(table).append("\nPlots: plots/compare_val_loss.png, plots/compare_train_loss.png")
-                .append(acc ? ", plots/compare_accuracy.png, plots/compare_accuracy_by_level.png" : "").append("; per run: <variant>/s<seed>/plots/.\n");
+                .append(acc ? ", plots/compare_accuracy.png, plots/compare_accuracy_by_level.png" : "")
+                .append(failed.isEmpty() ? "" : ".\n\nLeft out (diverged): " + String.join("; ", failed)).append("; per run: <variant>/s<seed>/plots/.\n");
 
         ObjectNode root = JSON.createObjectNode();
         root.put("title", title).put("reference", ref);
         ArrayNode sa = root.putArray("seeds");
         seeds.forEach(sa::add);
+        ArrayNode fa = root.putArray("failed");
+        failed.forEach(fa::add);
         ArrayNode arr = root.putArray("variants");
         for (Row r : rows) {
             ObjectNode o = arr.addObject();
@@ -131,8 +139,7 @@ public final class Comparison {
         Map<String, double[][]> val = new LinkedHashMap<>(), train = new LinkedHashMap<>(), accuracy = new LinkedHashMap<>();
         for (VariantRuns v : variants) {
             val.put(v.name(), meanCurve(v.runs(), "eval", "val_loss", 1));
-            int steps = summary(v.runs().get(0)).path("steps").asInt(1);
-            train.put(v.name(), meanCurve(v.runs(), "train", "loss", Math.max(1, steps / 40)));
+            train.put(v.name(), meanCurve(v.runs(), "train", "loss", 0));
             if (acc) accuracy.put(v.name(), meanCurve(v.runs(), "eval", "test_accuracy", 1));
         }
         Plots.curves("Validation loss (mean over seeds)", "val loss (nats)", val, dir.resolve("compare_val_loss.png"));
@@ -161,7 +168,10 @@ public final class Comparison {
         }
     }
 
-    /** (step, mean over runs of field) for lines of the given kind, then a moving average over {@code smooth} points. */
+    /**
+     * (step, mean over runs of field) for lines of the given kind, then a trailing moving average over
+     * {@code smooth} points (0: 5% of the points).
+     */
     static double[][] meanCurve(List<Path> runs, String kind, String field, int smooth) {
         TreeMap<Long, double[]> acc = new TreeMap<>(); // step -> {sum, count}
         for (Path run : runs) {
@@ -174,6 +184,7 @@ public final class Comparison {
         }
         List<double[]> pts = new ArrayList<>();
         acc.forEach((step, a) -> pts.add(new double[]{step, a[0] / a[1]}));
+        if (smooth <= 0) smooth = Math.max(1, pts.size() / 20);
         double[][] out = new double[pts.size()][];
         for (int i = 0; i < pts.size(); i++) {
             int lo = Math.max(0, i - smooth + 1);
