@@ -23,6 +23,8 @@ public record BenchRow(
         @JsonProperty("best_gflops") double bestGflops,
         @JsonProperty("peak_gflops") double peakGflops,
         @JsonProperty("peak_share") double peakShare,
+        /** JVM CPU time / wall time during the timed reps: cores actually kept busy (the machine may be shared). */
+        @JsonProperty("busy_cores") double busyCores,
         /** java median / this backend's median, for rows other than java when java was measured. */
         @JsonProperty("speedup_vs_java") Double speedupVsJava) {
 
@@ -31,6 +33,6 @@ public record BenchRow(
         double gflops = flops / (m.medianMs * 1e6);
         double best = flops / (m.minMs * 1e6);
         return new BenchRow(suite, op, shape, backend, threads, m.samplesMs.length, m.warmups, m.firstMs, m.medianMs,
-                m.minMs, m.meanMs, m.cv, flops, gflops, best, peakGflops, gflops / peakGflops, speedupVsJava);
+                m.minMs, m.meanMs, m.cv, flops, gflops, best, peakGflops, gflops / peakGflops, m.busyCores, speedupVsJava);
     }
 }

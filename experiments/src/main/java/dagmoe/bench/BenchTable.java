@@ -14,14 +14,18 @@ import java.util.Locale;
 public final class BenchTable {
     private BenchTable() {}
 
+    /**
+     * "busy cores" = JVM CPU time / wall time while timing: below the thread count when other processes hold
+     * the cores (then GFLOP/s and % peak understate what the code does on an idle machine).
+     */
     public static void printHeader(PrintStream out) {
-        out.println("| op | shape | backend | thr | reps | first ms | median ms | min ms | cv % | GFLOP/s | % peak | x java |");
-        out.println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.println("| op | shape | backend | thr | busy cores | reps | first ms | median ms | min ms | cv % | GFLOP/s | % peak | x java |");
+        out.println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
 
     public static void printRow(PrintStream out, BenchRow r) {
-        out.println(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %s | %s | %s | %.1f | %s | %.1f | %s |",
-                r.op(), r.shape(), r.backend(), r.threads(), r.reps(), ms(r.firstMs()), ms(r.medianMs()), ms(r.minMs()),
+        out.println(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2f | %d | %s | %s | %s | %.1f | %s | %.1f | %s |",
+                r.op(), r.shape(), r.backend(), r.threads(), r.busyCores(), r.reps(), ms(r.firstMs()), ms(r.medianMs()), ms(r.minMs()),
                 100 * r.cv(), num(r.gflops()), 100 * r.peakShare(),
                 r.speedupVsJava() == null ? "" : String.format(Locale.ROOT, "%.1f", r.speedupVsJava())));
         out.flush();

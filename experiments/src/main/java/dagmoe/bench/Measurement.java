@@ -16,8 +16,11 @@ public final class Measurement {
     public final double minMs;
     public final double meanMs;
     public final double cv;
+    /** Process CPU time over wall time of the timed repetitions (cores kept busy; NaN if unavailable). */
+    public final double busyCores;
 
-    private Measurement(double firstMs, int warmups, double[] samplesMs) {
+    private Measurement(double firstMs, int warmups, double[] samplesMs, double busyCores) {
+        this.busyCores = busyCores;
         this.firstMs = firstMs;
         this.warmups = warmups;
         this.samplesMs = samplesMs;
@@ -70,10 +73,27 @@ public final class Measurement {
         int fit = (int) Math.min(reps, Math.floor(budgetMs / Math.max(last, 1e-6)));
         int n = Math.max(fit, Math.min(reps, 3 * last <= budgetMs ? 3 : 1));
         double[] samples = new double[n];
+        long cpu0 = processCpuNanos();
+        long wall0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
             samples[i] = timeMs(action);
         }
-        return new Measurement(firstMs, warmups, samples);
+        long cpu1 = processCpuNanos();
+        double busy = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (double) (cpu1 - cpu0) / (System.nanoTime() - wall0);
+        return new Measurement(firstMs, warmups, samples, busy);
+    }
+
+    /** CPU time summed over the JVM's live threads (ns resolution, unlike process CPU time), -1 if unsupported. */
+    static long processCpuNanos() {
+        java.lang.management.ThreadMXBean tb = java.lang.management.ManagementFactory.getThreadMXBean();
+        if (!(tb instanceof com.sun.management.ThreadMXBean) || !tb.isThreadCpuTimeSupported()) {
+            return -1;
+        }
+        long total = 0;
+        for (long t : ((com.sun.management.ThreadMXBean) tb).getThreadCpuTime(tb.getAllThreadIds())) {
+            total += Math.max(0, t);
+        }
+        return total;
     }
 
     private static double timeMs(Runnable action) {
