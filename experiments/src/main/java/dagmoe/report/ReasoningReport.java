@@ -43,7 +43,7 @@ public final class ReasoningReport {
     public record Row(String config, String task, int layers, String variant, String aggregator, long paramsTotal,
                       long paramsActive, long paramsAggregator, int finished, int planned, double[] accuracy,
                       double accMean, double accCi, double[] valLoss, double valMean, double valCi,
-                      TreeMap<Integer, Double> accByLevel, double stepMs, double wallSeconds) {}
+                      TreeMap<Integer, Double> accByLevel, double stepMs, double wallSeconds, double pValue) {}
 
     private ReasoningReport() {}
 
@@ -60,6 +60,7 @@ public final class ReasoningReport {
 
     public static List<Row> rows(Group g) {
         List<Row> rows = new ArrayList<>();
+        double[] sumAcc = null; // accuracies of the group's sum variant: the reference of Welch's test
         for (Variant v : g.variants()) {
             List<JsonNode> done = new ArrayList<>();
             for (Path r : v.runs()) {
@@ -81,14 +82,23 @@ public final class ReasoningReport {
             TreeMap<Integer, Double> byLevel = new TreeMap<>();
             lv.forEach((k, a) -> byLevel.put(k, a[0] / a[1]));
             JsonNode s0 = done.isEmpty() ? null : done.get(0);
+            if (v.name().equals("sum")) sumAcc = acc;
             rows.add(new Row(g.config(), g.task(), g.layers(), v.name(), s0 == null ? "" : s0.path("aggregator").asText(),
                     s0 == null ? 0 : s0.path("params_total").asLong(), s0 == null ? 0 : s0.path("params_active").asLong(),
                     s0 == null ? 0 : s0.path("params_aggregator").asLong(), done.size(), v.runs().size(), acc,
                     Stats.mean(acc), Stats.ci95(acc), loss, Stats.mean(loss), Stats.ci95(loss), byLevel,
                     Stats.mean(done.stream().mapToDouble(s -> s.path("steady_step_ms").asDouble(Double.NaN)).toArray()),
-                    done.stream().mapToDouble(s -> s.path("wall_seconds").asDouble(0)).sum()));
+                    done.stream().mapToDouble(s -> s.path("wall_seconds").asDouble(0)).sum(), Double.NaN));
         }
-        return rows;
+        if (sumAcc == null) return rows;
+        List<Row> withP = new ArrayList<>();
+        for (Row r : rows) {
+            double p = r.variant().equals("sum") ? Double.NaN : Stats.welchP(r.accuracy(), sumAcc);
+            withP.add(new Row(r.config(), r.task(), r.layers(), r.variant(), r.aggregator(), r.paramsTotal(), r.paramsActive(),
+                    r.paramsAggregator(), r.finished(), r.planned(), r.accuracy(), r.accMean(), r.accCi(), r.valLoss(), r.valMean(),
+                    r.valCi(), r.accByLevel(), r.stepMs(), r.wallSeconds(), p));
+        }
+        return withP;
     }
 
     /** Finished runs of the groups over planned runs. */
@@ -172,7 +182,7 @@ public final class ReasoningReport {
     }
 
     private static String accCell(Row r) {
-        if (r.accuracy().length == 0) return r.finished() == 0 ? "not run (0/" + r.planned() + ")" : "n/a";
+        if (r.accuracy().length == 0) return r.finished() == 0 ? "pending (0/" + r.planned() + ")" : "n/a";
         return pm(r.accMean(), r.accCi(), "%.3f") + " (" + r.accuracy().length + ")";
     }
 
@@ -203,11 +213,12 @@ public final class ReasoningReport {
         part.values().forEach(rs -> rs.forEach(r -> r.accByLevel().keySet().forEach(k -> levels.put(k, true))));
         StringBuilder md = new StringBuilder("# Reasoning suite: ").append(task).append("\n\n");
         md.append("Test accuracy and validation loss (on the held-out test split) mean ± 95% CI over finished seeds; "
+                + "p: Welch's t-test of the test accuracies against the config's sum variant (n/a with fewer than 2 seeds); "
                 + "accuracy by ").append(levelName(part.keySet().iterator().next().task())).append(": mean over seeds. ")
                 .append("params aggregator: parameters of the aggregation module (0 for sum); step ms: second half of each run.\n\n");
-        md.append("| config | layers | variant | aggregator | params total | params aggregator | seeds | test accuracy | val loss |");
+        md.append("| config | layers | variant | aggregator | params total | params aggregator | seeds | test accuracy | p vs sum | val loss |");
         levels.keySet().forEach(k -> md.append(" acc @").append(k).append(" |"));
-        md.append(" step ms |\n|---|---:|---|---|---:|---:|---:|---:|---:|");
+        md.append(" step ms |\n|---|---:|---|---|---:|---:|---:|---:|---:|---:|");
         levels.keySet().forEach(k -> md.append("---:|"));
         md.append("---:|\n");
         part.values().forEach(rs -> rs.forEach(r -> {
@@ -217,6 +228,7 @@ public final class ReasoningReport {
                     .append(r.finished() == 0 ? "—" : String.format("%,d", r.paramsAggregator())).append(" | ")
                     .append(r.finished()).append('/').append(r.planned()).append(" | ")
                     .append(r.accuracy().length == 0 ? "—" : pm(r.accMean(), r.accCi(), "%.3f")).append(" | ")
+                    .append(Double.isNaN(r.pValue()) ? (r.variant().equals("sum") ? "—" : "n/a") : String.format("%.3g", r.pValue())).append(" | ")
                     .append(r.finished() == 0 ? "—" : pm(r.valMean(), r.valCi(), "%.4f")).append(" |");
             for (int k : levels.keySet()) {
                 Double a = r.accByLevel().get(k);
@@ -246,7 +258,7 @@ public final class ReasoningReport {
                 v.put("name", r.variant()).put("aggregator", r.aggregator()).put("params_total", r.paramsTotal())
                         .put("params_active", r.paramsActive()).put("params_aggregator", r.paramsAggregator())
                         .put("runs_finished", r.finished()).put("runs_planned", r.planned())
-                        .put("test_accuracy_mean", r.accMean()).put("test_accuracy_ci95", r.accCi())
+                        .put("test_accuracy_mean", r.accMean()).put("test_accuracy_ci95", r.accCi()).put("p_value_vs_sum", r.pValue())
                         .put("val_loss_mean", r.valMean()).put("val_loss_ci95", r.valCi())
                         .put("steady_step_ms", r.stepMs()).put("wall_seconds_total", r.wallSeconds());
                 ArrayNode a = v.putArray("test_accuracy");

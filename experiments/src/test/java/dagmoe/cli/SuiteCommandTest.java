@@ -86,6 +86,11 @@ class SuiteCommandTest {
             assertEquals(12.706204736174705 * Math.abs(a1 - a2) / 2, v.get("test_accuracy_ci95").asDouble(), 1e-9);
             assertTrue(v.get("test_accuracy_by_level").has("1") && v.get("test_accuracy_by_level").has("2"), v.toString());
         }
+        // Welch's p of each variant's accuracies against sum's (the same seeds' summaries).
+        double[] sumAcc = accuracies(json, runs.resolve("hops-1layer/sum"));
+        assertTrue(hops.get("variants").get(0).get("p_value_vs_sum").isTextual(), "no p for sum itself (NaN)");
+        assertEquals(dagmoe.report.Stats.welchP(accuracies(json, runs.resolve("hops-1layer/dag")), sumAcc),
+                hops.get("variants").get(2).get("p_value_vs_sum").asDouble(), 1e-12);
         // shared is parameter-matched by compare's rule: its aggregator parameters are close to dag's.
         long pShared = hops.get("variants").get(1).get("params_aggregator").asLong();
         long pDag = hops.get("variants").get(2).get("params_aggregator").asLong();
@@ -106,6 +111,12 @@ class SuiteCommandTest {
         assertEquals(0, run(so2, err, args), err.toString());
         assertEquals(12, so2.toString().split("finished earlier, skipped", -1).length - 1, so2.toString());
         for (int i = 0; i < summaries.size(); i++) assertEquals(times.get(i), Files.getLastModifiedTime(summaries.get(i)));
+    }
+
+    private static double[] accuracies(ObjectMapper json, Path variant) throws Exception {
+        double[] a = new double[2];
+        for (int s = 1; s <= 2; s++) a[s - 1] = json.readTree(variant.resolve("s" + s).resolve("summary.json").toFile()).get("test_accuracy").asDouble();
+        return a;
     }
 
     @Test
