@@ -46,8 +46,9 @@ public final class Measurement {
      * @param reps          timed repetitions wanted
      * @param warmupSeconds warm up for at least this long (and at least 5 iterations, until times settle)
      * @param budgetSeconds about how long the timed repetitions may take (fewer reps for slow actions, at
-     *                      least 3 when 3 fit, else 1); an action slower than the whole budget gets no warm-up
-     *                      (its JIT compilation is negligible next to it). Warm-up stops after
+     *                      least 3 when 3 fit, else 1). When the first call exceeds the budget, a second one
+     *                      decides: still slower than half the budget -> it is the single sample (a slow
+     *                      action, JIT time negligible); faster -> it was a cold JIT, warm up. Warm-up stops after
      *                      max(budget, 3·warmupSeconds) even if times have not settled.
      */
     public static Measurement run(Runnable action, int reps, double warmupSeconds, double budgetSeconds) {
@@ -59,16 +60,26 @@ public final class Measurement {
         double best = firstMs;
         int stable = 0;
         int warmups = 0;
+        if (firstMs > budgetMs) {
+            // slower than the budget: a cold JIT (then the next run is much faster) or a slow action (then one
+            // more run is the single sample)
+            long cpu0 = processCpuNanos();
+            long wall0 = System.nanoTime();
+            last = timeMs(action);
+            if (last > budgetMs / 2) {
+                return new Measurement(firstMs, 0, new double[] {last}, busy(cpu0, wall0));
+            }
+            spent = best = last;
+            warmups = 1;
+        }
         // Vector API code is very slow until C2 has compiled it (seconds for the first call): warm up until
         // 3 iterations in a row are within 25% of the best so far
-        if (firstMs <= budgetMs) {
-            while ((warmups < 5 || spent < warmupSeconds * 1000 || stable < 3) && spent + last <= warmCapMs) {
-                last = timeMs(action);
-                spent += last;
-                warmups++;
-                best = Math.min(best, last);
-                stable = last <= 1.25 * best ? stable + 1 : 0;
-            }
+        while ((warmups < 5 || spent < warmupSeconds * 1000 || stable < 3) && spent + last <= warmCapMs) {
+            last = timeMs(action);
+            spent += last;
+            warmups++;
+            best = Math.min(best, last);
+            stable = last <= 1.25 * best ? stable + 1 : 0;
         }
         int fit = (int) Math.min(reps, Math.floor(budgetMs / Math.max(last, 1e-6)));
         int n = Math.max(fit, Math.min(reps, 3 * last <= budgetMs ? 3 : 1));
@@ -78,9 +89,12 @@ public final class Measurement {
         for (int i = 0; i < n; i++) {
             samples[i] = timeMs(action);
         }
+        return new Measurement(firstMs, warmups, samples, busy(cpu0, wall0));
+    }
+
+    private static double busy(long cpu0, long wall0) {
         long cpu1 = processCpuNanos();
-        double busy = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (double) (cpu1 - cpu0) / (System.nanoTime() - wall0);
-        return new Measurement(firstMs, warmups, samples, busy);
+        return cpu0 < 0 || cpu1 < 0 ? Double.NaN : (double) (cpu1 - cpu0) / (System.nanoTime() - wall0);
     }
 
     /** CPU time summed over the JVM's live threads (ns resolution, unlike process CPU time), -1 if unsupported. */
