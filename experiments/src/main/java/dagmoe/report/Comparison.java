@@ -40,18 +40,18 @@ public final class Comparison {
     public static List<Row> rows(List<VariantRuns> variants) {
         VariantRuns ref = variants.stream().filter(v -> v.name().equals("sum")).findFirst().orElse(variants.get(0));
         double[] refLoss = field(ref.runs(), "val_loss");
-        double refStep = Stats.mean(field(ref.runs(), "steady_step_ms"));
+        double refStep = Stats.mean(field(ref.runs(), "median_step_ms"));
         List<Row> rows = new ArrayList<>();
         for (VariantRuns v : variants) {
             JsonNode s0 = summary(v.runs().get(0));
             double[] loss = field(v.runs(), "val_loss");
             double[] acc = s0.has("test_accuracy") ? field(v.runs(), "test_accuracy") : new double[0];
-            double stepMs = Stats.mean(field(v.runs(), "steady_step_ms"));
+            double stepMs = Stats.mean(field(v.runs(), "median_step_ms"));
             double mean = Stats.mean(loss);
             rows.add(new Row(v.name(), s0.path("aggregator").asText(), s0.path("params_total").asLong(),
                     s0.path("params_active").asLong(), s0.path("params_aggregator").asLong(), loss, mean, Stats.ci95(loss),
                     Math.exp(mean), mean - Stats.mean(refLoss), v == ref ? Double.NaN : Stats.welchP(loss, refLoss),
-                    Stats.mean(field(v.runs(), "steady_tokens_per_second")), stepMs, stepMs / refStep - 1, acc,
+                    Stats.mean(field(v.runs(), "median_tokens_per_second")), stepMs, stepMs / refStep - 1, acc,
                     Stats.mean(acc), Stats.ci95(acc)));
         }
         return rows;
@@ -71,7 +71,7 @@ public final class Comparison {
         StringBuilder md = new StringBuilder("# Comparison: ").append(title).append("\n\n");
         md.append("Seeds: ").append(seeds).append(". Validation loss: mean ± 95% CI over seeds (Student t; n/a with one seed); ")
                 .append("ppl = exp(mean val loss); p: Welch's t-test against ").append(ref)
-                .append("; tokens/s, step ms and overhead: second half of each run (no JIT warm-up), overhead against ").append(ref).append(".\n\n");
+                .append("; tokens/s, step ms and overhead: median step time over the second half of each run (no JIT warm-up, robust to load spikes), mean over seeds, overhead against ").append(ref).append(".\n\n");
         md.append(table).append("\nPlots: plots/compare_val_loss.png, plots/compare_train_loss.png")
                 .append(acc ? ", plots/compare_accuracy.png, plots/compare_accuracy_by_level.png" : "")
                 .append(failed.isEmpty() ? "" : ".\n\nLeft out (diverged): " + String.join("; ", failed)).append("; per run: <variant>/s<seed>/plots/.\n");

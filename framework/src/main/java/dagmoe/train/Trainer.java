@@ -80,9 +80,12 @@ public final class Trainer {
     private int step;                 // optimizer steps done
     private double wallSecondsBefore; // wall time of earlier segments of this run
     private double trainSeconds;      // time inside training steps (not evaluation or checkpoints)
-    private long tokens;              // target tokens trained on
+    private long tokens;              // tokens processed (batch · seq per step; throughput counts every input)
+    private long countedTargets;      // targets the loss counted (fewer with a task's answer-only loss)
     private double lateSeconds;       // time and tokens of the steps in the second half of the run: the
     private long lateTokens, lateSteps; // steady-state speed, without JIT warm-up (for overhead comparisons)
+    private static final int LATE_KEEP = 1000;
+    private final ArrayDeque<Double> lateStepMs = new ArrayDeque<>(); // the last LATE_KEEP of them: median step time
     private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
     private Path lastCheckpoint;
 
@@ -130,16 +133,19 @@ public final class Trainer {
                 double seconds = (System.nanoTime() - t0) / 1e9;
 
                 trainSeconds += seconds;
-                tokens += r.tokens();
+                tokens += (long) B * S;
+                countedTargets += r.tokens();
                 if (step > cfg.steps() / 2) {
                     lateSeconds += seconds;
-                    lateTokens += r.tokens();
+                    lateTokens += (long) B * S;
                     lateSteps++;
+                    lateStepMs.addLast(1000 * seconds);
+                    if (lateStepMs.size() > LATE_KEEP) lateStepMs.removeFirst();
                 }
                 recentLosses.addLast(r.loss());
                 if (recentLosses.size() > RECENT) recentLosses.removeFirst();
                 window.add(r, seconds);
-                progress.step(step, r.loss(), r.tokens() / Math.max(seconds, 1e-9));
+                progress.step(step, r.loss(), B * S / Math.max(seconds, 1e-9));
 
                 if (cfg.isLogStep(step)) {
                     ObjectNode line = window.line(step, r, lr, gradNorm);
@@ -239,7 +245,10 @@ public final class Trainer {
         state.put("threads", be.threads());
         ObjectNode prog = state.putObject("progress");
         prog.put("wall_seconds", wallSeconds).put("train_seconds", trainSeconds).put("tokens", tokens)
-                .put("late_seconds", lateSeconds).put("late_tokens", lateTokens).put("late_steps", lateSteps);
+                .put("targets", countedTargets).put("late_seconds", lateSeconds).put("late_tokens", lateTokens)
+                .put("late_steps", lateSteps);
+        ArrayNode late = prog.putArray("late_step_ms");
+        lateStepMs.forEach(late::add);
         ArrayNode recent = prog.putArray("recent_losses");
         recentLosses.forEach(recent::add);
         if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
@@ -270,6 +279,9 @@ public final class Trainer {
         lateSeconds = prog.path("late_seconds").asDouble(0);
         lateTokens = prog.path("late_tokens").asLong(0);
         lateSteps = prog.path("late_steps").asLong(0);
+        countedTargets = prog.path("targets").asLong(0);
+        lateStepMs.clear();
+        prog.path("late_step_ms").forEach(n -> lateStepMs.addLast(n.asDouble()));
         recentLosses.clear();
         prog.path("recent_losses").forEach(n -> recentLosses.addLast(n.asDouble()));
         lastCheckpoint = folder;
@@ -317,7 +329,14 @@ public final class Trainer {
         // Second half of the run only (no JIT warm-up): what compare uses for speed and overhead.
         s.put("steady_step_ms", 1000 * lateSeconds / Math.max(1, lateSteps));
         s.put("steady_tokens_per_second", lateTokens / Math.max(lateSeconds, 1e-9));
+        // Median over the last (up to 1000) steps of the second half: robust to other processes' load spikes.
+        double[] ms = lateStepMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median = ms.length == 0 ? Double.NaN
+                : ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+        s.put("median_step_ms", median);
+        s.put("median_tokens_per_second", B * S / (median / 1000));
         s.put("tokens", tokens);
+        s.put("targets", countedTargets);
         try {
             Path tmp = setup.runDir().resolve("summary.json.tmp");
             Files.write(tmp, JSON.writeValueAsBytes(s));
@@ -340,7 +359,7 @@ public final class Trainer {
 
         void add(StepResult r, double sec) {
             steps++;
-            tokens += r.tokens();
+            tokens += (long) B * S;
             seconds += sec;
             int[][] l = r.expertLoad();
             if (l != null) {
