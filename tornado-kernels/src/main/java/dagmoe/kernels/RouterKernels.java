@@ -45,6 +45,12 @@ public final class RouterKernels {
                         bestP = p;
                     }
                 }
+                if (best < 0) {
+                    // Only non-finite probabilities (NaN weights) reach here: pick a valid expert anyway so the
+                    // NaN flows into the loss, where the trainer reports it, instead of an invalid index.
+                    best = i;
+                    bestP = probs[base + i];
+                }
                 topIdx[t * K + i] = best;
                 gates[t * K + i] = bestP;
                 gateSum += bestP;

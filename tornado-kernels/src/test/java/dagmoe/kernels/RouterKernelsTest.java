@@ -114,6 +114,20 @@ class RouterKernelsTest {
     }
 
     @Test
+    void nonFiniteLogitsStillSelectValidExpertsAndPropagateNaN() {
+        // A NaN weight must surface as a NaN loss (which the trainer reports), never as an invalid index.
+        float[] logits = {0.5f, Float.NaN, 1f, -1f};
+        float[] probs = new float[4];
+        int[] top = new int[2];
+        float[] g = new float[2];
+        be.routerForward(logits, probs, top, g, 1, 4, 2, true);
+        for (int e : top) org.junit.jupiter.api.Assertions.assertTrue(e >= 0 && e < 4, "index " + e);
+        org.junit.jupiter.api.Assertions.assertTrue(Float.isNaN(g[0]) || Float.isNaN(g[1]));
+        float[] aux = new float[2];
+        be.routerAuxForward(logits, probs, top, aux, 1, 4, 2, 0.01f, 0.001f); // must not throw
+    }
+
+    @Test
     void backwardMatchesFiniteDifferencesAwayFromTies() {
         SplittableRandom r = TestArrays.rng(31);
         int[][] shapes = {{1, 2, 1}, {7, 8, 2}, {9, 7, 3}, {3, 5, 5}};
