@@ -1,6 +1,7 @@
 package dagmoe.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -126,14 +127,25 @@ public final class AttentionCpu {
         for (int i = 0; i < S; i++) {
             int row = probBase + i * S;
             rowTimesTransposed(q, base + i * d, s.packedT, sp, hd, i + 1, s.row);
-            float max = -Float.MAX_VALUE;
-            for (int j = 0; j <= i; j++) {
+            int n = i + 1;
+            int nv = n - n % L;
+            FloatVector vmax = FloatVector.broadcast(SP, -Float.MAX_VALUE);
+            for (int j = 0; j < nv; j += L) {
+                FloatVector sc = FloatVector.fromArray(SP, s.row, j).mul(scale);
+                sc.intoArray(probs, row + j);
+                vmax = vmax.max(sc);
+            }
+            float max = vmax.reduceLanes(VectorOperators.MAX); // order-free
+            for (int j = nv; j < n; j++) {
                 float sc = s.row[j] * scale;
                 probs[row + j] = sc;
                 max = Math.max(max, sc);
             }
-            float inv = 1f / Pointwise.expInPlaceSum(probs, row, row + i + 1, max);
-            for (int j = 0; j <= i; j++) {
+            float inv = 1f / Pointwise.expInPlaceSum(probs, row, row + n, max);
+            for (int j = 0; j < nv; j += L) {
+                FloatVector.fromArray(SP, probs, row + j).mul(inv).intoArray(probs, row + j);
+            }
+            for (int j = nv; j < n; j++) {
                 probs[row + j] *= inv;
             }
             Arrays.fill(probs, row + i + 1, row + S, 0f);
@@ -151,11 +163,14 @@ public final class AttentionCpu {
             int row = probBase + i * S;
             // dP_ij = dOut_i·v_j;  dS_ij = P_ij (dP_ij − Σ_l P_il dP_il) / √hd
             rowTimesTransposed(dOut, base + i * d, s.packedT, sp, hd, i + 1, s.row);
-            float dot = 0f;
-            for (int j = 0; j <= i; j++) {
-                dot += probs[row + j] * s.row[j];
+            int n = i + 1;
+            int nv = n - n % L;
+            float dot = Vec.dot(probs, row, s.row, 0, n);
+            for (int j = 0; j < nv; j += L) {
+                FloatVector.fromArray(SP, probs, row + j).mul(FloatVector.fromArray(SP, s.row, j).sub(dot)).mul(scale)
+                        .intoArray(dScores, row + j);
             }
-            for (int j = 0; j <= i; j++) {
+            for (int j = nv; j < n; j++) {
                 dScores[row + j] = probs[row + j] * (s.row[j] - dot) * scale;
             }
             Arrays.fill(dScores, row + i + 1, row + S, 0f);
