@@ -26,13 +26,42 @@ public record BenchRow(
         /** JVM CPU time / wall time during the timed reps: cores actually kept busy (the machine may be shared). */
         @JsonProperty("busy_cores") double busyCores,
         /** java median / this backend's median, for rows other than java when java was measured. */
-        @JsonProperty("speedup_vs_java") Double speedupVsJava) {
+        @JsonProperty("speedup_vs_java") Double speedupVsJava,
+        /** Tokens per second at the median time (training-step rows). */
+        @JsonProperty("tokens_per_second") Double tokensPerSecond,
+        /** tornado: plans compiled and their compile time, over every execution of the row (first included). */
+        @JsonProperty("compiles") Double compiles,
+        @JsonProperty("compile_ms") Double compileMs,
+        /** tornado: host-to-device, kernel and device-to-host ms per repetition (TornadoVM's profiler). */
+        @JsonProperty("h2d_ms") Double h2dMs,
+        @JsonProperty("kernel_ms") Double kernelMs,
+        @JsonProperty("d2h_ms") Double d2hMs) {
 
     static BenchRow of(String suite, String op, String shape, String backend, int threads, double flops,
                        Measurement m, double peakGflops, Double speedupVsJava) {
         double gflops = flops / (m.medianMs * 1e6);
         double best = flops / (m.minMs * 1e6);
         return new BenchRow(suite, op, shape, backend, threads, m.samplesMs.length, m.warmups, m.firstMs, m.medianMs,
-                m.minMs, m.meanMs, m.cv, flops, gflops, best, peakGflops, gflops / peakGflops, m.busyCores, speedupVsJava);
+                m.minMs, m.meanMs, m.cv, flops, gflops, best, peakGflops, gflops / peakGflops, m.busyCores, speedupVsJava,
+                null, null, null, null, null, null);
+    }
+
+    public BenchRow withTokensPerSecond(double tps) {
+        return new BenchRow(suite, op, shape, backend, threads, reps, warmups, firstMs, medianMs, minMs, meanMs, cv, flops,
+                gflops, bestGflops, peakGflops, peakShare, busyCores, speedupVsJava, tps, compiles, compileMs, h2dMs, kernelMs, d2hMs);
+    }
+
+    /**
+     * Adds the tornado split: {@code totals} from {@link TornadoSplit#totals} (null: row unchanged), compile time
+     * as the total, transfer and kernel times divided by {@code repetitions} (executions of the row's action).
+     */
+    public BenchRow withDeviceSplit(java.util.Map<String, Double> totals, int repetitions) {
+        if (totals == null) {
+            return this;
+        }
+        double n = Math.max(1, repetitions);
+        return new BenchRow(suite, op, shape, backend, threads, reps, warmups, firstMs, medianMs, minMs, meanMs, cv, flops,
+                gflops, bestGflops, peakGflops, peakShare, busyCores, speedupVsJava, tokensPerSecond, totals.get("compiles"),
+                totals.get("compile_ms"), totals.get("h2d_ms") / n, totals.get("kernel_ms") / n, totals.get("d2h_ms") / n);
     }
 }

@@ -22,13 +22,30 @@ public final class KernelBench {
         public double budgetSeconds = 10.0;
         /** Runs only cases whose "op shape" contains this text (case-insensitive); null = all. */
         public String filter;
+        /** The cases to run; null = {@link KernelSuite#cases()}. */
+        public List<KernelSuite.Case> cases;
     }
 
     private KernelBench() {}
 
     public static List<BenchRow> run(Options o, MachinePeak peak, PrintStream out) {
+        List<Backend> backends = new ArrayList<>();
+        try {
+            for (String name : o.backends) {
+                backends.add(Backends.create(name.trim(), o.threads));
+            }
+            return run(o, backends, peak, out);
+        } finally {
+            for (Backend be : backends) {
+                be.close();
+            }
+        }
+    }
+
+    /** Runs the cases on backends the caller created (and closes); {@code o.backends} is not used. */
+    public static List<BenchRow> run(Options o, List<Backend> backends, MachinePeak peak, PrintStream out) {
         List<KernelSuite.Case> cases = new ArrayList<>();
-        for (KernelSuite.Case c : KernelSuite.cases()) {
+        for (KernelSuite.Case c : o.cases != null ? o.cases : KernelSuite.cases()) {
             if (o.filter == null || (c.op() + " " + c.shape()).toLowerCase(Locale.ROOT).contains(o.filter.toLowerCase(Locale.ROOT))) {
                 cases.add(c);
             }
@@ -36,34 +53,25 @@ public final class KernelBench {
         if (cases.isEmpty()) {
             throw new IllegalArgumentException("--filter " + o.filter + ": matches no case of the kernels suite");
         }
-        List<Backend> backends = new ArrayList<>();
-        try {
-            for (String name : o.backends) {
-                backends.add(Backends.create(name.trim(), o.threads));
-            }
-            List<BenchRow> rows = new ArrayList<>();
-            TornadoSplit split = new TornadoSplit();
-            BenchTable.printHeader(out);
-            for (KernelSuite.Case c : cases) {
-                Map<String, Double> medians = new HashMap<>();
-                for (Backend be : backends) {
-                    Runnable action = c.prepare().apply(be);
-                    TornadoSplit.reset(be);
-                    Measurement m = Measurement.run(action, o.reps, o.warmupSeconds, o.budgetSeconds);
-                    split.record(be, c.op(), c.shape());
-                    medians.put(be.name(), m.medianMs);
-                    Double vsJava = !be.name().equals("java") && medians.containsKey("java") ? medians.get("java") / m.medianMs : null;
-                    BenchRow row = BenchRow.of("kernels", c.op(), c.shape(), be.name(), be.threads(), c.flops(), m, peak.peakGflops, vsJava);
-                    rows.add(row);
-                    BenchTable.printRow(out, row);
-                }
-            }
-            split.print(out);
-            return rows;
-        } finally {
+        List<BenchRow> rows = new ArrayList<>();
+        TornadoSplit split = new TornadoSplit();
+        BenchTable.printHeader(out);
+        for (KernelSuite.Case c : cases) {
+            Map<String, Double> medians = new HashMap<>();
             for (Backend be : backends) {
-                be.close();
+                Runnable action = c.prepare().apply(be);
+                TornadoSplit.reset(be);
+                Measurement m = Measurement.run(action, o.reps, o.warmupSeconds, o.budgetSeconds);
+                split.record(be, c.op(), c.shape());
+                medians.put(be.name(), m.medianMs);
+                Double vsJava = !be.name().equals("java") && medians.containsKey("java") ? medians.get("java") / m.medianMs : null;
+                BenchRow row = BenchRow.of("kernels", c.op(), c.shape(), be.name(), be.threads(), c.flops(), m, peak.peakGflops, vsJava);
+                row = row.withDeviceSplit(TornadoSplit.totals(be), 1 + m.warmups + m.samplesMs.length);
+                rows.add(row);
+                BenchTable.printRow(out, row);
             }
         }
+        split.print(out);
+        return rows;
     }
 }

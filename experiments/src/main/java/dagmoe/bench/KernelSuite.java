@@ -54,14 +54,31 @@ public final class KernelSuite {
         });
     }
 
-    /** The model's shapes (defaults of the configs): see the class comment. */
-    static final int T = 2048, D = 256, DE = 512, K = 2, B = 16, S = 128, H = 4, HD = 64, V = 512, G = 64;
+    /**
+     * A model's kernel shapes: batch × seq tokens, d_model, heads, expert hidden, top-K, vocabulary, DAG width,
+     * and the parameter count the AdamW case updates.
+     */
+    public record ModelShape(int batch, int seq, int d, int heads, int expertHidden, int topK, int vocab, int dagWidth,
+                             long params) {
+        /** The default model (configs/peer-ref.json): see the class comment. */
+        public static final ModelShape DEFAULT = new ModelShape(16, 128, 256, 4, 512, 2, 512, 64, 10_000_000);
+    }
 
+    /** The 1024³ products, then every case at the default model's shapes. */
     public static List<Case> cases() {
+        return cases(ModelShape.DEFAULT, true);
+    }
+
+    /** Every case at {@code shape}'s shapes; {@code square} puts the 1024³ matrix products first. */
+    public static List<Case> cases(ModelShape shape, boolean square) {
+        final int B = shape.batch(), S = shape.seq(), T = B * S, D = shape.d(), DE = shape.expertHidden(), K = shape.topK(),
+                H = shape.heads(), HD = D / H, V = shape.vocab(), G = shape.dagWidth();
         List<Case> cs = new ArrayList<>();
-        cs.add(matmul("", 0, 1024, 1024, 1024));
-        cs.add(matmul("", 1, 1024, 1024, 1024));
-        cs.add(matmul("", 2, 1024, 1024, 1024));
+        if (square) {
+            cs.add(matmul("", 0, 1024, 1024, 1024));
+            cs.add(matmul("", 1, 1024, 1024, 1024));
+            cs.add(matmul("", 2, 1024, 1024, 1024));
+        }
         int slots = T * K;
         // expert products over 2048 gathered rows (all experts' rows together; one expert sees T·K/N of them)
         cs.add(matmul("expert gate/up fwd", 1, T, DE, D));
@@ -72,12 +89,12 @@ public final class KernelSuite {
         cs.add(matmul("lm head fwd", 1, T, V, D));
 
         long pairs = (long) B * H * S * (S + 1) / 2;
-        cs.add(new Case("attentionForward", "B16 S128 H4 hd64", 2.0 * 2 * pairs * HD, be -> {
+        cs.add(new Case("attentionForward", "B" + B + " S" + S + " H" + H + " hd" + HD, 2.0 * 2 * pairs * HD, be -> {
             int tok = B * S * H * HD;
             float[] q = rand(3, tok, 1), k = rand(4, tok, 1), v = rand(5, tok, 1), probs = new float[B * H * S * S], out = new float[tok];
             return () -> be.attentionForward(q, k, v, probs, out, B, S, H, HD);
         }));
-        cs.add(new Case("attentionBackward", "B16 S128 H4 hd64", 4.0 * 2 * pairs * HD, be -> {
+        cs.add(new Case("attentionBackward", "B" + B + " S" + S + " H" + H + " hd" + HD, 4.0 * 2 * pairs * HD, be -> {
             int tok = B * S * H * HD;
             float[] q = rand(3, tok, 1), k = rand(4, tok, 1), v = rand(5, tok, 1), probs = new float[B * H * S * S], out = new float[tok];
             be.attentionForward(q, k, v, probs, out, B, S, H, HD);
@@ -118,11 +135,11 @@ public final class KernelSuite {
             return () -> be.crossEntropyBackward(logits, targets, lse, dl, T, V, 1f / T);
         }));
         // DAG pairwise: per (token, i, j, channel) 7 FLOP forward (gate with exp, message, gated add), 20 backward
-        cs.add(new Case("dagPairwiseForward", "T2048 K2 g64", 7.0 * T * K * K * G, be -> {
+        cs.add(new Case("dagPairwiseForward", "T" + T + " K" + K + " g" + G, 7.0 * T * K * K * G, be -> {
             float[] p = rand(15, T * K * 4 * G, 2), out = new float[T * K * G];
             return () -> be.dagPairwiseForward(p, out, T, K, G);
         }));
-        cs.add(new Case("dagPairwiseBackward", "T2048 K2 g64", 20.0 * T * K * K * G, be -> {
+        cs.add(new Case("dagPairwiseBackward", "T" + T + " K" + K + " g" + G, 20.0 * T * K * K * G, be -> {
             float[] p = rand(15, T * K * 4 * G, 2), dOut = rand(16, T * K * G, 1), dp = new float[T * K * 4 * G];
             return () -> be.dagPairwiseBackward(p, dOut, dp, T, K, G);
         }));
@@ -149,8 +166,10 @@ public final class KernelSuite {
             return () -> be.embeddingBackward(dOut, tokens, dTable, T, D, V);
         }));
         // AdamW: ~15 FLOP per parameter
-        int nParams = 10_000_000;
-        cs.add(new Case("adamw", "10M params", 15.0 * nParams, be -> {
+        int nParams = (int) shape.params();
+        String millions = nParams % 1_000_000 == 0 ? Integer.toString(nParams / 1_000_000)
+                : String.format(java.util.Locale.ROOT, "%.2f", nParams / 1e6);
+        cs.add(new Case("adamw", millions + "M params", 15.0 * nParams, be -> {
             float[] p = rand(21, nParams, 0.02), g = rand(22, nParams, 1e-3), m = new float[nParams], v = new float[nParams];
             return () -> be.adamw(p, g, m, v, nParams, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.1f, 0.05f);
         }));

@@ -92,7 +92,15 @@ public final class Measurement {
         return new Measurement(firstMs, warmups, samples, busy(cpu0, wall0));
     }
 
-    private static double busy(long cpu0, long wall0) {
+    /** A measurement taken elsewhere (fixed warm-up and repetition counts, e.g. whole training steps). */
+    public static Measurement of(double firstMs, int warmups, double[] samplesMs, double busyCores) {
+        if (samplesMs.length == 0) {
+            throw new IllegalArgumentException("a measurement needs at least one timed sample");
+        }
+        return new Measurement(firstMs, warmups, samplesMs.clone(), busyCores);
+    }
+
+    static double busy(long cpu0, long wall0) {
         long cpu1 = processCpuNanos();
         return cpu0 < 0 || cpu1 < 0 ? Double.NaN : (double) (cpu1 - cpu0) / (System.nanoTime() - wall0);
     }

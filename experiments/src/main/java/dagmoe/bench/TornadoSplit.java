@@ -32,18 +32,30 @@ public final class TornadoSplit {
         if (!be.name().equals("tornado")) {
             return;
         }
-        Map<String, Double> t;
-        try {
-            @SuppressWarnings("unchecked")
-            Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) be.getClass().getMethod("profile").invoke(be);
-            t = p.get("total");
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("tornado backend without profile(): " + e, e);
-        }
+        Map<String, Double> t = totals(be);
         double calls = Math.max(1, t.get("calls"));
         lines.add(String.format(Locale.ROOT, "| %-28s | %-18s | %6.0f | %8.0f | %10.1f | %9.3f | %9.3f | %9.3f | %9.3f |",
                 op, shape, t.get("calls"), t.get("compiles"), t.get("compile_ms"), t.get("h2d_ms") / calls,
                 t.get("kernel_ms") / calls, t.get("d2h_ms") / calls, t.get("wall_ms") / calls));
+    }
+
+    /**
+     * The tornado backend's counters summed over operations since the last {@link #reset} (calls, compiles,
+     * compile_ms, h2d_ms, kernel_ms, d2h_ms, wall_ms, ...); null for other backends.
+     */
+    public static Map<String, Double> totals(Backend be) {
+        if (!be.name().equals("tornado")) {
+            return null;
+        }
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) be.getClass().getMethod("profile").invoke(be);
+            Map<String, Double> t = p.get("total");
+            return t != null ? t : Map.of("calls", 0.0, "compiles", 0.0, "compile_ms", 0.0, "h2d_ms", 0.0,
+                    "kernel_ms", 0.0, "d2h_ms", 0.0, "wall_ms", 0.0);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("tornado backend without profile(): " + e, e);
+        }
     }
 
     public void print(PrintStream out) {

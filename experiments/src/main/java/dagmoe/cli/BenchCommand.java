@@ -57,8 +57,18 @@ public final class BenchCommand implements Callable<Integer> {
             + " (/usr/bin/python3 + python3-torch), alternating, for sum and dag; prints tokens/s and the ratio (dagmoe.bench.PeerBench).")
     String peer;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "Config for --peer, e.g. configs/peer-ref.json.")
+    @Option(names = "--config", paramLabel = "FILE", description = "Bench config: kernel cases at its model's shapes and its whole"
+            + " training step per backend, written to --out (configs/bench-kernels.json, configs/bench-step.json); or the config for --peer.")
     Path config;
+
+    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device for the tornado backend (see 'dagmoe devices'; overrides backend.device).")
+    String device;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder of --config (bench.json, bench.md, bench.png; default runs/bench-<config name>).")
+    Path out;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of --config, e.g. bench.reps=3 or model.aggregator=dag (repeatable).")
+    List<String> sets = new java.util.ArrayList<>();
 
     @Option(names = "--steps", description = "Timed training steps per run for --peer (default: train.steps of the config).")
     Integer steps;
@@ -69,6 +79,8 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             if (peer != null) return runPeer(out);
             validate();
+            ConfigBench.selectDevice(device);
+            if (config != null) return runConfig(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
             out.println("# dagmoe bench --suite " + suite);
@@ -83,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
                 out.println("wrote " + rows.size() + " rows to " + json);
             }
             return 0;
-        } catch (IllegalArgumentException | dagmoe.config.ConfigException e) {
+        } catch (IllegalArgumentException | dagmoe.config.ConfigException | CliSupport.BadInput e) {
             System.err.println("dagmoe: " + e.getMessage());
             return 2;
         } catch (Exception e) {
@@ -115,6 +127,21 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--backends: '" + b + "' is not one of java, cpu, tornado");
             }
         }
+    }
+
+    /** {@code --config FILE}: the config's kernel cases and training step per backend ({@link ConfigBench}). */
+    int runConfig(PrintStream out) throws java.io.IOException {
+        ConfigBench.Options o = new ConfigBench.Options();
+        o.config = config;
+        o.sets = sets;
+        o.backends = backends;
+        o.threads = threads;
+        o.device = device;
+        o.outDir = this.out;
+        o.json = json;
+        o.fmaUnits = fmaUnits;
+        o.clockGhz = clockGhz;
+        return ConfigBench.run(o, out);
     }
 
     /** {@code --peer torch}: dagmoe cpu against the PyTorch reference (threads default 2 here). */

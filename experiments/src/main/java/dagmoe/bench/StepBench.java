@@ -1,0 +1,118 @@
+package dagmoe.bench;
+
+import dagmoe.backend.Backend;
+import dagmoe.model.AggregatorOverhead;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.Parameter;
+import dagmoe.optim.AdamW;
+import dagmoe.optim.GradClip;
+import dagmoe.optim.LrSchedule;
+import dagmoe.train.BatchSource;
+import dagmoe.train.TrainConfig;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The whole training step of a model on one backend, as the trainer runs it: next batch, {@link Model#trainStep}
+ * (forward and backward of the total loss), {@link GradClip#clipGlobalNorm} and {@link AdamW#step} at the
+ * schedule's learning rate. First step on its own (it includes JIT and, on tornado, kernel compilation), then
+ * {@code warmup} untimed steps, then {@code reps} timed steps: median, min, coefficient of variation, tokens/s
+ * at the median (batch × seq tokens per step, the trainer's throughput definition).
+ *
+ * <p>GFLOP/s uses 3 × the forward matrix-product FLOPs ({@link AggregatorOverhead#forwardFlopsPerToken}: the
+ * backward costs about twice the forward), so it is an estimate for comparing backends, not a hardware count.
+ * On tornado the row also gets TornadoVM's split: compiles and compile ms over the whole row (first step
+ * included), H2D/kernel/D2H ms per timed step.
+ */
+public final class StepBench {
+    private StepBench() {}
+
+    /** Fills inputs[B·S] and targets[B·S] for training step {@code step}. */
+    public interface Batches {
+        void fill(int step, int[] inputs, int[] targets);
+
+        /** PeerBench's synthetic tokens (splitmix64 of the position mod V): the same on every backend. */
+        static Batches synthetic(long seed, int batch, int seq, int vocab) {
+            return (step, in, tg) -> PeerBench.syntheticBatch(seed, step, batch, seq, vocab, in, tg);
+        }
+
+        /** A corpus or task batch source (steps in order). */
+        static Batches of(BatchSource source) {
+            return (step, in, tg) -> source.next(in, tg);
+        }
+    }
+
+    /**
+     * Runs 1 + warmup + reps training steps of a new {@code cfg} model on {@code be} and returns the row (suite
+     * "step"). {@code be} is not closed.
+     */
+    public static BenchRow run(Backend be, ModelConfig cfg, TrainConfig tc, Batches batches, int warmup, int reps,
+                               MachinePeak peak, Double javaMedianMs, PrintStream out) {
+        int B = tc.batchSize(), S = cfg.seqLen();
+        Model model = new Model(cfg, be, tc.seed());
+        List<Parameter> params = model.parameters();
+        AdamW opt = new AdamW(params, (float) tc.beta1(), (float) tc.beta2(), (float) tc.eps(), (float) tc.weightDecay(),
+                tc.decayAll(), be);
+        int[] inputs = new int[B * S], targets = new int[B * S];
+        int total = 1 + warmup + reps;
+        double[] loss = new double[total];
+        int[] step = {0};
+        Runnable action = () -> {
+            int s = step[0]++;
+            batches.fill(s, inputs, targets);
+            double lr = LrSchedule.at(s, tc.warmupSteps(), Math.max(total, tc.steps()), tc.lr(), tc.minLr());
+            loss[s] = model.trainStep(inputs, targets, B, S).totalLoss();
+            GradClip.clipGlobalNorm(params, (float) tc.gradClip(), be);
+            opt.step((float) lr);
+        };
+        TornadoSplit.reset(be);
+        double firstMs = timeMs(action);
+        Map<String, Double> first = TornadoSplit.totals(be);
+        for (int i = 0; i < warmup; i++) {
+            action.run();
+        }
+        Map<String, Double> warm = TornadoSplit.totals(be);
+        TornadoSplit.reset(be);
+        double[] samples = new double[reps];
+        long cpu0 = Measurement.processCpuNanos();
+        long wall0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+            samples[i] = timeMs(action);
+        }
+        double busy = Measurement.busy(cpu0, wall0);
+        Map<String, Double> timed = TornadoSplit.totals(be);
+        Measurement m = Measurement.of(firstMs, warmup, samples, busy);
+
+        double flops = 3 * AggregatorOverhead.forwardFlopsPerToken(cfg, S) * B * S;
+        String op = "trainStep " + cfg.aggregator().name().toLowerCase(Locale.ROOT).replace('_', '-');
+        String shape = String.format(Locale.ROOT, "B%d S%d d%d L%d N%d K%d de%d V%d", B, S, cfg.dModel(), cfg.nLayers(),
+                cfg.nExperts(), cfg.topK(), cfg.expertHidden(), cfg.vocabSize());
+        Double vsJava = javaMedianMs != null && !be.name().equals("java") ? javaMedianMs / m.medianMs : null;
+        BenchRow row = BenchRow.of("step", op, shape, be.name(), be.threads(), flops, m, peak.peakGflops, vsJava)
+                .withTokensPerSecond(B * S / (m.medianMs / 1000));
+        if (timed != null) {
+            // compile time and count over every step of the row; transfers and kernels per timed step
+            row = row.withDeviceSplit(timed, reps);
+            double compiles = first.get("compiles") + warm.get("compiles") + timed.get("compiles");
+            double compileMs = first.get("compile_ms") + warm.get("compile_ms") + timed.get("compile_ms");
+            row = new BenchRow(row.suite(), row.op(), row.shape(), row.backend(), row.threads(), row.reps(), row.warmups(),
+                    row.firstMs(), row.medianMs(), row.minMs(), row.meanMs(), row.cv(), row.flops(), row.gflops(),
+                    row.bestGflops(), row.peakGflops(), row.peakShare(), row.busyCores(), row.speedupVsJava(),
+                    row.tokensPerSecond(), compiles, compileMs, row.h2dMs(), row.kernelMs(), row.d2hMs());
+        }
+        double lastLoss = loss[total - 1];
+        out.printf(Locale.ROOT, "  %s on %s: loss %.4f -> %.4f over %d steps%s%n", op, be.name(), loss[0], lastLoss, total,
+                Double.isFinite(lastLoss) ? "" : "  (WARNING: non-finite loss)");
+        return row;
+    }
+
+    private static double timeMs(Runnable action) {
+        long t0 = System.nanoTime();
+        action.run();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+}
