@@ -1,8 +1,10 @@
 package dagmoe.backend;
 
 import dagmoe.backend.cpu.AttentionCpu;
+import dagmoe.backend.cpu.DagCpu;
 import dagmoe.backend.cpu.Gemm;
 import dagmoe.backend.cpu.Pointwise;
+import dagmoe.backend.cpu.RopeCpu;
 import dagmoe.backend.cpu.Vec;
 import dagmoe.backend.cpu.WorkerPool;
 import jdk.incubator.vector.FloatVector;
@@ -30,6 +32,7 @@ public class CpuBackend extends JavaBackend {
 
     private final WorkerPool pool;
     private final Gemm gemm;
+    private volatile RopeCpu.Table ropeTable; // cos/sin of the last (seq, headDim, theta): one model, one shape
 
     public CpuBackend(int threads) {
         this.pool = new WorkerPool(threads);
@@ -141,52 +144,57 @@ public class CpuBackend extends JavaBackend {
         checkRmsnorm(op, x, w, dy, rstd, rows, d);
         matrix(op, "dx", dx, rows, d, "rows", "d");
         matrix(op, "dw", dw, 1, d, "1", "d");
-        // dx: rows in parallel. dx += rstd·w⊙dy − rstd³/d · x · Σ_c w_c dy_c x_c
-        pool.forRange(rows, 5L * d, (r0, r1) -> {
+        // One pass over fixed blocks of NORM_BLOCK rows (boundaries depend on rows alone): per row
+        // dx += rstd·w⊙dy − rstd³/d · x · Σ_c w_c dy_c x_c, and the block's partial dw[c] = Σ_r dy·x·rstd (float,
+        // rows in order); the partials are then added per column in double, blocks in order: the same bits for
+        // any thread count, and x, dy are read once (a per-column pass would stride through every row again).
+        int blocks = (rows + NORM_BLOCK - 1) / NORM_BLOCK;
+        float[] part = new float[blocks * d];
+        int dv = d - d % L;
+        pool.forRange(blocks, 7L * NORM_BLOCK * d, (b0, b1) -> {
             float[] wdy = new float[d];
-            for (int r = r0; r < r1; r++) {
-                int base = r * d;
-                float inv = rstd[r];
-                for (int c = 0; c < d; c++) {
-                    wdy[c] = w[c] * dy[base + c];
-                }
-                float dot = Vec.dot(wdy, 0, x, base, d);
-                float k = inv * inv * inv * dot / d;
-                int dv = d - d % L;
-                FloatVector vi = FloatVector.broadcast(SP, inv);
-                FloatVector vk = FloatVector.broadcast(SP, k);
-                for (int c = 0; c < dv; c += L) {
-                    FloatVector g = vi.mul(FloatVector.fromArray(SP, wdy, c))
-                            .sub(vk.mul(FloatVector.fromArray(SP, x, base + c)));
-                    FloatVector.fromArray(SP, dx, base + c).add(g).intoArray(dx, base + c);
-                }
-                for (int c = dv; c < d; c++) {
-                    dx[base + c] += inv * wdy[c] - k * x[base + c];
+            for (int b = b0; b < b1; b++) {
+                int pOff = b * d;
+                for (int r = b * NORM_BLOCK, r1 = Math.min(rows, (b + 1) * NORM_BLOCK); r < r1; r++) {
+                    int base = r * d;
+                    float inv = rstd[r];
+                    for (int c = 0; c < dv; c += L) {
+                        FloatVector.fromArray(SP, w, c).mul(FloatVector.fromArray(SP, dy, base + c)).intoArray(wdy, c);
+                    }
+                    for (int c = dv; c < d; c++) {
+                        wdy[c] = w[c] * dy[base + c];
+                    }
+                    float dot = Vec.dot(wdy, 0, x, base, d);
+                    float k = inv * inv * inv * dot / d;
+                    FloatVector vi = FloatVector.broadcast(SP, inv);
+                    FloatVector vk = FloatVector.broadcast(SP, k);
+                    for (int c = 0; c < dv; c += L) {
+                        FloatVector xv = FloatVector.fromArray(SP, x, base + c);
+                        FloatVector g = vi.mul(FloatVector.fromArray(SP, wdy, c)).sub(vk.mul(xv));
+                        FloatVector.fromArray(SP, dx, base + c).add(g).intoArray(dx, base + c);
+                        FloatVector.fromArray(SP, dy, base + c).mul(xv).fma(vi, FloatVector.fromArray(SP, part, pOff + c))
+                                .intoArray(part, pOff + c);
+                    }
+                    for (int c = dv; c < d; c++) {
+                        dx[base + c] += inv * wdy[c] - k * x[base + c];
+                        part[pOff + c] = Math.fma(dy[base + c] * x[base + c], inv, part[pOff + c]);
+                    }
                 }
             }
         });
-        // dw[c] += Σ_r dy[r,c]·x[r,c]·rstd[r]: threads own column ranges, rows summed in order
-        forColumns(d, 2L * rows, (c0, c1) -> {
-            int n = c1 - c0;
-            float[] acc = new float[n];
-            for (int r = 0; r < rows; r++) {
-                int base = r * d + c0;
-                float s = rstd[r];
-                int nv = n - n % L;
-                FloatVector vs = FloatVector.broadcast(SP, s);
-                for (int c = 0; c < nv; c += L) {
-                    FloatVector.fromArray(SP, dy, base + c).mul(FloatVector.fromArray(SP, x, base + c))
-                            .fma(vs, FloatVector.fromArray(SP, acc, c)).intoArray(acc, c);
+        forColumns(d, 2L * blocks, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                double s = 0.0;
+                for (int b = 0; b < blocks; b++) {
+                    s += part[b * d + c];
                 }
-                for (int c = nv; c < n; c++) {
-                    acc[c] = Math.fma(dy[base + c] * x[base + c], s, acc[c]);
-                }
-            }
-            for (int c = 0; c < n; c++) {
-                dw[c0 + c] += acc[c];
+                dw[c] += (float) s;
             }
         });
     }
+
+    /** Rows per block of {@link #rmsnormBackward}'s weight-gradient partial sums. */
+    static final int NORM_BLOCK = 64;
 
     // ---------------------------------------------------------------- activations (exp-bound: vector exp, threaded)
 
@@ -216,6 +224,31 @@ public class CpuBackend extends JavaBackend {
         vectors("geluBackward", n, "x", x, "dy", dy);
         vectors("geluBackward", n, "dx", dx, null, null);
         pool.forRange(n, 14, (i0, i1) -> Pointwise.geluBackward(x, dy, dx, i0, i1));
+    }
+
+    // ---------------------------------------------------------------- rotary embedding (cached cos/sin table, threads own tokens)
+
+    private RopeCpu.Table ropeTable(int seq, int headDim, float theta) {
+        RopeCpu.Table t = ropeTable;
+        if (t == null || !t.matches(seq, headDim, theta)) {
+            t = new RopeCpu.Table(seq, headDim, theta);
+            ropeTable = t;
+        }
+        return t;
+    }
+
+    @Override
+    public void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta) {
+        checkRope("ropeForward", "x", x, "out", out, T, seq, heads, headDim);
+        RopeCpu.Table tab = ropeTable(seq, headDim, theta);
+        pool.forRange(T, 3L * heads * headDim, (t0, t1) -> RopeCpu.forward(x, out, t0, t1, heads, headDim, tab));
+    }
+
+    @Override
+    public void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta) {
+        checkRope("ropeBackward", "dOut", dOut, "dx", dx, T, seq, heads, headDim);
+        RopeCpu.Table tab = ropeTable(seq, headDim, theta);
+        pool.forRange(T, 3L * heads * headDim, (t0, t1) -> RopeCpu.backward(dOut, dx, t0, t1, heads, headDim, tab));
     }
 
     // ---------------------------------------------------------------- attention (threads own (batch, head) pairs)
@@ -320,58 +353,28 @@ public class CpuBackend extends JavaBackend {
     public void dagPairwiseBackward(float[] p, float[] dOut, float[] dp, int T, int K, int g) {
         checkDag("dagPairwiseBackward", new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"},
                 new float[][] {dOut}, T, K, g);
-        int w = 4 * g;
-        // per token: the K×K×g edge gates e_ij = σ(a_i + b_j) once (the java kernel evaluates each twice), then
-        // da_n = Σ_j dOut_n m_nj e_nj(1−e_nj), dc_n = Σ_j dOut_n e_nj, db_n = Σ_i dOut_i m_in e_in(1−e_in),
-        // de_n = Σ_i dOut_i e_in with m_ij = c_i + e_j (here e_j is the fourth projection).
-        pool.forRange(T, 30L * K * K * g, (t0, t1) -> {
-            float[] gate = new float[K * K * g];
-            float[] acc = new float[4 * g];
-            for (int t = t0; t < t1; t++) {
-                int slot0 = t * K;
-                for (int i = 0; i < K; i++) {
-                    int rowI = (slot0 + i) * w;
-                    for (int j = 0; j < K; j++) {
-                        int rowJ = (slot0 + j) * w;
-                        int e = (i * K + j) * g;
-                        int gv = g - g % L;
-                        for (int c = 0; c < gv; c += L) {
-                            Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJ + g + c)))
-                                    .intoArray(gate, e + c);
-                        }
-                        for (int c = gv; c < g; c++) {
-                            gate[e + c] = Vec.sigmoid(p[rowI + c] + p[rowJ + g + c]);
-                        }
-                    }
-                }
-                for (int n = 0; n < K; n++) {
-                    int rowN = (slot0 + n) * w;
-                    int dn = (slot0 + n) * g;
-                    java.util.Arrays.fill(acc, 0f);
-                    for (int j = 0; j < K; j++) {
-                        int rowJ = (slot0 + j) * w;
-                        int dj = (slot0 + j) * g;
-                        int eOut = (n * K + j) * g; // n receives from j
-                        int eIn = (j * K + n) * g;  // n sends to j
-                        for (int c = 0; c < g; c++) {
-                            float go = gate[eOut + c];
-                            float gn = dOut[dn + c];
-                            float mOut = p[rowN + 2 * g + c] + p[rowJ + 3 * g + c];
-                            acc[c] += gn * mOut * go * (1f - go);
-                            acc[2 * g + c] += gn * go;
-                            float gi = gate[eIn + c];
-                            float di = dOut[dj + c];
-                            float mIn = p[rowJ + 2 * g + c] + p[rowN + 3 * g + c];
-                            acc[g + c] += di * mIn * gi * (1f - gi);
-                            acc[3 * g + c] += di * gi;
-                        }
-                    }
-                    for (int c = 0; c < w; c++) {
-                        dp[rowN + c] += acc[c];
-                    }
-                }
+        // one sigmoid per (i, j, channel) feeds all four gradients (the java kernel evaluates each twice)
+        pool.forRange(T, 30L * K * K * g, (t0, t1) -> DagCpu.pairwiseBackward(p, dOut, dp, t0, t1, K, g, new float[4 * K * g]));
+    }
+
+    @Override
+    public void dagGateMeans(float[] p, float[] out, int T, int K, int g) {
+        String op = "dagGateMeans";
+        Shapes.positive(op, "T", T);
+        checkDag(op, new String[] {"p"}, new float[][] {p}, new String[0], new float[0][], T, K, g);
+        matrix(op, "out", out, K, K, "K", "K");
+        // per-chunk double partials (chunks fixed by T alone), combined in chunk order: the same bits for any thread count
+        int chunks = (T + DagCpu.GATE_CHUNK - 1) / DagCpu.GATE_CHUNK;
+        double[] part = new double[chunks * K * K];
+        pool.forRange(chunks, 20L * DagCpu.GATE_CHUNK * K * K * g,
+                (c0, c1) -> DagCpu.gateMeanPartials(p, part, c0, c1, T, K, g));
+        for (int ij = 0; ij < K * K; ij++) {
+            double total = 0.0;
+            for (int c = 0; c < chunks; c++) {
+                total += part[c * K * K + ij];
             }
-        });
+            out[ij] = (float) (total / T);
+        }
     }
 
     // ---------------------------------------------------------------- loss

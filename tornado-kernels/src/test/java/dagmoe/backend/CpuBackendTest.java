@@ -254,6 +254,31 @@ class CpuBackendTest {
     }
 
     @Test
+    void ropeTableGivesTheJavaKernelsBitsAndFollowsShapeChanges() {
+        // the cpu backend caches cos/sin per (seq, headDim, theta), computed with the portable kernel's double
+        // expressions and the same float operation order: identical bits, also when the shape changes between calls
+        SplittableRandom r = new SplittableRandom(14);
+        int[][] shapes = {{512, 128, 4, 64}, {96, 48, 2, 6}, {512, 128, 4, 64}, {300, 300, 1, 32}};
+        float[] thetas = {10000f, 500f, 10000f, 10000f};
+        for (int s = 0; s < shapes.length; s++) {
+            int T = shapes[s][0], seq = shapes[s][1], heads = shapes[s][2], hd = shapes[s][3];
+            float theta = thetas[s];
+            float[] x = uni(r, T * heads * hd, 2), dx0 = uni(r, T * heads * hd, 1);
+            float[] outJ = new float[x.length], dxJ = dx0.clone();
+            JAVA.ropeForward(x, outJ, T, seq, heads, hd, theta);
+            JAVA.ropeBackward(x, dxJ, T, seq, heads, hd, theta);
+            for (CpuBackend cpu : cpus) {
+                float[] out = new float[x.length], dx = dx0.clone();
+                cpu.ropeForward(x, out, T, seq, heads, hd, theta);
+                cpu.ropeBackward(x, dx, T, seq, heads, hd, theta);
+                String tag = Arrays.toString(shapes[s]) + " theta " + theta + " threads " + cpu.threads();
+                assertArrayEquals(outJ, out, "ropeForward " + tag);
+                assertArrayEquals(dxJ, dx, "ropeBackward " + tag);
+            }
+        }
+    }
+
+    @Test
     void attention() {
         SplittableRandom r = new SplittableRandom(8);
         for (int[] s : new int[][] {{1, 1, 1, 1}, {2, 7, 3, 5}, {3, 33, 2, 16}, {2, 40, 4, 13}}) {
@@ -336,6 +361,58 @@ class CpuBackendTest {
             check("dagPairwiseBackward " + Arrays.toString(s), floats(p, dOut, uni(r, rows * 4 * g, 1)),
                     (be, a) -> be.dagPairwiseBackward(a.f[0], a.f[1], a.f[2], T, K, g));
             check("dagGateMeans " + Arrays.toString(s), floats(p, new float[K * K]), (be, a) -> be.dagGateMeans(a.f[0], a.f[1], T, K, g));
+        }
+    }
+
+    @Test
+    void dagAndNormReductionsAgainstDoubleAndSameBitsForAnyThreadCount() {
+        // the parallel reductions (dagGateMeans over tokens, rmsnorm's dw over rows) use partitions fixed by the
+        // shape alone: 1, 2 and 3 threads give the same bits; and both agree with a naive double reference
+        SplittableRandom r = new SplittableRandom(15);
+        int T = 1000, K = 2, g = 36, s = T * K;
+        float[] p = uni(r, s * 4 * g, 3);
+        double[] ref = new double[K * K];
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < K; i++) {
+                for (int j = 0; j < K; j++) {
+                    double sum = 0;
+                    for (int c = 0; c < g; c++) {
+                        sum += 1 / (1 + Math.exp(-((double) p[(t * K + i) * 4 * g + c] + p[(t * K + j) * 4 * g + g + c])));
+                    }
+                    ref[i * K + j] += sum / g / T;
+                }
+            }
+        }
+        int rows = 1111, d = 72;
+        float[] x = uni(r, rows * d, 2), w = uni(r, d, 1.5), dy = uni(r, rows * d, 1), y = new float[rows * d], rstd = new float[rows];
+        JAVA.rmsnormForward(x, w, y, rstd, rows, d, 1e-5f);
+        float[] dwJ = new float[d];
+        JAVA.rmsnormBackward(x, w, rstd, dy, new float[rows * d], dwJ, rows, d);
+        float[] means0 = null, dw0 = null, dx0 = null;
+        for (CpuBackend cpu : cpus) {
+            float[] means = new float[K * K], dw = new float[d], dx = new float[rows * d];
+            cpu.dagGateMeans(p, means, T, K, g);
+            cpu.rmsnormBackward(x, w, rstd, dy, dx, dw, rows, d);
+            for (int ij = 0; ij < K * K; ij++) {
+                assertEquals(ref[ij], means[ij], 1e-6, "dagGateMeans[" + ij + "] vs double, threads " + cpu.threads());
+            }
+            for (int c = 0; c < d; c++) {
+                double sum = 0;
+                for (int row = 0; row < rows; row++) {
+                    sum += (double) dy[row * d + c] * x[row * d + c] * rstd[row];
+                }
+                assertEquals(sum, dw[c], 1e-5 * rows, "rmsnorm dw[" + c + "] vs double, threads " + cpu.threads());
+            }
+            assertNear("rmsnorm dw vs java, threads " + cpu.threads(), dwJ, dw);
+            if (means0 == null) {
+                means0 = means;
+                dw0 = dw;
+                dx0 = dx;
+            } else {
+                assertArrayEquals(means0, means, "dagGateMeans bits, threads " + cpu.threads() + " vs 1");
+                assertArrayEquals(dw0, dw, "rmsnorm dw bits, threads " + cpu.threads() + " vs 1");
+                assertArrayEquals(dx0, dx, "rmsnorm dx bits, threads " + cpu.threads() + " vs 1");
+            }
         }
     }
 
