@@ -113,6 +113,11 @@ public final class BenchReport {
         c.getStyler().setXAxisLabelRotation(60);
         c.getStyler().setOverlapped(false);
         c.getStyler().setYAxisLogarithmic(log);
+        if (log) {
+            // XChart's bars start at 0, which a log axis rejects unless the axis minimum is set
+            c.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(lo))));
+            c.getStyler().setYAxisMax(Math.pow(10, Math.ceil(Math.log10(hi))));
+        }
         for (String be : backends) {
             List<Double> ys = new ArrayList<>();
             for (String k : cases) ys.add(byCase.get(k).get(be));
