@@ -51,6 +51,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
     Integer threads;
+    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)") String device;
 
     @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
     Integer until;
@@ -80,6 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
             List<String> all = new ArrayList<>(sets);
             if (backend != null) all.add("backend.name=" + backend);
             if (threads != null) all.add("backend.threads=" + threads);
+            if (device != null) all.add("backend.device=" + device);
             if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
             RunConfig cfg;
             if (config != null) {
@@ -167,6 +169,7 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
+        ConfigBench.selectDevice(cfg.backend().device()); // the tornado backend reads its device from a system property
         Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
         RunData data = RunData.load(cfg, tokenizer);
         RunConfig resolved = resolve(cfg, data);
