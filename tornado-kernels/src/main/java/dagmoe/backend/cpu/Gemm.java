@@ -6,9 +6,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Cache-blocked, packed fp32 matrix product C[m×n] (+)= A[m×k] · B[k×n] with the Vector API, in the
  * layout of Goto/BLIS: B is packed per k-block into column panels of NR = 2 vectors (kept in L1 by the
- * micro-kernel), A per (MC×KC) block into row panels of MR (kept in L2), and an MR×NR register tile of
- * FMAs does the work. Transposed operands are handled by the packing (element strides), so the three
- * products of a linear layer share one micro-kernel.
+ * micro-kernel), and an MR×NR register tile of FMAs does the work over an (MC×KC) block of A (kept in L2),
+ * read in place through its element strides (only a partial last row panel is packed, to pad it to MR
+ * rows). Transposed operands are handled by the strides, so the three products of a linear layer share
+ * one micro-kernel.
  *
  * <p>Threads claim tasks (a row block × a group of column panels, boundaries fixed by the shape and the
  * thread count) from a counter, and every element of C is summed over k in the same order (k-blocks in
@@ -36,7 +37,7 @@ public final class Gemm {
     public Gemm(WorkerPool pool) {
         this.pool = pool;
         this.threads = pool.threads();
-        this.packedA = new float[threads][MC * KC];
+        this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
         this.tiles = new float[threads][MR * NR];
     }
 
@@ -73,7 +74,7 @@ public final class Gemm {
         }
         final float[] bp = packedB;
         // tasks: (row block of MC rows) × (group of column panels); column groups only when there are too few
-        // row blocks to give every thread two tasks (each group re-packs its A block).
+        // row blocks to give every thread two tasks.
         int rowBlocks = (m + MC - 1) / MC;
         long work = (long) m * n * k;
         int parts = (threads == 1 || work < (1L << 18)) ? 1 : threads;
@@ -177,42 +178,57 @@ public final class Gemm {
                          int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite) {
         float[] ap = packedA[worker];
         float[] tile = tiles[worker];
-        packA(a, aOff, ars, acs, ap, i0, mc, p0, kc);
+        // Full MR-row panels read A in place: the micro-kernel broadcasts A(i, p) for MR rows per p, and in
+        // place those are MR elements at stride ars (contiguous for Aᵀ) or MR row streams (A, contiguous in p),
+        // both cache-friendly within one k-block. Packing A cost as much as the products when few column
+        // panels share it (n ≈ 64, the DAG's and the weight gradients' shapes). Only a partial last panel is
+        // packed, zero-padded to MR rows. Same multiply-adds in the same order: the same bits as packed.
+        int full = mc - mc % MR;
+        if (full < mc) {
+            packA(a, aOff, ars, acs, ap, i0 + full, mc - full, p0, kc);
+        }
+        int aBase = aOff + i0 * ars + p0 * acs;
         for (int jp = j0; jp < j1; jp++) {
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
             int bIdx = bBase + jp * kc * NR;
-            for (int r = 0; r < mc; r += MR) {
-                int rows = Math.min(MR, mc - r);
-                kernel(kc, ap, r * kc, bp, bIdx, c, cOff + (i0 + r) * n + col, n, rows, cols, overwrite, tile);
+            for (int r = 0; r < full; r += MR) {
+                kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
+            }
+            if (full < mc) {
+                kernel(kc, ap, 0, 1, MR, bp, bIdx, c, cOff + (i0 + full) * n + col, n, mc - full, cols, overwrite, tile);
             }
         }
     }
 
-    /** The MR×NR register tile: C[rows×cols] (+)= Ap[kc×MR]ᵀ-panel · Bp[kc×NR]-panel. */
-    private static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
+    /**
+     * The MR×NR register tile: C[rows×cols] (+)= A-panel · Bp[kc×NR]-panel, where the A-panel's element (row ii,
+     * step p) is ap[aIdx + ii·ars + p·acs] (packed: ars = 1, acs = MR).
+     */
+    private static void kernel(int kc, float[] ap, int aIdx, int ars, int acs, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
                                int rows, int cols, boolean overwrite, float[] tile) {
         FloatVector c00 = FloatVector.zero(SP), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int p = 0; p < kc; p++, aIdx += MR, bIdx += NR) {
+        int r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        for (int p = 0; p < kc; p++, aIdx += acs, bIdx += NR) {
             FloatVector b0 = FloatVector.fromArray(SP, bp, bIdx);
             FloatVector b1 = FloatVector.fromArray(SP, bp, bIdx + L);
             FloatVector x = FloatVector.broadcast(SP, ap[aIdx]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(SP, ap[aIdx + 1]);
+            x = FloatVector.broadcast(SP, ap[aIdx + ars]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(SP, ap[aIdx + 2]);
+            x = FloatVector.broadcast(SP, ap[aIdx + r2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(SP, ap[aIdx + 3]);
+            x = FloatVector.broadcast(SP, ap[aIdx + r3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(SP, ap[aIdx + 4]);
+            x = FloatVector.broadcast(SP, ap[aIdx + r4]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(SP, ap[aIdx + 5]);
+            x = FloatVector.broadcast(SP, ap[aIdx + r5]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
