@@ -77,6 +77,68 @@ public class CpuBackend extends JavaBackend {
         gemm.multiply(a, aOff, 1, m, b, bOff, n, 1, c, cOff, m, n, k, accumulate);
     }
 
+    // ---------------------------------------------------------------- elementwise (memory-bound: threads own index ranges)
+    // The java kernels' operations without FMA contraction, so the bits equal java's.
+
+    @Override
+    public void fill(float[] x, int n, float value) {
+        vectors("fill", n, "x", x, null, null);
+        pool.forRange(n, 1, (i0, i1) -> java.util.Arrays.fill(x, i0, i1, value));
+    }
+
+    @Override
+    public void copy(float[] src, float[] dst, int n) {
+        vectors("copy", n, "src", src, "dst", dst);
+        pool.forRange(n, 1, (i0, i1) -> System.arraycopy(src, i0, dst, i0, i1 - i0));
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, float[] y, int n) {
+        vectors("axpy", n, "x", x, "y", y);
+        pool.forRange(n, 2, (i0, i1) -> {
+            FloatVector va = FloatVector.broadcast(SP, alpha);
+            int iv = i0 + (i1 - i0) - (i1 - i0) % L;
+            for (int i = i0; i < iv; i += L) {
+                FloatVector.fromArray(SP, y, i).add(va.mul(FloatVector.fromArray(SP, x, i))).intoArray(y, i);
+            }
+            for (int i = iv; i < i1; i++) {
+                y[i] += alpha * x[i];
+            }
+        });
+    }
+
+    @Override
+    public void scale(float[] x, int n, float alpha) {
+        vectors("scale", n, "x", x, null, null);
+        pool.forRange(n, 1, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                x[i] *= alpha;
+            }
+        });
+    }
+
+    @Override
+    public void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d) {
+        checkTokenSlots("addTokenToSlots", new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
+        // out[(t·K+i)×d] = x[(t·K+i)×d] + alpha·h[t×d]
+        int dv = d - d % L;
+        pool.forRange(T, 2L * K * d, (t0, t1) -> {
+            FloatVector va = FloatVector.broadcast(SP, alpha);
+            for (int t = t0; t < t1; t++) {
+                int ht = t * d;
+                for (int i = 0; i < K; i++) {
+                    int o = (t * K + i) * d;
+                    for (int c = 0; c < dv; c += L) {
+                        FloatVector.fromArray(SP, x, o + c).add(va.mul(FloatVector.fromArray(SP, h, ht + c))).intoArray(out, o + c);
+                    }
+                    for (int c = dv; c < d; c++) {
+                        out[o + c] = x[o + c] + alpha * h[ht + c];
+                    }
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------- reductions
 
     @Override

@@ -362,6 +362,10 @@ class CpuBackendTest {
                     (be, a) -> be.dagPairwiseBackward(a.f[0], a.f[1], a.f[2], T, K, g));
             check("dagGateMeans " + Arrays.toString(s), floats(p, new float[K * K]), (be, a) -> be.dagGateMeans(a.f[0], a.f[1], T, K, g));
         }
+        // large enough to be split across threads (d not a multiple of the vector width)
+        int T = 600, K = 2, d = 70;
+        check("addTokenToSlots large", floats(uni(r, T * K * d, 1), uni(r, T * d, 1), new float[T * K * d]),
+                (be, a) -> be.addTokenToSlots(a.f[0], a.f[1], 0.5f, a.f[2], T, K, d));
     }
 
     @Test
