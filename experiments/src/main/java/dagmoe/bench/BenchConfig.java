@@ -186,7 +186,16 @@ public record BenchConfig(RunConfig run, List<String> kernels, boolean square, i
 
     /** For the report header. */
     public Map<String, Object> describe() {
-        return Map.of("kernels", kernels == null ? "model" : kernels, "square", square, "kernel_reps", kernelReps,
-                "step", step, "warmup", warmup, "reps", reps, "tokens", tokens);
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("kernels", kernels == null ? "model" : kernels);
+        m.put("square", square);
+        m.put("kernel_reps", kernelReps);
+        m.put("kernel_warmup_s", kernelWarmupSeconds);
+        m.put("kernel_budget_s", kernelBudgetSeconds);
+        m.put("step", step);
+        m.put("warmup", warmup);
+        m.put("reps", reps);
+        m.put("tokens", tokens);
+        return m;
     }
 }

@@ -107,7 +107,8 @@ final class ConfigBench {
                 if (be.name().equals("tornado")) header.add("- tornado device: " + tornadoDevice(be));
             }
             header.add("- busy cores = JVM CPU time / wall time of the timed reps: below the thread count when other"
-                    + " processes share the machine (then every figure understates an idle machine).");
+                    + " processes share the machine (then every figure understates an idle machine); a device's own"
+                    + " threads (PoCL's, a GPU) are not counted, so tornado rows show the host's share only.");
             header.forEach(out::println);
             out.println();
 
