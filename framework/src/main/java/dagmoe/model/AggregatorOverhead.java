@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  * so that machine noise is shared. Both the wall time and the process CPU time of each step are reported;
  * on a machine shared with other work the CPU time is the steadier measure.
  * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile] [nogatestats]};
- * with {@code profile} every Backend call is timed (wall clock) and a per-op table per aggregator is printed;
+ * with {@code profile} every Backend call is timed (wall clock, and CPU time of the calling and worker threads) and
+ * per-op tables per aggregator are printed;
  * {@code nogatestats} switches off the dag's per-step edge-gate statistics ({@link Model#setGateStats}).
  * <p>FLOPs count matrix products only (2 per multiply-add); element-wise work (norms, SwiGLU, the dag's
  * pairwise gates, softmax) is left out, which is why the dag's measured overhead can exceed its FLOP share.
@@ -88,6 +89,8 @@ public final class AggregatorOverhead {
         System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each, dag gate stats %s%n",
                 B, S, be.name(), be.threads(), warmup, rounds, gateStats ? "on" : "off");
         for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
+        if (profile) workerThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("dagmoe-")).mapToLong(Thread::getId).toArray();
         double[][] times = new double[n][rounds], cpu = new double[n][rounds];
         List<java.util.Map<String, long[]>> perAgg = new ArrayList<>();
         for (int i = 0; i < n; i++) perAgg.add(new java.util.TreeMap<>());
@@ -98,7 +101,7 @@ public final class AggregatorOverhead {
                 opTimes.clear();
                 step(models[i], opts[i], in, tg);
                 for (var e : opTimes.entrySet())
-                    perAgg.get(i).merge(e.getKey(), e.getValue().clone(), (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+                    perAgg.get(i).merge(e.getKey(), e.getValue().clone(), (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]});
                 times[i][k] = (System.nanoTime() - t0) / 1e9;
                 cpu[i][k] = (processCpuNanos() - c0) / 1e9;
             }
@@ -137,8 +140,18 @@ public final class AggregatorOverhead {
             for (String op : ops) {
                 StringBuilder row = new StringBuilder(String.format("%-26s", op));
                 for (var m : perAgg) {
-                    long[] v = m.getOrDefault(op, new long[2]);
+                    long[] v = m.getOrDefault(op, new long[3]);
                     row.append(String.format("%11.1f (%4d)", v[0] / 1e6 / rounds, v[1] / rounds));
+                }
+                System.out.println(row);
+            }
+            System.out.println("Backend op CPU ms per step (the calling thread + the backend's worker threads), by aggregator:");
+            System.out.println(head);
+            for (String op : ops) {
+                StringBuilder row = new StringBuilder(String.format("%-26s", op));
+                for (var m : perAgg) {
+                    long[] v = m.getOrDefault(op, new long[3]);
+                    row.append(String.format("%18.1f", v[2] / 1e6 / rounds));
                 }
                 System.out.println(row);
             }
@@ -146,19 +159,35 @@ public final class AggregatorOverhead {
         raw.close();
     }
 
-    /** A Backend that adds each call's wall time and count to times[method name] (for profiling). */
+    /** Ids of the backend's worker threads (named dagmoe-…), found after warm-up; their CPU time counts in the profile. */
+    static volatile long[] workerThreads = new long[0];
+
+    /** CPU time of the calling thread plus the worker threads (per-thread clocks: fine-grained, unlike the process clock). */
+    static long threadsCpuNanos() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long s = mx.getCurrentThreadCpuTime();
+        for (long id : workerThreads) s += Math.max(0, mx.getThreadCpuTime(id));
+        return s;
+    }
+
+    /**
+     * A Backend that adds each call's wall time, count and CPU time (calling thread + worker threads) to
+     * times[method name] (for profiling; on a shared machine the CPU time is the steadier measure).
+     */
     static Backend timed(Backend inner, java.util.Map<String, long[]> times) {
         return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, margs) -> {
-                    long t0 = System.nanoTime();
+                    long t0 = System.nanoTime(), c0 = threadsCpuNanos();
                     try {
                         return method.invoke(inner, margs);
                     } catch (java.lang.reflect.InvocationTargetException e) {
                         throw e.getCause();
                     } finally {
-                        long[] v = times.computeIfAbsent(method.getName(), k -> new long[2]);
+                        long c1 = threadsCpuNanos();
+                        long[] v = times.computeIfAbsent(method.getName(), k -> new long[3]);
                         v[0] += System.nanoTime() - t0;
                         v[1]++;
+                        v[2] += c1 - c0;
                     }
                 });
     }
