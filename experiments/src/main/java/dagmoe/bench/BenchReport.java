@@ -31,6 +31,11 @@ public final class BenchReport {
 
     /** Writes the three (or four) files into {@code dir}; returns the paths written. */
     public static List<Path> write(Path dir, List<String> header, List<BenchRow> rows) throws IOException {
+        return write(dir, header, rows, List.of());
+    }
+
+    /** As above, with {@code notes} (Markdown lines) after the table. */
+    public static List<Path> write(Path dir, List<String> header, List<BenchRow> rows, List<String> notes) throws IOException {
         Files.createDirectories(dir);
         List<Path> written = new ArrayList<>();
         Path json = dir.resolve(JSON);
@@ -40,6 +45,7 @@ public final class BenchReport {
         StringBuilder sb = new StringBuilder();
         for (String h : header) sb.append(h).append('\n');
         sb.append('\n').append(markdown(rows));
+        for (String n : notes) sb.append(n).append('\n');
         Files.writeString(md, sb.toString());
         written.add(md);
         if (!rows.isEmpty()) {

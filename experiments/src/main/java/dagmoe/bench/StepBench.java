@@ -52,6 +52,12 @@ public final class StepBench {
      */
     public static BenchRow run(Backend be, ModelConfig cfg, TrainConfig tc, Batches batches, int warmup, int reps,
                                MachinePeak peak, Double javaMedianMs, PrintStream out) {
+        return run(be, cfg, tc, batches, warmup, reps, peak, javaMedianMs, out, new java.util.ArrayList<>());
+    }
+
+    /** As above; on tornado appends the per-operation split of the timed steps (Markdown lines) to {@code notes}. */
+    public static BenchRow run(Backend be, ModelConfig cfg, TrainConfig tc, Batches batches, int warmup, int reps,
+                               MachinePeak peak, Double javaMedianMs, PrintStream out, List<String> notes) {
         int B = tc.batchSize(), S = cfg.seqLen();
         Model model = new Model(cfg, be, tc.seed());
         List<Parameter> params = model.parameters();
@@ -86,6 +92,7 @@ public final class StepBench {
         }
         double busy = Measurement.busy(cpu0, wall0);
         Map<String, Double> timed = TornadoSplit.totals(be);
+        Map<String, Map<String, Double>> timedByOp = TornadoSplit.byOp(be);
         Measurement m = Measurement.of(firstMs, warmup, samples, busy);
 
         double flops = 3 * AggregatorOverhead.forwardFlopsPerToken(cfg, S) * B * S;
@@ -116,8 +123,28 @@ public final class StepBench {
                     warm.get("compiles"), warm.get("compile_ms"), timed.get("compiles"), timed.get("compile_ms"),
                     timed.get("h2d_ms") / reps, timed.get("kernel_ms") / reps, timed.get("d2h_ms") / reps,
                     timed.get("wall_ms") / reps, m.meanMs);
+            notes.addAll(opSplit(op, timedByOp, reps, 12));
+            notes.forEach(out::println);
         }
         return row;
+    }
+
+    /** The {@code top} operations by device-call wall time per timed step, as a Markdown table. */
+    static List<String> opSplit(String op, Map<String, Map<String, Double>> byOp, int reps, int top) {
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add("");
+        lines.add("tornado, " + op + ": the " + top + " operations with the most device-call wall time per timed step"
+                + " (TornadoVM profiler; wall = the host's time in the call: staging, dispatch, transfers, kernel):");
+        lines.add("");
+        lines.add("| operation | calls/step | wall ms/step | kernel ms/step | H2D ms/step | D2H ms/step |");
+        lines.add("|---|---:|---:|---:|---:|---:|");
+        byOp.entrySet().stream().filter(e -> !e.getKey().equals("total"))
+                .sorted((a, b) -> Double.compare(b.getValue().get("wall_ms"), a.getValue().get("wall_ms")))
+                .limit(top)
+                .forEach(e -> lines.add(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %.2f | %.3f | %.3f |", e.getKey(),
+                        e.getValue().get("calls") / reps, e.getValue().get("wall_ms") / reps, e.getValue().get("kernel_ms") / reps,
+                        e.getValue().get("h2d_ms") / reps, e.getValue().get("d2h_ms") / reps)));
+        return lines;
     }
 
     private static double timeMs(Runnable action) {

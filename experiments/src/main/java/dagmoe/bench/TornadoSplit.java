@@ -58,6 +58,20 @@ public final class TornadoSplit {
         }
     }
 
+    /** The tornado backend's counters per operation (plus "total"); null for other backends. */
+    public static Map<String, Map<String, Double>> byOp(Backend be) {
+        if (!be.name().equals("tornado")) {
+            return null;
+        }
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) be.getClass().getMethod("profile").invoke(be);
+            return p;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("tornado backend without profile(): " + e, e);
+        }
+    }
+
     public void print(PrintStream out) {
         if (lines.isEmpty()) {
             return;

@@ -113,6 +113,7 @@ final class ConfigBench {
             out.println();
 
             List<BenchRow> rows = new ArrayList<>();
+            List<String> notes = new ArrayList<>();
             if (bc.runsKernels()) {
                 out.println("## kernels at the model's shapes");
                 KernelBench.Options ko = new KernelBench.Options();
@@ -129,7 +130,7 @@ final class ConfigBench {
                 Double javaMedian = null;
                 for (Backend be : backends) {
                     StepBench.Batches b = batches != null ? batches : StepBench.Batches.of(RunData.load(cfg, null).train());
-                    BenchRow row = StepBench.run(be, model, cfg.train(), b, bc.warmup(), bc.reps(), peak, javaMedian, out);
+                    BenchRow row = StepBench.run(be, model, cfg.train(), b, bc.warmup(), bc.reps(), peak, javaMedian, out, notes);
                     if (be.name().equals("java")) javaMedian = row.medianMs();
                     rows.add(row);
                 }
@@ -138,7 +139,7 @@ final class ConfigBench {
             out.println("## summary");
             BenchReport.print(out, rows);
             Path dir = o.outDir != null ? o.outDir : Path.of("runs", "bench-" + cfg.name());
-            for (Path p : BenchReport.write(dir, header, rows)) out.println("wrote " + p);
+            for (Path p : BenchReport.write(dir, header, rows, notes)) out.println("wrote " + p);
             if (o.json != null) {
                 dagmoe.bench.BenchTable.writeJson(o.json, rows);
                 out.println("wrote " + rows.size() + " rows to " + o.json);
