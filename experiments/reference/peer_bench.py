@@ -69,6 +69,7 @@ def blas_in_use():
         "libraries": sorted(libs),
         "openblas_core": core,
         "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "torch_blas_info": (re.search(r"BLAS_INFO=([^,]+)", cfg) or [None, ""])[1],
         "torch_cpu_capability": cap.group(1) if cap else "",
         "torch_threads": torch.get_num_threads(),

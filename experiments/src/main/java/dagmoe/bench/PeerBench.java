@@ -57,8 +57,8 @@ public final class PeerBench {
         public String python = "/usr/bin/python3";
         /** peer_bench.py; null = found next to the build (experiments/reference). */
         public Path script;
-        /** Print the per-operation profile even when dagmoe is faster. */
-        public boolean profile;
+        /** Print the per-operation profile even when dagmoe is faster (also: -Ddagmoe.peer.profile=true). */
+        public boolean profile = Boolean.getBoolean("dagmoe.peer.profile");
     }
 
     /** One aggregator's result: best tokens/s of each side and every round's value. */
@@ -130,9 +130,10 @@ public final class PeerBench {
     }
 
     static String describeBlas(JsonNode b) {
-        return String.format(Locale.ROOT, "%s, BLAS %s, OpenBLAS core %s, OPENBLAS_CORETYPE=%s, %d threads, CPU capability %s",
+        return String.format(Locale.ROOT, "%s, BLAS %s, OpenBLAS core %s, OPENBLAS_CORETYPE=%s, OMP_WAIT_POLICY=%s, %d threads, CPU capability %s",
                 "torch " + b.path("torch_version").asText(), b.path("libraries").toString(),
                 b.path("openblas_core").asText("?"), b.path("openblas_coretype_env").asText(""),
+                b.path("omp_wait_policy").asText(""),
                 b.path("torch_threads").asInt(), b.path("torch_cpu_capability").asText());
     }
 
@@ -218,6 +219,9 @@ public final class PeerBench {
                 "--threads", Integer.toString(o.threads));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(o.threads)); // OPENBLAS_CORETYPE left as it is
+        // OpenMP's default spin-waiting collapses on a shared machine (measured here under load: 62 tokens/s
+        // spinning, 993 passive); passive waiting is what a fair peer runs with. A user setting wins.
+        pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
         try {
             Process p = pb.start();
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
