@@ -64,7 +64,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device for the tornado backend (see 'dagmoe devices'; overrides backend.device).")
     String device;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output folder of --config (bench.json, bench.md, bench.png; default runs/bench-<config name>).")
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder of --config (bench.json, bench.md, bench.png; default runs/bench-<config name>, or runs/<config name> when it starts with bench).")
     Path out;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of --config, e.g. bench.reps=3 or model.aggregator=dag (repeatable).")
@@ -149,6 +149,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (!peer.equals("torch")) throw new IllegalArgumentException("--peer = " + peer + ": must be torch");
         dagmoe.bench.PeerBench.Options o = new dagmoe.bench.PeerBench.Options();
         o.config = config;
+        o.sets = sets;
         o.steps = steps;
         if (threads != null) o.threads = threads;
         List<dagmoe.bench.PeerBench.Row> rows = dagmoe.bench.PeerBench.run(o, out);

@@ -138,7 +138,7 @@ final class ConfigBench {
             }
             out.println("## summary");
             BenchReport.print(out, rows);
-            Path dir = o.outDir != null ? o.outDir : Path.of("runs", "bench-" + cfg.name());
+            Path dir = o.outDir != null ? o.outDir : Path.of("runs", cfg.name().startsWith("bench") ? cfg.name() : "bench-" + cfg.name());
             for (Path p : BenchReport.write(dir, header, rows, notes)) out.println("wrote " + p);
             if (o.json != null) {
                 dagmoe.bench.BenchTable.writeJson(o.json, rows);
