@@ -81,6 +81,15 @@ public final class PeerBench {
         if (!Files.isExecutable(Path.of(o.python)))
             throw new IllegalArgumentException(o.python + " not found: the PyTorch peer needs Debian's python3-torch");
 
+        // the torch side reads the resolved config (file + --set overrides), so both sides train the same thing
+        Path resolved;
+        try {
+            resolved = Files.createTempFile("dagmoe-peer-", ".json");
+            resolved.toFile().deleteOnExit();
+            Files.writeString(resolved, rc.toPrettyJson());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write the resolved config for the peer: " + e.getMessage(), e);
+        }
         ModelConfig base = rc.model();
         int B = tc.batchSize(), S = base.seqLen();
         out.printf(Locale.ROOT, "# dagmoe bench --peer torch --config %s%n", o.config);
@@ -99,7 +108,7 @@ public final class PeerBench {
                 mine[r] = d.tokensPerSecond;
                 out.printf(Locale.ROOT, "  round %d %-8s dagmoe cpu: %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f)%n",
                         r + 1, agg, d.tokensPerSecond, d.seconds, d.firstLoss, d.lastLoss);
-                JsonNode t = runTorch(o, script, agg, steps);
+                JsonNode t = runTorch(o, script, resolved, agg, steps);
                 theirs[r] = t.get("tokens_per_second").asDouble();
                 blas = t.get("blas");
                 out.printf(Locale.ROOT, "  round %d %-8s torch     : %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f)%n",
@@ -213,8 +222,8 @@ public final class PeerBench {
 
     // ---------------------------------------------------------------- torch side
 
-    static JsonNode runTorch(Options o, Path script, String agg, int steps) {
-        List<String> cmd = List.of(o.python, script.toString(), "--config", o.config.toString(), "--aggregator", agg,
+    static JsonNode runTorch(Options o, Path script, Path config, String agg, int steps) {
+        List<String> cmd = List.of(o.python, script.toString(), "--config", config.toString(), "--aggregator", agg,
                 "--steps", Integer.toString(steps), "--warmup", Integer.toString(o.warmup),
                 "--threads", Integer.toString(o.threads));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
