@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
         description = "Benchmark kernels on the java and cpu backends (median ms, GFLOP/s, share of fp32 peak).")
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--suite", defaultValue = "kernels", description = "Suite to run: kernels (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--suite", defaultValue = "kernels", description = "Suite to run: kernels, or aggregators (step time of every"
+            + " aggregator against sum next to its extra FLOPs; cpu backend unless --backends names one; --reps rounds) (default: ${DEFAULT-VALUE}).")
     String suite;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array to FILE.")
@@ -81,6 +82,7 @@ public final class BenchCommand implements Callable<Integer> {
             validate();
             ConfigBench.selectDevice(device);
             if (config != null) return runConfig(out);
+            if (suite.equals("aggregators")) return runAggregators(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
             out.println("# dagmoe bench --suite " + suite);
@@ -129,6 +131,18 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * {@code --suite aggregators}: {@link dagmoe.model.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2): every
+     * aggregator's training-step time, alternating aggregators each round, against its analytic extra FLOPs.
+     */
+    int runAggregators(PrintStream out) {
+        String backend = backends.size() == 1 ? backends.get(0).trim() : "cpu";
+        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        out.println("# dagmoe bench --suite aggregators");
+        dagmoe.model.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2"});
+        return 0;
+    }
+
     /** {@code --config FILE}: the config's kernel cases and training step per backend ({@link ConfigBench}). */
     int runConfig(PrintStream out) throws java.io.IOException {
         ConfigBench.Options o = new ConfigBench.Options();
@@ -166,7 +180,7 @@ public final class BenchCommand implements Callable<Integer> {
             case "kernels":
                 return runKernels(cores, peak, out);
             default:
-                throw new IllegalArgumentException("--suite = " + suite + ": must be one of kernels");
+                throw new IllegalArgumentException("--suite = " + suite + ": must be one of kernels, aggregators");
         }
     }
 
