@@ -17,8 +17,11 @@ import static dagmoe.backend.Shapes.vectors;
  * The fast CPU path: the {@link JavaBackend}'s shape checks and semantics, with the operations that dominate
  * an MoE training step rewritten for speed — the three matrix products (packed, cache-blocked Vector API
  * micro-kernel, see {@link Gemm}), attention, RMSNorm, SwiGLU, GELU, cross-entropy, AdamW, embedding backward,
- * expert gather/scatter and the DAG pairwise step — multithreaded over fixed ranges of rows/tokens/columns.
- * Operations not overridden run the portable kernels sequentially (they are cheap: router, rope, dispatch plan).
+ * expert gather/scatter, rotary embedding (a cached cos/sin table), the DAG pairwise step and its edge-gate
+ * means, and the memory-bound elementwise ops — multithreaded over fixed ranges of rows/tokens/columns.
+ * Operations not overridden run the portable kernels sequentially (they are cheap: router, dispatch plan).
+ * Reductions across threads (dagGateMeans over tokens, RMSNorm's weight gradient over rows) use partial sums
+ * over blocks fixed by the shape alone, combined in block order.
  *
  * <p>Determinism: loops are cut into chunks with fixed boundaries by {@link WorkerPool} (threads claim whole
  * chunks; no partial work is stolen), every output element is produced by exactly one chunk in a fixed order
