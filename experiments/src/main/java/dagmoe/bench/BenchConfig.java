@@ -9,9 +9,6 @@ import dagmoe.config.ConfigException;
 import dagmoe.config.RunConfig;
 import dagmoe.model.ModelConfig;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -50,17 +47,7 @@ public record BenchConfig(RunConfig run, List<String> kernels, boolean square, i
 
     public static BenchConfig load(Path file, List<String> sets) {
         String where = file.toString();
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(where + ": config file not found");
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(where + ": not valid JSON (line " + e.getLocation().getLineNr() + ": "
-                    + e.getOriginalMessage() + ")");
-        } catch (IOException e) {
-            throw new ConfigException(where + ": cannot read (" + e.getMessage() + ")");
-        }
+        JsonNode root = RunConfig.readJson(file);
         if (root == null || !root.isObject()) throw new ConfigException(where + ": the config must be a JSON object");
         ObjectNode rest = ((ObjectNode) root).deepCopy();
         JsonNode bench = rest.remove("bench");

@@ -57,10 +57,16 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
 
     /** Reads a config file and applies {@code sets} ("a.b=c") in order. */
     public static RunConfig load(Path file, List<String> sets) {
+        JsonNode root = readJson(file);
+        String base = file.getFileName().toString().replaceFirst("\\.json$", "");
+        return fromJson(root, file.toString(), base, sets);
+    }
+
+    /** Parses a config file; a missing, unreadable or malformed file is a ConfigException naming it. */
+    public static JsonNode readJson(Path file) {
         String where = file.toString();
-        JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(file));
+            return JSON.readTree(Files.readString(file));
         } catch (NoSuchFileException e) {
             throw new ConfigException(where + ": config file not found");
         } catch (JsonProcessingException e) {
@@ -69,8 +75,6 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
         } catch (IOException e) {
             throw new ConfigException(where + ": cannot read (" + e.getMessage() + ")");
         }
-        String base = file.getFileName().toString().replaceFirst("\\.json$", "");
-        return fromJson(root, where, base, sets);
     }
 
     /** Builds from a parsed JSON tree (a config file or a run's saved config.json). */
