@@ -1,4 +1,4 @@
-"""PyTorch reference of the dagmoe model (notes/common.md "Model math"), written for clarity.
+"""PyTorch reference of the dagmoe model (framework/MODEL.md), written for clarity.
 
 One file, no dependencies beyond torch and numpy. Everything the Java side computes is here in its
 plainest form: the parameters are a dict name -> tensor (names and layouts of the checkpoint

@@ -115,7 +115,7 @@ final class ParityCase {
         return job;
     }
 
-    /** The "model" section with the keys of notes/common.md. */
+    /** The "model" section with the keys of framework/MODEL.md and the config schema. */
     static Map<String, Object> modelJson(ModelConfig c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("vocab_size", c.vocabSize());
