@@ -173,7 +173,7 @@ public final class PeerBench {
         int B = tc.batchSize(), S = cfg.seqLen();
         Backend cpu = Backends.create("cpu", threads);
         PeerBenchTimingBackend timed = profile != null ? new PeerBenchTimingBackend(cpu) : null;
-        try (Backend be = timed != null ? timed : cpu) {
+        try (Backend be = timed != null ? timed.backend() : cpu) {
             Model model = new Model(cfg, be, tc.seed());
             List<Parameter> params = model.parameters();
             AdamW opt = new AdamW(params, (float) tc.beta1(), (float) tc.beta2(), (float) tc.eps(),
