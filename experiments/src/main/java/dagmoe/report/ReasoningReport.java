@@ -159,26 +159,9 @@ public final class ReasoningReport {
         return taskKey(g) + " " + g.layers() + "L";
     }
 
-    /** Rows: variant names in order of first appearance; columns: groups. */
+    /** Rows: variant names in order of first appearance; columns: groups; cells: test accuracy. */
     static String mainTable(Map<Group, List<Row>> all) {
-        Set<String> variants = new LinkedHashSet<>();
-        all.values().forEach(rs -> rs.forEach(r -> variants.add(r.variant())));
-        StringBuilder t = new StringBuilder("| variant |");
-        StringBuilder sep = new StringBuilder("|---|");
-        for (Group g : all.keySet()) {
-            t.append(' ').append(column(g)).append(" |");
-            sep.append("---:|");
-        }
-        t.append('\n').append(sep).append('\n');
-        for (String v : variants) {
-            t.append("| ").append(v).append(" |");
-            for (List<Row> rs : all.values()) {
-                Row r = rs.stream().filter(x -> x.variant().equals(v)).findFirst().orElse(null);
-                t.append(' ').append(r == null ? "—" : accCell(r)).append(" |");
-            }
-            t.append('\n');
-        }
-        return t.toString();
+        return variantTable(all, r -> r == null ? "—" : accCell(r));
     }
 
     private static String accCell(Row r) {
@@ -187,6 +170,12 @@ public final class ReasoningReport {
     }
 
     private static String paramsTable(Map<Group, List<Row>> all) {
+        return variantTable(all, r -> r == null || r.finished() == 0 ? "—"
+                : String.format("%,d / %,d", r.paramsTotal(), r.paramsAggregator()));
+    }
+
+    /** A variant × group Markdown table; {@code cell} gets the variant's row of a group, or null where it has none. */
+    private static String variantTable(Map<Group, List<Row>> all, java.util.function.Function<Row, String> cell) {
         Set<String> variants = new LinkedHashSet<>();
         all.values().forEach(rs -> rs.forEach(r -> variants.add(r.variant())));
         StringBuilder t = new StringBuilder("| variant |");
@@ -200,8 +189,7 @@ public final class ReasoningReport {
             t.append("| ").append(v).append(" |");
             for (List<Row> rs : all.values()) {
                 Row r = rs.stream().filter(x -> x.variant().equals(v)).findFirst().orElse(null);
-                t.append(' ').append(r == null || r.finished() == 0 ? "—"
-                        : String.format("%,d / %,d", r.paramsTotal(), r.paramsAggregator())).append(" |");
+                t.append(' ').append(cell.apply(r)).append(" |");
             }
             t.append('\n');
         }
