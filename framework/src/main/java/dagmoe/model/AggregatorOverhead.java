@@ -106,15 +106,13 @@ public final class AggregatorOverhead {
                 cpu[i][k] = (processCpuNanos() - c0) / 1e9;
             }
         double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
-        double baseTime = median(times[0]), baseCpu = median(cpu[0]);
-        System.out.printf("%-15s %12s %12s %11s %14s %9s %12s %9s %7s %11s %9s %7s%n", "aggregator", "params", "active", "agg params",
-                "fwd FLOP/tok", "FLOP +%", "wall s (med)", "wall +%", "ratio", "cpu s (med)", "cpu +%", "ratio");
+        System.out.printf("%-15s %12s %12s %11s %14s %9s %10s %17s %7s %17s %7s%n", "aggregator", "params", "active", "agg params",
+                "fwd FLOP/tok", "FLOP +%", "wall s", "wall +% [IQR]", "ratio", "cpu +% [IQR]", "ratio");
         for (int i = 0; i < n; i++) {
             ModelConfig c = cfgs.get(i);
             ParamCounts pc = models[i].paramCounts();
-            double flops = forwardFlopsPerToken(c, S);
-            double flopOver = flops / baseFlops - 1, med = median(times[i]), timeOver = med / baseTime - 1;
-            double medCpu = median(cpu[i]), cpuOver = medCpu / baseCpu - 1;
+            double flopOver = forwardFlopsPerToken(c, S) / baseFlops - 1;
+            double[] wall = pairedOverheads(times[i], times[0]), cpuOver = pairedOverheads(cpu[i], cpu[0]);
             String label = switch (c.aggregator()) {
                 case SHARED -> "shared(dr=" + c.effectiveSharedHidden() + ")";
                 case DAG -> "dag(L2,g64)";
@@ -122,11 +120,13 @@ public final class AggregatorOverhead {
                 case CHAIN -> "chain(R2)";
                 default -> c.aggregator().key();
             };
-            System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %12.3f %8.2f%% %7s %11.3f %8.2f%% %7s%n", label, pc.total(),
-                    pc.active(), pc.aggregator(), flops, 100 * flopOver, med, 100 * timeOver,
-                    i == 0 ? "-" : String.format("%.2f", timeOver / flopOver), medCpu, 100 * cpuOver,
-                    i == 0 ? "-" : String.format("%.2f", cpuOver / flopOver));
+            System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %10.3f %17s %7s %17s %7s%n", label, pc.total(),
+                    pc.active(), pc.aggregator(), forwardFlopsPerToken(c, S), 100 * flopOver, median(times[i]),
+                    i == 0 ? "-" : percentWithIqr(wall), i == 0 ? "-" : String.format("%.2f", wall[1] / flopOver),
+                    i == 0 ? "-" : percentWithIqr(cpuOver), i == 0 ? "-" : String.format("%.2f", cpuOver[1] / flopOver));
         }
+        System.out.println("wall +% / cpu +%: median over rounds of (this aggregator's step / sum's step in the same round) - 1, "
+                + "[quartiles]; ratio = that median / FLOP +% (target <= 1.2). wall s: median step.");
         System.out.println("wall / process-cpu seconds per step, in round order (cpu time is robust to other processes on the machine):");
         for (int i = 0; i < n; i++)
             System.out.println("  " + cfgs.get(i).aggregator().key() + " wall " + Arrays.toString(round3(times[i])) + " cpu " + Arrays.toString(round3(cpu[i])));
@@ -203,6 +203,30 @@ public final class AggregatorOverhead {
         m.trainStep(in, tg, B, S);
         GradClip.clipGlobalNorm(m.parameters(), 1f, m.backend());
         opt.step(1e-4f);
+    }
+
+    /**
+     * Overheads of a step over the base step paired by round (t[k] / base[k] - 1, k = round): {first quartile,
+     * median, third quartile}. Rounds alternate the aggregators, so a slow phase of the machine hits both
+     * steps of a pair; the median of the pairs is far steadier than a ratio of two medians.
+     */
+    static double[] pairedOverheads(double[] t, double[] base) {
+        double[] r = new double[t.length];
+        for (int k = 0; k < t.length; k++) r[k] = t[k] / base[k] - 1;
+        return new double[] {quantile(r, 0.25), median(r), quantile(r, 0.75)};
+    }
+
+    private static String percentWithIqr(double[] q) {
+        return String.format("%+.1f%% [%+.0f,%+.0f]", 100 * q[1], 100 * q[0], 100 * q[2]);
+    }
+
+    /** Linear-interpolation quantile (type 7, as numpy's default). */
+    static double quantile(double[] a, double q) {
+        double[] s = a.clone();
+        Arrays.sort(s);
+        double pos = q * (s.length - 1);
+        int lo = (int) Math.floor(pos), hi = Math.min(s.length - 1, lo + 1);
+        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
     }
 
     static double median(double[] a) {

@@ -78,10 +78,10 @@ final class MoeDag extends MoeRouted {
             Ops.linear(be, U[r], wDown[r].data(), Z[r], s, g, d);             // z [s×g]
             pack(be, r);
             Ops.linear(be, Z[r], w4[r], P[r], s, 4 * g, g);                  // p = [a|b|c|e] [s×4g]
-            be.dagPairwiseForward(P[r], M[r], T, K, g);                      // Σ_j edgeGate ⊙ message [s×g]
+            if (collectGateStats) be.dagPairwiseForwardWithGateMeans(P[r], M[r], gateMeans[r], T, K, g);
+            else be.dagPairwiseForward(P[r], M[r], T, K, g);                 // Σ_j edgeGate ⊙ message [s×g]
             be.copy(X[r], X[r + 1], s * d);
             be.matmulABt(M[r], 0, wUp[r].data(), 0, X[r + 1], 0, s, d, g, true); // x += w_up m
-            if (collectGateStats) be.dagGateMeans(P[r], gateMeans[r], T, K, g);
         }
         if (residual == DagResidual.INJECTED) {
             be.sumSlotRows(X[L], identity, out, T, K, d, false);

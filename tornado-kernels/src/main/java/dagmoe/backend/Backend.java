@@ -192,6 +192,15 @@ public interface Backend extends AutoCloseable {
      */
     void dagGateMeans(float[] p, float[] out, int T, int K, int g);
 
+    /**
+     * {@link #dagPairwiseForward} and {@link #dagGateMeans} of the same p in one call (training collects the gate
+     * statistics every step): a backend may compute both from one evaluation of each gate. Results as the two ops.
+     */
+    default void dagPairwiseForwardWithGateMeans(float[] p, float[] out, float[] gateMeans, int T, int K, int g) {
+        dagPairwiseForward(p, out, T, K, g);
+        dagGateMeans(p, gateMeans, T, K, g);
+    }
+
     // ---------------------------------------------------------------- loss
 
     /**

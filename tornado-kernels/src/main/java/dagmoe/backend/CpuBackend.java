@@ -388,30 +388,25 @@ public class CpuBackend extends JavaBackend {
     @Override
     public void dagPairwiseForward(float[] p, float[] out, int T, int K, int g) {
         checkDag("dagPairwiseForward", new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
-        int w = 4 * g;
-        pool.forRange(T, 20L * K * K * g, (t0, t1) -> {
-            int gv = g - g % L;
-            for (int t = t0; t < t1; t++) {
-                for (int i = 0; i < K; i++) {
-                    int rowI = (t * K + i) * w;
-                    int o = (t * K + i) * g;
-                    java.util.Arrays.fill(out, o, o + g, 0f);
-                    for (int j = 0; j < K; j++) {
-                        int rowJ = (t * K + j) * w;
-                        // out_i += σ(a_i + b_j) ⊙ (c_i + e_j)
-                        for (int c = 0; c < gv; c += L) {
-                            FloatVector gate = Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJ + g + c)));
-                            FloatVector msg = FloatVector.fromArray(SP, p, rowI + 2 * g + c).add(FloatVector.fromArray(SP, p, rowJ + 3 * g + c));
-                            gate.mul(msg).add(FloatVector.fromArray(SP, out, o + c)).intoArray(out, o + c);
-                        }
-                        for (int c = gv; c < g; c++) {
-                            float gate = Vec.sigmoid(p[rowI + c] + p[rowJ + g + c]);
-                            out[o + c] += gate * (p[rowI + 2 * g + c] + p[rowJ + 3 * g + c]);
-                        }
-                    }
-                }
+        pool.forRange(T, 20L * K * K * g, (t0, t1) -> DagCpu.pairwiseForward(p, out, t0, t1, K, g, null, 0));
+    }
+
+    @Override
+    public void dagPairwiseForwardWithGateMeans(float[] p, float[] out, float[] gateMeans, int T, int K, int g) {
+        String op = "dagPairwiseForwardWithGateMeans";
+        Shapes.positive(op, "T", T);
+        checkDag(op, new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
+        matrix(op, "gateMeans", gateMeans, K, K, "K", "K");
+        // one gate evaluation feeds both; per-chunk double partials (chunks fixed by T alone), combined in chunk
+        // order: out and the means have the bits of dagPairwiseForward and dagGateMeans, for any thread count
+        int chunks = (T + DagCpu.GATE_CHUNK - 1) / DagCpu.GATE_CHUNK;
+        double[] part = new double[chunks * K * K];
+        pool.forRange(chunks, 20L * DagCpu.GATE_CHUNK * K * K * g, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                DagCpu.pairwiseForward(p, out, c * DagCpu.GATE_CHUNK, Math.min(T, (c + 1) * DagCpu.GATE_CHUNK), K, g, part, c * K * K);
             }
         });
+        gateMeansFromPartials(part, gateMeans, chunks, T, K);
     }
 
     @Override
@@ -433,6 +428,10 @@ public class CpuBackend extends JavaBackend {
         double[] part = new double[chunks * K * K];
         pool.forRange(chunks, 20L * DagCpu.GATE_CHUNK * K * K * g,
                 (c0, c1) -> DagCpu.gateMeanPartials(p, part, c0, c1, T, K, g));
+        gateMeansFromPartials(part, out, chunks, T, K);
+    }
+
+    private static void gateMeansFromPartials(double[] part, float[] out, int chunks, int T, int K) {
         for (int ij = 0; ij < K * K; ij++) {
             double total = 0.0;
             for (int c = 0; c < chunks; c++) {

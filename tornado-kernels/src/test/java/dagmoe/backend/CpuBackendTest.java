@@ -361,6 +361,8 @@ class CpuBackendTest {
             check("dagPairwiseBackward " + Arrays.toString(s), floats(p, dOut, uni(r, rows * 4 * g, 1)),
                     (be, a) -> be.dagPairwiseBackward(a.f[0], a.f[1], a.f[2], T, K, g));
             check("dagGateMeans " + Arrays.toString(s), floats(p, new float[K * K]), (be, a) -> be.dagGateMeans(a.f[0], a.f[1], T, K, g));
+            check("dagPairwiseForwardWithGateMeans " + Arrays.toString(s), floats(p, uni(r, rows * g, 1), new float[K * K]),
+                    (be, a) -> be.dagPairwiseForwardWithGateMeans(a.f[0], a.f[1], a.f[2], T, K, g));
         }
         // large enough to be split across threads (d not a multiple of the vector width)
         int T = 600, K = 2, d = 70;
@@ -416,6 +418,24 @@ class CpuBackendTest {
                 assertArrayEquals(means0, means, "dagGateMeans bits, threads " + cpu.threads() + " vs 1");
                 assertArrayEquals(dw0, dw, "rmsnorm dw bits, threads " + cpu.threads() + " vs 1");
                 assertArrayEquals(dx0, dx, "rmsnorm dx bits, threads " + cpu.threads() + " vs 1");
+            }
+        }
+    }
+
+    @Test
+    void fusedDagForwardAndGateMeansHaveTheBitsOfTheTwoOps() {
+        // one gate evaluation feeds the round's output and the statistics: the same bits as the two separate ops
+        SplittableRandom r = new SplittableRandom(16);
+        for (int[] s : new int[][] {{1, 1, 5}, {700, 2, 64}, {131, 3, 20}}) {
+            int T = s[0], K = s[1], g = s[2];
+            float[] p = uni(r, T * K * 4 * g, 3);
+            for (CpuBackend cpu : cpus) {
+                float[] out = new float[T * K * g], means = new float[K * K], outF = uni(r, T * K * g, 1), meansF = new float[K * K];
+                cpu.dagPairwiseForward(p, out, T, K, g);
+                cpu.dagGateMeans(p, means, T, K, g);
+                cpu.dagPairwiseForwardWithGateMeans(p, outF, meansF, T, K, g);
+                assertArrayEquals(out, outF, "fused dag forward bits " + Arrays.toString(s) + ", threads " + cpu.threads());
+                assertArrayEquals(means, meansF, "fused gate means bits " + Arrays.toString(s) + ", threads " + cpu.threads());
             }
         }
     }

@@ -64,6 +64,42 @@ public final class DagCpu {
         }
     }
 
+    /**
+     * out[(t·K+i)×g] = Σ_j σ(a_i + b_j) ⊙ (c_i + e_j) for tokens [t0, t1), j in increasing order. With
+     * {@code gateSums} non-null, also gateSums[i·K+j] += Σ over these tokens, in order, of mean_c σ(a_i + b_j)
+     * (double; a token's channel sum as in {@link #gateMeanPartials}, so the bits equal that method's).
+     */
+    public static void pairwiseForward(float[] p, float[] out, int t0, int t1, int K, int g, double[] gateSums, int sumsOff) {
+        int w = 4 * g;
+        int gv = g - g % L;
+        for (int t = t0; t < t1; t++) {
+            for (int i = 0; i < K; i++) {
+                int rowI = (t * K + i) * w;
+                int o = (t * K + i) * g;
+                java.util.Arrays.fill(out, o, o + g, 0f);
+                for (int j = 0; j < K; j++) {
+                    int rowJ = (t * K + j) * w;
+                    FloatVector gates = FloatVector.zero(SP);
+                    for (int c = 0; c < gv; c += L) {
+                        FloatVector gate = Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJ + g + c)));
+                        FloatVector msg = FloatVector.fromArray(SP, p, rowI + 2 * g + c).add(FloatVector.fromArray(SP, p, rowJ + 3 * g + c));
+                        gate.mul(msg).add(FloatVector.fromArray(SP, out, o + c)).intoArray(out, o + c);
+                        gates = gates.add(gate);
+                    }
+                    float perToken = gv > 0 ? Vec.sumLanes(gates) : 0f;
+                    for (int c = gv; c < g; c++) {
+                        float gate = Vec.sigmoid(p[rowI + c] + p[rowJ + g + c]);
+                        out[o + c] += gate * (p[rowI + 2 * g + c] + p[rowJ + 3 * g + c]);
+                        perToken += gate;
+                    }
+                    if (gateSums != null) {
+                        gateSums[sumsOff + i * K + j] += (double) perToken / g;
+                    }
+                }
+            }
+        }
+    }
+
     /** Tokens per chunk of {@link #gateMeanPartials}: fixed, so the partial sums do not depend on the thread count. */
     public static final int GATE_CHUNK = 64;
 
