@@ -20,6 +20,12 @@ package dagmoe.backend;
  *       non-positive size where one is required, throws {@link IllegalArgumentException} naming the
  *       operation and the shapes. Kernels themselves are check-free.</li>
  *   <li>Determinism: the same inputs and the same thread count give the same bits.</li>
+ *   <li>Residency: a device backend ({@code tornado}) may keep arrays on the device between operations, so the
+ *       host copy of an array an operation wrote can be stale, and a host write is invisible to the device until
+ *       announced. Host code calls {@link #toHost} before it READS an array that backend operations wrote (losses,
+ *       metrics, checkpoints, logits) and {@link #hostWrote} after it WRITES an array that backend operations will
+ *       read (inputs, targets, loaded weights and moments). Arrays the backend has never seen need neither. Both
+ *       are no-ops on {@code java} and {@code cpu}, where the host arrays are the only copy.</li>
  * </ul>
  *
  * <p>Notation: {@code T} tokens (batch × sequence), {@code d} model width, {@code N} experts,
@@ -35,6 +41,12 @@ public interface Backend extends AutoCloseable {
 
     @Override
     default void close() {}
+
+    /** Makes the host copies of these arrays ({@code float[]}, {@code int[]}) current: call before host code reads them. */
+    default void toHost(Object... arrays) {}
+
+    /** Host code changed these arrays: a device backend uploads them before the next operation reads them. */
+    default void hostWrote(Object... arrays) {}
 
     // ---------------------------------------------------------------- matrix products
     // C[m×n] = (accumulate ? C : 0) + op(A)·op(B). Row-major, contiguous rows (leading dimension = row length).
