@@ -14,8 +14,9 @@ import java.util.SplittableRandom;
  * Cost of each aggregator against {@code sum}: parameters, analytic extra forward FLOPs per token, and the
  * measured median training-step time (trainStep + clip + AdamW). Model: d 256, 4 layers, 4 heads, 8 experts
  * top-2, expert hidden 512, V 512, batch 16 × seq 128; aggregators sum, shared (matched), dag (L 2, g 64),
- * mlp-mix (g 64), chain (R 2). After warm-up the aggregators are timed in alternation, round after round,
- * so that machine noise is shared. Both the wall time and the process CPU time of each step are reported;
+ * mlp-mix (g 64), chain (R 2). After warm-up every step of an aggregator is bracketed by two steps of sum, and
+ * its overhead is the median over rounds of its time over the mean of those two: the speed of a shared
+ * machine drifts over seconds, and the bracketing cancels that drift. Both the wall time and the process CPU time of each step are reported;
  * on a machine shared with other work the CPU time is the steadier measure.
  * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile] [nogatestats]};
  * with {@code profile} every Backend call is timed (wall clock, and CPU time of the calling and worker threads) and
@@ -69,7 +70,7 @@ public final class AggregatorOverhead {
         List<String> flags = Arrays.asList(args).subList(Math.min(4, args.length), args.length);
         boolean profile = flags.contains("profile"), gateStats = !flags.contains("nogatestats");
         Backend raw = Backends.create(backendName, threads);
-        java.util.Map<String, long[]> opTimes = new java.util.TreeMap<>();
+        opTimes.clear();
         Backend be = profile ? timed(raw, opTimes) : raw;
         List<ModelConfig> cfgs = new ArrayList<>();
         for (Aggregator a : new Aggregator[] {Aggregator.SUM, Aggregator.SHARED, Aggregator.DAG, Aggregator.MLP_MIX, Aggregator.CHAIN})
@@ -86,25 +87,36 @@ public final class AggregatorOverhead {
         int[] in = new int[B * S], tg = new int[B * S];
         for (int t = 0; t < B * S; t++) { in[t] = r.nextInt(512); tg[t] = r.nextInt(512); }
 
-        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d timed steps each, dag gate stats %s%n",
+        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d rounds (each: sum, a1, sum, a2, sum, a3, sum, a4, sum), dag gate stats %s%n",
                 B, S, be.name(), be.threads(), warmup, rounds, gateStats ? "on" : "off");
         for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
         if (profile) workerThreads = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith("dagmoe-")).mapToLong(Thread::getId).toArray();
+        // Each round: sum, a1, sum, a2, sum, a3, sum, a4, sum (the other aggregators' order rotates every round).
+        // Aggregator a_i is compared with the mean of the two sum steps around it (baseline[i][k]): the machine's
+        // speed drifts over seconds, and bracketing cancels the drift that a ratio of medians would keep.
         double[][] times = new double[n][rounds], cpu = new double[n][rounds];
+        double[][] baseWall = new double[n][rounds], baseCpu = new double[n][rounds];
+        List<Double> sumWall = new ArrayList<>(), sumCpu = new ArrayList<>();
         List<java.util.Map<String, long[]>> perAgg = new ArrayList<>();
         for (int i = 0; i < n; i++) perAgg.add(new java.util.TreeMap<>());
-        for (int k = 0; k < rounds; k++)
-            for (int j = 0; j < n; j++) {
-                int i = (j + k) % n; // rotate the order each round
-                long c0 = processCpuNanos(), t0 = System.nanoTime();
-                opTimes.clear();
-                step(models[i], opts[i], in, tg);
-                for (var e : opTimes.entrySet())
-                    perAgg.get(i).merge(e.getKey(), e.getValue().clone(), (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]});
-                times[i][k] = (System.nanoTime() - t0) / 1e9;
-                cpu[i][k] = (processCpuNanos() - c0) / 1e9;
+        double[] last = new double[2];
+        for (int k = 0; k < rounds; k++) {
+            last = timedStep(0, models, opts, in, tg, perAgg, sumWall, sumCpu);
+            for (int j = 0; j < n - 1; j++) {
+                int i = 1 + (j + k) % (n - 1);
+                double[] before = last;
+                double[] t = timedStep(i, models, opts, in, tg, perAgg, null, null);
+                times[i][k] = t[0];
+                cpu[i][k] = t[1];
+                last = timedStep(0, models, opts, in, tg, perAgg, sumWall, sumCpu);
+                baseWall[i][k] = 0.5 * (before[0] + last[0]);
+                baseCpu[i][k] = 0.5 * (before[1] + last[1]);
             }
+        }
+        times[0] = sumWall.stream().mapToDouble(Double::doubleValue).toArray();
+        cpu[0] = sumCpu.stream().mapToDouble(Double::doubleValue).toArray();
+        int sumSteps = times[0].length;
         double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
         System.out.printf("%-15s %12s %12s %11s %14s %9s %10s %17s %7s %17s %7s%n", "aggregator", "params", "active", "agg params",
                 "fwd FLOP/tok", "FLOP +%", "wall s", "wall +% [IQR]", "ratio", "cpu +% [IQR]", "ratio");
@@ -112,7 +124,8 @@ public final class AggregatorOverhead {
             ModelConfig c = cfgs.get(i);
             ParamCounts pc = models[i].paramCounts();
             double flopOver = forwardFlopsPerToken(c, S) / baseFlops - 1;
-            double[] wall = pairedOverheads(times[i], times[0]), cpuOver = pairedOverheads(cpu[i], cpu[0]);
+            double[] wall = i == 0 ? null : pairedOverheads(times[i], baseWall[i]);
+            double[] cpuOver = i == 0 ? null : pairedOverheads(cpu[i], baseCpu[i]);
             String label = switch (c.aggregator()) {
                 case SHARED -> "shared(dr=" + c.effectiveSharedHidden() + ")";
                 case DAG -> "dag(L2,g64)";
@@ -125,12 +138,15 @@ public final class AggregatorOverhead {
                     i == 0 ? "-" : percentWithIqr(wall), i == 0 ? "-" : String.format("%.2f", wall[1] / flopOver),
                     i == 0 ? "-" : percentWithIqr(cpuOver), i == 0 ? "-" : String.format("%.2f", cpuOver[1] / flopOver));
         }
-        System.out.println("wall +% / cpu +%: median over rounds of (this aggregator's step / sum's step in the same round) - 1, "
-                + "[quartiles]; ratio = that median / FLOP +% (target <= 1.2). wall s: median step.");
+        System.out.println("wall +% / cpu +%: median over rounds of (this aggregator's step / mean of the sum steps just before and "
+                + "after it) - 1, [quartiles]; ratio = that median / FLOP +% (target <= 1.2). wall s: median step.");
         System.out.println("wall / process-cpu seconds per step, in round order (cpu time is robust to other processes on the machine):");
         for (int i = 0; i < n; i++)
             System.out.println("  " + cfgs.get(i).aggregator().key() + " wall " + Arrays.toString(round3(times[i])) + " cpu " + Arrays.toString(round3(cpu[i])));
         if (profile) {
+            int[] steps = new int[n];
+            steps[0] = sumSteps;
+            for (int i = 1; i < n; i++) steps[i] = rounds;
             System.out.println("Backend op wall ms per step (calls per step), by aggregator:");
             java.util.Set<String> ops = new java.util.TreeSet<>();
             for (var m : perAgg) ops.addAll(m.keySet());
@@ -139,9 +155,11 @@ public final class AggregatorOverhead {
             System.out.println(head);
             for (String op : ops) {
                 StringBuilder row = new StringBuilder(String.format("%-26s", op));
+                int col = 0;
                 for (var m : perAgg) {
                     long[] v = m.getOrDefault(op, new long[3]);
-                    row.append(String.format("%11.1f (%4d)", v[0] / 1e6 / rounds, v[1] / rounds));
+                    row.append(String.format("%11.1f (%4d)", v[0] / 1e6 / steps[col], v[1] / steps[col]));
+                    col++;
                 }
                 System.out.println(row);
             }
@@ -149,15 +167,20 @@ public final class AggregatorOverhead {
             System.out.println(head);
             for (String op : ops) {
                 StringBuilder row = new StringBuilder(String.format("%-26s", op));
+                int col = 0;
                 for (var m : perAgg) {
                     long[] v = m.getOrDefault(op, new long[3]);
-                    row.append(String.format("%18.1f", v[2] / 1e6 / rounds));
+                    row.append(String.format("%18.1f", v[2] / 1e6 / steps[col]));
+                    col++;
                 }
                 System.out.println(row);
             }
         }
         raw.close();
     }
+
+    /** Per-call profile of the step being timed (filled by the {@code profile} proxy). */
+    private static final java.util.Map<String, long[]> opTimes = new java.util.TreeMap<>();
 
     /** Ids of the backend's worker threads (named dagmoe-…), found after warm-up; their CPU time counts in the profile. */
     static volatile long[] workerThreads = new long[0];
@@ -197,6 +220,22 @@ public final class AggregatorOverhead {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
             return os.getProcessCpuTime();
         return System.nanoTime();
+    }
+
+    /**
+     * One timed training step of model i: {wall s, process-cpu s}; adds the profile of its backend calls to
+     * perAgg[i] and, when given, appends the times to wallOut / cpuOut.
+     */
+    private static double[] timedStep(int i, Model[] models, AdamW[] opts, int[] in, int[] tg,
+                                      List<java.util.Map<String, long[]>> perAgg, List<Double> wallOut, List<Double> cpuOut) {
+        opTimes.clear();
+        long c0 = processCpuNanos(), t0 = System.nanoTime();
+        step(models[i], opts[i], in, tg);
+        double wall = (System.nanoTime() - t0) / 1e9, cpuS = (processCpuNanos() - c0) / 1e9;
+        for (var e : opTimes.entrySet())
+            perAgg.get(i).merge(e.getKey(), e.getValue().clone(), (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]});
+        if (wallOut != null) { wallOut.add(wall); cpuOut.add(cpuS); }
+        return new double[] {wall, cpuS};
     }
 
     private static void step(Model m, AdamW opt, int[] in, int[] tg) {
