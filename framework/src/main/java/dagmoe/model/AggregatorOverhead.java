@@ -118,8 +118,8 @@ public final class AggregatorOverhead {
         cpu[0] = sumCpu.stream().mapToDouble(Double::doubleValue).toArray();
         int sumSteps = times[0].length;
         double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
-        System.out.printf("%-15s %12s %12s %11s %14s %9s %10s %17s %7s %17s %7s%n", "aggregator", "params", "active", "agg params",
-                "fwd FLOP/tok", "FLOP +%", "wall s", "wall +% [IQR]", "ratio", "cpu +% [IQR]", "ratio");
+        System.out.printf("%-15s %12s %12s %11s %14s %9s %10s %17s %18s %17s %18s%n", "aggregator", "params", "active", "agg params",
+                "fwd FLOP/tok", "FLOP +%", "wall s", "wall +% [IQR]", "ratio [95% CI]", "cpu +% [IQR]", "ratio [95% CI]");
         for (int i = 0; i < n; i++) {
             ModelConfig c = cfgs.get(i);
             ParamCounts pc = models[i].paramCounts();
@@ -133,13 +133,14 @@ public final class AggregatorOverhead {
                 case CHAIN -> "chain(R2)";
                 default -> c.aggregator().key();
             };
-            System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %10.3f %17s %7s %17s %7s%n", label, pc.total(),
+            System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %10.3f %17s %18s %17s %18s%n", label, pc.total(),
                     pc.active(), pc.aggregator(), forwardFlopsPerToken(c, S), 100 * flopOver, median(times[i]),
-                    i == 0 ? "-" : percentWithIqr(wall), i == 0 ? "-" : String.format("%.2f", wall[1] / flopOver),
-                    i == 0 ? "-" : percentWithIqr(cpuOver), i == 0 ? "-" : String.format("%.2f", cpuOver[1] / flopOver));
+                    i == 0 ? "-" : percentWithIqr(wall), i == 0 ? "-" : ratioWithCi(wall, flopOver),
+                    i == 0 ? "-" : percentWithIqr(cpuOver), i == 0 ? "-" : ratioWithCi(cpuOver, flopOver));
         }
         System.out.println("wall +% / cpu +%: median over rounds of (this aggregator's step / mean of the sum steps just before and "
-                + "after it) - 1, [quartiles]; ratio = that median / FLOP +% (target <= 1.2). wall s: median step.");
+                + "after it) - 1, [quartiles]; ratio = that median / FLOP +% (target <= 1.2), [95% bootstrap CI of the median]; "
+                + "wall s: median step.");
         System.out.println("wall / process-cpu seconds per step, in round order (cpu time is robust to other processes on the machine):");
         for (int i = 0; i < n; i++)
             System.out.println("  " + cfgs.get(i).aggregator().key() + " wall " + Arrays.toString(round3(times[i])) + " cpu " + Arrays.toString(round3(cpu[i])));
@@ -252,11 +253,27 @@ public final class AggregatorOverhead {
     static double[] pairedOverheads(double[] t, double[] base) {
         double[] r = new double[t.length];
         for (int k = 0; k < t.length; k++) r[k] = t[k] / base[k] - 1;
-        return new double[] {quantile(r, 0.25), median(r), quantile(r, 0.75)};
+        double[] ci = bootstrapMedianCi(r, 2000, 0.95);
+        return new double[] {quantile(r, 0.25), median(r), quantile(r, 0.75), ci[0], ci[1]};
+    }
+
+    /** Percentile-bootstrap confidence interval of the median (seeded: the same data give the same interval). */
+    static double[] bootstrapMedianCi(double[] r, int resamples, double level) {
+        SplittableRandom rnd = new SplittableRandom(1234);
+        double[] med = new double[resamples], draw = new double[r.length];
+        for (int b = 0; b < resamples; b++) {
+            for (int k = 0; k < r.length; k++) draw[k] = r[rnd.nextInt(r.length)];
+            med[b] = median(draw);
+        }
+        return new double[] {quantile(med, (1 - level) / 2), quantile(med, (1 + level) / 2)};
     }
 
     private static String percentWithIqr(double[] q) {
         return String.format("%+.1f%% [%+.0f,%+.0f]", 100 * q[1], 100 * q[0], 100 * q[2]);
+    }
+
+    private static String ratioWithCi(double[] q, double flopOver) {
+        return String.format("%.2f [%.2f,%.2f]", q[1] / flopOver, q[3] / flopOver, q[4] / flopOver);
     }
 
     /** Linear-interpolation quantile (type 7, as numpy's default). */
