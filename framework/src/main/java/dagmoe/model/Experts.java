@@ -48,6 +48,7 @@ final class Experts {
         int s = T * K;
         float[] yg = scratch.get("experts.yg", s * d); // outputs in expert order, until gathered back
         be.dispatchPlan(topIdx, a.counts, a.offsets, a.order, a.position, T, K, N);
+        be.toHost(a.counts, a.offsets); // the host loops over the experts' row ranges
         be.gatherRows(x, a.order, K, a.xg, s, d); // xg[p] = x[order[p] / K]
         for (int e = 0; e < N; e++) {
             int n = a.counts[e], o = a.offsets[e];

@@ -32,6 +32,12 @@ abstract class FeedForward {
     /** Copies of every router's top-K indices in the last forward (tests: did the routing change?). */
     int[][] routing(int T) { return new int[0][]; }
 
+    /** Makes the host copies read by {@link #auxLosses}, {@link #expertLoad}, {@link #gateMeans} current (Backend#toHost). */
+    void statsToHost(Backend be) {}
+
+    /** Makes the host copies read by {@link #routing} current. */
+    void routingToHost(Backend be) {}
+
     /** A dense SwiGLU block (moe_every > 1): h' = h + S(x). */
     static final class Dense extends FeedForward {
         final SwiGlu ffn;

@@ -131,6 +131,7 @@ public final class Model {
         int T = checkInputs(inputs, targets, batch, seq);
         allocate(T, batch * cfg.nHeads() * seq * seq);
         lastT = T;
+        be.hostWrote(inputs, targets); // the caller may refill the same arrays every step (device backends upload them)
         be.embeddingForward(tokEmb.data(), inputs, hs[0], T, d);
         for (int l = 0; l < nL; l++) {
             Block b = blocks[l];
@@ -148,6 +149,7 @@ public final class Model {
         int counted = 0;
         if (targets != null) {
             be.crossEntropyForward(logits, targets, lossRow, lse, T, V);
+            be.toHost(lossRow);
             double sum = 0;
             for (int t = 0; t < T; t++) if (targets[t] >= 0) { sum += lossRow[t]; counted++; }
             loss = counted > 0 ? sum / counted : 0.0;
@@ -157,6 +159,7 @@ public final class Model {
         List<float[][]> gates = new ArrayList<>();
         for (Block b : blocks) {
             if (!b.ffn.isMoe()) continue;
+            b.ffn.statsToHost(be);
             double[] aux = b.ffn.auxLosses();
             bal += aux[0];
             z += aux[1];
@@ -202,6 +205,7 @@ public final class Model {
     /** The logits [batch·seq × V] of the last forward (a copy). */
     public float[] logits() {
         if (lastT <= 0) throw new IllegalStateException("no forward has run yet");
+        be.toHost(logits);
         return Arrays.copyOf(logits, lastT * V);
     }
 
@@ -248,7 +252,10 @@ public final class Model {
     /** Every router's top-K indices of the last forward, MoE blocks in order. */
     int[][] routingSnapshot() {
         List<int[]> all = new ArrayList<>();
-        for (Block b : blocks) all.addAll(Arrays.asList(b.ffn.routing(lastT)));
+        for (Block b : blocks) {
+            b.ffn.routingToHost(be);
+            all.addAll(Arrays.asList(b.ffn.routing(lastT)));
+        }
         return all.toArray(new int[0][]);
     }
 }

@@ -100,6 +100,14 @@ final class MoeChain extends FeedForward {
         return load;
     }
 
+    @Override void statsToHost(Backend be) {
+        for (int r = 0; r < R; r++) be.toHost(ra[r].aux, ea[r].counts);
+    }
+
+    @Override void routingToHost(Backend be) {
+        for (int r = 0; r < R; r++) be.toHost(ra[r].topIdx);
+    }
+
     @Override int[][] routing(int T) {
         int[][] out = new int[R][];
         for (int r = 0; r < R; r++) out[r] = java.util.Arrays.copyOf(ra[r].topIdx, T * K);

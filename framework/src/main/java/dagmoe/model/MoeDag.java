@@ -129,6 +129,11 @@ final class MoeDag extends MoeRouted {
         routeBackward(be, x, dx, T);
     }
 
+    @Override void statsToHost(Backend be) {
+        super.statsToHost(be);
+        if (collectGateStats) for (int r = 0; r < L; r++) be.toHost(gateMeans[r]);
+    }
+
     @Override float[][] gateMeans() {
         if (!collectGateStats) return new float[0][];
         float[][] out = new float[L][];

@@ -74,4 +74,8 @@ abstract class MoeRouted extends FeedForward {
     @Override int[] expertLoad() { return java.util.Arrays.copyOf(ea.counts, N); }
 
     @Override int[][] routing(int T) { return new int[][] {java.util.Arrays.copyOf(ra.topIdx, T * K)}; }
+
+    @Override void statsToHost(Backend be) { be.toHost(ra.aux, ea.counts); }
+
+    @Override void routingToHost(Backend be) { be.toHost(ra.topIdx); }
 }

@@ -62,7 +62,10 @@ public final class AdamW {
 
     public List<Parameter> parameters() { return params; }
 
-    /** First moment of parameter i (live array, order of {@link #parameters()}). */
+    /**
+     * First moment of parameter i (live array, order of {@link #parameters()}). On a device backend call
+     * {@code backend.toHost(m(i))} before reading it, {@code backend.hostWrote(m(i))} after writing it.
+     */
     public float[] m(int i) { return m[i]; }
 
     /** Second moment of parameter i (live array). */
@@ -86,6 +89,7 @@ public final class AdamW {
                     + " elements, got m " + mState.length + ", v " + vState.length);
         System.arraycopy(mState, 0, m[i], 0, mState.length);
         System.arraycopy(vState, 0, v[i], 0, vState.length);
+        be.hostWrote(m[i], v[i]);
     }
 
     public void setStepCount(int step) {

@@ -230,6 +230,7 @@ public final class Trainer {
         Map<String, Safetensors.Tensor> moments = new LinkedHashMap<>();
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
+            be.toHost(p.data(), optimizer.m(i), optimizer.v(i)); // device backends keep them on the device
             weights.put(p.name(), new Safetensors.Tensor(p.shape(), p.data()));
             moments.put("m." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.m(i)));
             moments.put("v." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.v(i)));
@@ -262,6 +263,7 @@ public final class Trainer {
     public void resumeFrom(Path folder) {
         Checkpoints.Loaded c = Checkpoints.load(folder);
         loadWeights(c, params);
+        for (Parameter p : params) be.hostWrote(p.data());
         Path optFile = folder.resolve(Checkpoints.OPTIMIZER_FILE);
         for (Parameter p : params) {
             float[] m = tensor(c.optimizer(), "m." + p.name(), p, optFile);
@@ -287,7 +289,10 @@ public final class Trainer {
         lastCheckpoint = folder;
     }
 
-    /** Copies a checkpoint's weights into {@code params}; a missing tensor or another shape is a CheckpointException. */
+    /**
+     * Copies a checkpoint's weights into {@code params}; a missing tensor or another shape is a CheckpointException.
+     * A model whose backend already ran operations on these arrays needs {@code backend.hostWrote(p.data())} after.
+     */
     public static void loadWeights(Checkpoints.Loaded c, List<Parameter> params) {
         Path file = c.folder().resolve(Checkpoints.MODEL_FILE);
         for (Parameter p : params) {

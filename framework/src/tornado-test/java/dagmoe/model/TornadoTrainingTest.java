@@ -1,6 +1,7 @@
 package dagmoe.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
@@ -62,6 +63,7 @@ class TornadoTrainingTest {
             boolean allZero = true;
             for (float x : w) allZero &= x == 0f;
             if (allZero) for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * (r.nextDouble() * 2 - 1));
+            m.backend().hostWrote(w);
         }
     }
 
@@ -92,11 +94,13 @@ class TornadoTrainingTest {
             assertEquals(rj.balanceLoss(), rt.balanceLoss(), 1e-4 * Math.abs(rj.balanceLoss()) + 1e-7, k + " balance loss");
             assertEquals(rj.zLoss(), rt.zLoss(), 1e-4 * Math.abs(rj.zLoss()) + 1e-7, k + " z-loss");
             List<Parameter> pj = mj.parameters(), pt = mt.parameters();
+            for (Parameter p : pt) tornado.toHost(p.grad());
             for (int i = 0; i < pj.size(); i++) {
                 closeTo(pj.get(i).grad(), pt.get(i).grad(), k + " grad " + pj.get(i).name());
             }
             new AdamW(pj, 0.9f, 0.95f, 1e-8f, 0.1f, JAVA).step(1e-3f);
             new AdamW(pt, 0.9f, 0.95f, 1e-8f, 0.1f, tornado).step(1e-3f);
+            for (Parameter p : pt) tornado.toHost(p.data());
             for (int i = 0; i < pj.size(); i++) {
                 closeTo(pj.get(i).data(), pt.get(i).data(), k + " updated " + pj.get(i).name());
             }
@@ -113,6 +117,72 @@ class TornadoTrainingTest {
             opt.step(3e-3f * Math.min(1f, (s + 1) / 5f)); // a changing learning rate must not recompile
         }
         return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Double> total(Backend be) throws Exception {
+        Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) be.getClass().getMethod("profile").invoke(be);
+        return p.get("total");
+    }
+
+    /**
+     * Weights, optimizer moments and activations stay on the device: after a warm-up step, a whole training step
+     * (forward, backward, AdamW) uploads only the tokens, targets and per-call scalars and downloads only losses and
+     * metrics. Bounds per step after the first: H2D at most tokens + targets + 256 B per plan execution (TornadoVM's
+     * kernel-argument frame, 24 B per task, and the per-call scalars), D2H at most 1 KiB, and in all below 15% of
+     * the weights' bytes for this small model (the ratio falls with model size; staging mode moves several copies
+     * of the weights and activations per step). A checkpoint-style toHost of every weight
+     * then downloads each exactly once and matches java's weights after the same steps.
+     */
+    @Test
+    void trainingStepKeepsWeightsAndMomentsOnTheDevice() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                (Boolean) tornado.getClass().getMethod("resident").invoke(tornado), "staging mode");
+        ModelConfig c = ModelConfig.builder().vocabSize(96).dModel(48).nHeads(2).nLayers(2).seqLen(S).nExperts(4).topK(2)
+                .expertHidden(48).aggregator(Aggregator.DAG).dagRounds(2).dagWidth(16).build();
+        Model mt = new Model(c, tornado, 5), mj = new Model(c, JAVA, 5);
+        AdamW ot = new AdamW(mt.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, tornado);
+        AdamW oj = new AdamW(mj.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, JAVA);
+        long weightBytes = 0;
+        for (Parameter p : mt.parameters()) weightBytes += 4L * p.size();
+        int[] in = new int[B * S], tg = new int[B * S]; // refilled every step, as the trainer's batcher does
+        double[] traffic = new double[3], up = new double[3], down = new double[3], calls = new double[3];
+        for (int step = 0; step < 3; step++) {
+            int[] a = tokens(B * S, 300 + step), b = tokens(B * S, 400 + step);
+            for (int i = 0; i < in.length; i++) { in[i] = a[i] % 96; tg[i] = b[i] % 96; }
+            tornado.getClass().getMethod("resetProfile").invoke(tornado);
+            double lt = mt.trainStep(in, tg, B, S).totalLoss();
+            ot.step(1e-3f);
+            Map<String, Double> t = total(tornado);
+            up[step] = t.get("bytes_in");
+            down[step] = t.get("bytes_out");
+            calls[step] = t.get("calls");
+            traffic[step] = up[step] + down[step];
+            double lj = mj.trainStep(in, tg, B, S).totalLoss();
+            oj.step(1e-3f);
+            assertEquals(lj, lt, 1e-4 * Math.abs(lj), "loss at step " + step);
+            System.err.printf("resident step %d: H2D %.0f B, D2H %.0f B in %.0f executions (weights %d B)%n", step,
+                    t.get("bytes_in"), t.get("bytes_out"), t.get("calls"), weightBytes);
+        }
+        assertTrue(traffic[0] > weightBytes, "the first step uploads the weights: " + traffic[0] + " vs " + weightBytes);
+        for (int step = 1; step < 3; step++) {
+            // Per execution TornadoVM writes its kernel-argument frame (24 B per task) plus our per-call scalars.
+            assertTrue(up[step] <= 8L * B * S + 256 * calls[step], "step " + step + " uploaded " + up[step] + " B in "
+                    + calls[step] + " executions: more than tokens, targets and 256 B per execution");
+            assertTrue(down[step] <= 1024, "step " + step + " downloaded " + down[step] + " B: more than losses and metrics");
+            assertTrue(traffic[step] < 0.15 * weightBytes, "step " + step + " moved " + traffic[step]
+                    + " bytes; the weights are " + weightBytes + " bytes and must stay on the device");
+        }
+        tornado.getClass().getMethod("resetProfile").invoke(tornado);
+        List<Parameter> pt = mt.parameters(), pj = mj.parameters();
+        for (int i = 0; i < pt.size(); i++) tornado.toHost(pt.get(i).data(), ot.m(i), ot.v(i));
+        Map<String, Double> t = total(tornado);
+        assertTrue(t.get("bytes_out") >= 3.0 * weightBytes && t.get("bytes_out") < 3.0 * weightBytes + 1024,
+                "weights and both moments downloaded once each: " + t);
+        for (int i = 0; i < pt.size(); i++) {
+            closeTo(pj.get(i).data(), pt.get(i).data(), "weights after 3 steps " + pj.get(i).name());
+            closeTo(oj.m(i), ot.m(i), "first moment " + pj.get(i).name());
+        }
     }
 
     @Test

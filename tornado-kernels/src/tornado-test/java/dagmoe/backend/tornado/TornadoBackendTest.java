@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
@@ -78,6 +79,7 @@ class TornadoBackendTest {
         }
         op.run(java, a);
         op.run(tornado, b);
+        tornado.toHost((Object[]) b); // resident mode: results are on the device until asked for
         for (int i = 0; i < arrays.length; i++) {
             close(a[i], b[i], what + " array " + i);
         }
@@ -129,14 +131,17 @@ class TornadoBackendTest {
             tornado.scale(ys, n, alpha);
             java.scale(yj, n, alpha);
         }
+        tornado.toHost(ys);
         close(yj, ys, "axpy/scale with changing alpha");
         assertEquals(plans + 1, tornado.cachedPlans(), "new float arguments must not compile new plans (one for scale)");
         float[] x = rnd(3 * JavaBackend.REDUCE_CHUNK + 17, 7);
         assertEquals(java.sumSquares(x, x.length), tornado.sumSquares(x, x.length), 1e-9 * java.sumSquares(x, x.length));
         assertEquals(false, tornado.hasNonFinite(x, x.length));
         x[JavaBackend.REDUCE_CHUNK + 5] = Float.NaN;
+        tornado.hostWrote(x);
         assertEquals(true, tornado.hasNonFinite(x, x.length));
         x[JavaBackend.REDUCE_CHUNK + 5] = Float.NEGATIVE_INFINITY;
+        tornado.hostWrote(x);
         assertEquals(true, tornado.hasNonFinite(x, x.length));
     }
 
@@ -188,6 +193,7 @@ class TornadoBackendTest {
         }
         java.attentionBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], B, S, H, hd);
         tornado.attentionBackward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], B, S, H, hd);
+        tornado.toHost((Object[]) b);
         for (int i = 5; i <= 7; i++) {
             close(a[i], b[i], "attentionBackward d" + "qkv".charAt(i - 5));
         }
@@ -202,6 +208,7 @@ class TornadoBackendTest {
             int[] ij = new int[T * K], it = new int[T * K];
             java.routerForward(logits, pj, ij, gj, T, N, K, normalize);
             tornado.routerForward(logits, pt, it, gt, T, N, K, normalize);
+            tornado.toHost(pt, it, gt);
             close(pj, pt, "router probs");
             assertArrayEquals(ij, it, "router topIdx");
             close(gj, gt, "router gates");
@@ -220,6 +227,7 @@ class TornadoBackendTest {
         int[][] pt = {new int[N], new int[N + 1], new int[T * K], new int[T * K]};
         java.dispatchPlan(top, pj[0], pj[1], pj[2], pj[3], T, K, N);
         tornado.dispatchPlan(top, pt[0], pt[1], pt[2], pt[3], T, K, N);
+        tornado.toHost((Object[]) pt);
         for (int i = 0; i < 4; i++) {
             assertArrayEquals(pj[i], pt[i], "dispatchPlan array " + i);
         }
@@ -337,13 +345,62 @@ class TornadoBackendTest {
         tornado.resetProfile();
         tornado.copy(x, y, n); // first execution: compiles
         for (int i = 0; i < 3; i++) {
-            tornado.copy(y, x, n); // other arrays, same shape: the same plan (arrays are staged), no compile
+            tornado.copy(y, x, n); // other arrays, same shape: the same plan (bound or staged), no compile
         }
         Map<String, Double> s = tornado.profile().get("copy");
         assertEquals(4.0, s.get("calls"));
         assertEquals(1.0, s.get("compiles"));
         assertTrue(s.get("compile_ms") > 0, "compile time is reported: " + s);
         assertTrue(s.get("kernel_ms") > 0, "kernel time is reported: " + s);
-        assertTrue(s.get("bytes_in") >= 4.0 * 2 * n * 4, "bytes uploaded: " + s);
+        if (tornado.resident()) {
+            // x and y are uploaded once (first use) and stay on the device: 2 arrays, not 8 copies
+            assertTrue(s.get("bytes_in") >= 2.0 * n * 4 && s.get("bytes_in") < 3.0 * n * 4, "bytes uploaded once: " + s);
+            assertTrue(s.get("bytes_out") < n * 4, "nothing downloaded: " + s);
+        } else {
+            assertTrue(s.get("bytes_in") >= 4.0 * 2 * n * 4, "bytes uploaded: " + s);
+        }
+    }
+
+    /**
+     * Resident mode: arrays stay on the device between operations. Only first uses and host writes upload, only
+     * toHost downloads (each at most once per change), and the round trips are exact (copies move bits).
+     */
+    @Test
+    void residentArraysMoveOnlyWhenTheHostWritesOrReads() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(tornado.resident(), "staging mode");
+        int n = 10007;
+        long bytes = 4L * n;
+        float[] x = rnd(n, 41), y = new float[n], z = new float[n];
+        float[] x0 = x.clone();
+        tornado.copy(x, y, n); // warm the plan (compiles) and give x, y, z device buffers
+        tornado.copy(y, z, n);
+        tornado.resetProfile();
+        for (int i = 0; i < 5; i++) {
+            tornado.copy(x, y, n);
+            tornado.copy(y, z, n);
+        }
+        Map<String, Double> s = tornado.profile().get("total");
+        assertTrue(s.get("bytes_in") < 1024 && s.get("bytes_out") < 1024,
+                "10 operations on resident arrays must move no array data (< 1 KiB): " + s);
+        assertEquals(0f, z[7], "the host copy of z is stale until toHost");
+        tornado.toHost(z);
+        assertArrayEquals(x0, z, "device copy chain x -> y -> z, downloaded: bit-exact");
+        // host writes x; the next operation uploads it once
+        for (int i = 0; i < n; i++) {
+            x[i] = -x[i];
+        }
+        tornado.hostWrote(x);
+        tornado.resetProfile();
+        tornado.copy(x, y, n);
+        tornado.copy(x, z, n);
+        tornado.toHost(y, z);
+        tornado.toHost(y, z); // already current: moves nothing
+        s = tornado.profile().get("total");
+        assertTrue(s.get("bytes_in") >= bytes && s.get("bytes_in") < bytes + 1024, "x uploaded exactly once: " + s);
+        assertTrue(s.get("bytes_out") >= 2 * bytes && s.get("bytes_out") < 2 * bytes + 1024, "y and z downloaded once: " + s);
+        assertArrayEquals(x, y, "host write, upload, device copy, download: bit-exact");
+        assertArrayEquals(x, z, "second reader of the uploaded x");
+        long[] resident = tornado.residentArrays();
+        assertTrue(resident[0] >= 3 && resident[1] >= 3 * bytes, "x, y, z have device buffers: " + Arrays.toString(resident));
     }
 }

@@ -1,7 +1,12 @@
 package dagmoe.backend.tornado;
 
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,25 +14,50 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.TornadoProfilerResult;
+import uk.ac.manchester.tornado.api.common.Access;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.memory.XPUBuffer;
+import uk.ac.manchester.tornado.runtime.common.TornadoXPUDevice;
+import uk.ac.manchester.tornado.runtime.common.XPUDeviceBufferState;
+import uk.ac.manchester.tornado.runtime.graph.TornadoExecutionContext;
+import uk.ac.manchester.tornado.runtime.tasks.TornadoTaskGraph;
 
 /**
- * Builds, caches and runs one TornadoVM execution plan per (operation, array identities, integer shape).
- * TornadoVM compiles every scalar task argument into the kernel as a constant, so a plan is only reusable
- * for exactly the same sizes and offsets; the first execution of a plan compiles it (reported apart as
- * compile time). Float arguments that change between calls travel in the plan's own small {@code params}
- * array (see {@link ScalarTasks}), which is uploaded with every execution.
+ * Builds, caches and runs one TornadoVM execution plan per (operation, integer shape, array signature), and keeps
+ * the arrays' data on the device. TornadoVM compiles every scalar task argument into the kernel as a constant, so
+ * a plan is only reusable for exactly the same sizes and offsets; the first execution of a plan compiles it
+ * (reported apart as compile time). Float and int arguments that change between calls travel in the plan's own
+ * small {@code params} / {@code iparams} arrays (see {@link ScalarTasks}), uploaded with every execution.
  *
- * <p>Data movement: every array of an operation is uploaded before and every output downloaded after each
- * execution ({@code EVERY_EXECUTION}). The host arrays stay the single source of truth, so any mix of
- * host code and device operations is correct. (Uploading outputs too avoids a trap of 5.2.0 on PoCL:
- * an output only written by a kernel was not copied in, so elements the kernel leaves alone came back wrong.)
+ * <h2>Device-resident mode (default): buffer binding</h2>
+ * TornadoVM 5.2.0 keeps device buffers per execution plan, and its persist/consume links a graph only to the last
+ * graph executed in the same plan; {@code mapOnDeviceMemoryRegion} is not implemented for Java arrays on OpenCL.
+ * So this class owns ONE canonical device buffer per host array (a {@link Resident}, allocated through the device
+ * when the array is first seen, freed when the array is garbage collected) and, before each execution, points the
+ * plan's device-buffer states at the canonical buffers of the call's arrays (the same pointer swap TornadoVM's
+ * {@code TornadoTaskGraph.updatePersistedObjectState} does for persisted objects). The plans declare their arrays
+ * {@code FIRST_EXECUTION} with the buffers already bound and marked as holding content, and their outputs
+ * {@code UNDER_DEMAND}, so executions move no array data. The kernels read their argument pointers at every
+ * launch, so a swapped buffer takes effect on the next execution. Per array the class tracks which side is
+ * current: an operation uploads an argument only when the host wrote it since ({@link #hostWrote}), and
+ * {@link #toHost} downloads an array only when an operation wrote it since. Each execution ends with a finish of
+ * the plan's command queue (TornadoVM runs each plan on its own queue).
+ * Reaching the plan internals needs {@code --add-opens tornado.api/uk.ac.manchester.tornado.api} and
+ * {@code --add-opens tornado.runtime/uk.ac.manchester.tornado.runtime.tasks} (plus exports of
+ * {@code runtime.common} and {@code runtime.graph}) to ALL-UNNAMED; {@link #checkAccess()} says so when missing.
+ *
+ * <h2>Staging mode</h2>
+ * Every array of an operation is uploaded before and every output downloaded after each execution
+ * ({@code EVERY_EXECUTION}); the host arrays stay the single source of truth (the first design, kept for
+ * comparison). Uploading outputs too avoids a trap of 5.2.0 on PoCL: an output only written by a kernel was not
+ * copied in, so elements the kernel leaves alone came back wrong.
  *
  * <p>All TornadoVM types are confined to this class so that {@link TornadoBackend} can be loaded, and
  * can report a clear message, when the TornadoVM jars are absent.
@@ -61,7 +91,12 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
-    /** Cache key: operation name, the identities of its arrays, its integer shape. */
+    /** The task(s) of a plan, added to {@code g}; {@code p} and {@code ip} are the plan's per-call float and int arrays. */
+    interface Tasks {
+        void build(TaskGraph g, float[] p, int[] ip);
+    }
+
+    /** Cache key: operation name, the identities (staging) or signature (resident) of its arrays, its integer shape. */
     private static final class Key {
         final String op;
         final Object[] arrays;
@@ -102,19 +137,61 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
+    private static final Object[] NO_ARRAYS = new Object[0];
+
+    // ---------------------------------------------------------------- reflection on the plan internals
+
     /**
      * TornadoExecutionPlan (sealed) appends one result object per execute() to a protected list; over a long
-     * run that list grows without bound. Clear it reflectively where the module system allows (ignored else).
+     * run that list grows without bound. Cleared reflectively (ignored where the module system forbids it).
      */
-    private static final java.lang.reflect.Field PLAN_RESULTS = planResultsField();
+    private static final Field PLAN_RESULTS = field(TornadoExecutionPlan.class, "planResults");
+    private static final Field PLAN_EXECUTOR = field(TornadoExecutionPlan.class, "tornadoExecutor");
+    private static final Field IMMUTABLE_GRAPH = field(ImmutableTaskGraph.class, "taskGraph");
+    private static final Field GRAPH_IMPL = field(TaskGraph.class, "taskGraphImpl");
+    private static final Field EXECUTION_CONTEXT = field(TornadoTaskGraph.class, "executionContext");
 
-    private static java.lang.reflect.Field planResultsField() {
+    private static Field field(Class<?> c, String name) {
         try {
-            java.lang.reflect.Field f = TornadoExecutionPlan.class.getDeclaredField("planResults");
+            Field f = c.getDeclaredField(name);
             f.setAccessible(true);
             return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return null;
+        }
+    }
+
+    /** The JVM options device-resident mode needs (to ALL-UNNAMED, where this backend's classes live). */
+    static final String ACCESS_OPTIONS = "--add-opens tornado.api/uk.ac.manchester.tornado.api=ALL-UNNAMED "
+            + "--add-opens tornado.runtime/uk.ac.manchester.tornado.runtime.tasks=ALL-UNNAMED "
+            + "--add-exports tornado.runtime/uk.ac.manchester.tornado.runtime.common=ALL-UNNAMED "
+            + "--add-exports tornado.runtime/uk.ac.manchester.tornado.runtime.graph=ALL-UNNAMED";
+
+    /** Null when device-resident mode can reach the plan internals, else what is missing. */
+    static String checkAccess() {
+        if (PLAN_EXECUTOR == null || IMMUTABLE_GRAPH == null || GRAPH_IMPL == null || EXECUTION_CONTEXT == null) {
+            return "the JVM does not open TornadoVM's plan internals to this backend";
+        }
+        try {
+            new XPUDeviceBufferState().setLockBuffer(false);
+            return null;
+        } catch (RuntimeException | LinkageError e) {
+            return "TornadoVM's runtime classes are not exported to this backend (" + e + ")";
+        }
+    }
+
+    private static TornadoExecutionContext context(TornadoExecutionPlan plan) {
+        try {
+            Object executor = PLAN_EXECUTOR.get(plan);
+            Field list = executor.getClass().getDeclaredField("immutableTaskGraphList");
+            list.setAccessible(true);
+            ImmutableTaskGraph itg = (ImmutableTaskGraph) ((List<?>) list.get(executor)).get(0);
+            TaskGraph tg = (TaskGraph) IMMUTABLE_GRAPH.get(itg);
+            TornadoTaskGraph impl = (TornadoTaskGraph) GRAPH_IMPL.get(tg);
+            return (TornadoExecutionContext) EXECUTION_CONTEXT.get(impl);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("tornado: cannot reach the execution plan's buffers (" + e + "); the JVM needs "
+                    + ACCESS_OPTIONS, e);
         }
     }
 
@@ -129,18 +206,166 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- residency
+
+    /** A weak identity key: the entry of an array the program dropped is found on the queue and its buffer freed. */
+    private static final class Ref extends WeakReference<Object> {
+        final int hash;
+
+        Ref(Object o, ReferenceQueue<Object> q) {
+            super(o, q);
+            hash = System.identityHashCode(o);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Ref)) {
+                return false;
+            }
+            Object a = get();
+            return a != null && a == ((Ref) o).get();
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** One host array's canonical device buffer and which copy is current. */
+    private static final class Resident {
+        final XPUDeviceBufferState state = new XPUDeviceBufferState();
+        final long bytes;
+        boolean hostCurrent = true;
+        boolean deviceCurrent;
+
+        Resident(long bytes) {
+            this.bytes = bytes;
+        }
+    }
+
+    /** Command queue of the explicit uploads and downloads (TornadoVM keys queues by plan id; none uses this one). */
+    private static final long TRANSFER_QUEUE = 0x7a6d6f65L;
+
+    private final Map<Ref, Resident> residents = new HashMap<>();
+    private final ReferenceQueue<Object> dropped = new ReferenceQueue<>();
+    private final OpStats transfers = new OpStats();
+    private long residentBytes;
+
+    private static long bytes(Object a) {
+        if (a instanceof float[]) {
+            return 4L * ((float[]) a).length;
+        }
+        if (a instanceof int[]) {
+            return 4L * ((int[]) a).length;
+        }
+        if (a instanceof double[]) {
+            return 8L * ((double[]) a).length;
+        }
+        throw new IllegalArgumentException("tornado: unsupported array type " + (a == null ? "null" : a.getClass().getSimpleName()));
+    }
+
+    private Resident resident(Object a, boolean create) {
+        Ref probe = new Ref(a, null);
+        Resident r = residents.get(probe);
+        if (r == null && create) {
+            r = new Resident(bytes(a));
+            xpu.allocate(a, 0, r.state, Access.READ_WRITE);
+            r.state.setLockBuffer(true);
+            residents.put(new Ref(a, dropped), r);
+            residentBytes += r.bytes;
+        }
+        return r;
+    }
+
+    /** Frees the device buffers of arrays the program no longer references. */
+    private void reclaim() {
+        for (java.lang.ref.Reference<?> ref; (ref = dropped.poll()) != null; ) {
+            Resident r = residents.remove(ref);
+            if (r != null && r.state.hasObjectBuffer()) {
+                r.state.setLockBuffer(false);
+                xpu.deallocate(r.state);
+                residentBytes -= r.bytes;
+            }
+        }
+    }
+
+    /** The array's device buffer, uploaded first when the host copy is newer. */
+    private XPUBuffer onDevice(Object a, OpStats s) {
+        Resident r = resident(a, true);
+        if (!r.deviceCurrent) {
+            long t0 = System.nanoTime();
+            xpu.streamIn(TRANSFER_QUEUE, a, 0, 0, r.state, null);
+            xpu.sync(TRANSFER_QUEUE);
+            s.h2dNs += System.nanoTime() - t0;
+            s.bytesIn += r.bytes;
+            r.deviceCurrent = true;
+        }
+        return r.state.getXPUBuffer();
+    }
+
+    /** Downloads the arrays an operation wrote since the host last read them. */
+    void toHost(Object... arrays) {
+        for (Object a : arrays) {
+            if (a == null) {
+                continue;
+            }
+            Resident r = resident(a, false);
+            if (r == null || r.hostCurrent) {
+                continue;
+            }
+            long t0 = System.nanoTime();
+            xpu.streamOutBlocking(TRANSFER_QUEUE, a, 0, r.state, null);
+            xpu.sync(TRANSFER_QUEUE);
+            transfers.d2hNs += System.nanoTime() - t0;
+            transfers.bytesOut += r.bytes;
+            transfers.calls++;
+            r.hostCurrent = true;
+        }
+    }
+
+    /** The host changed these arrays: the next operation that reads one uploads it. */
+    void hostWrote(Object... arrays) {
+        for (Object a : arrays) {
+            if (a == null) {
+                continue;
+            }
+            Resident r = resident(a, false);
+            if (r != null) {
+                r.deviceCurrent = false;
+                r.hostCurrent = true;
+            }
+        }
+    }
+
+    /** Arrays with a device buffer, and their bytes. */
+    long[] residentCount() {
+        return new long[] {residents.size(), residentBytes};
+    }
+
+    // ---------------------------------------------------------------- plans
+
     private static final class Entry {
         final TornadoExecutionPlan plan;
         final float[] params;
+        final int[] iparams;
+        /** Resident mode: per argument slot, the plan's buffer state to bind (slots of one aliased array share one). */
+        XPUDeviceBufferState[] slots;
         boolean compiled;
 
-        Entry(TornadoExecutionPlan plan, float[] params) {
+        Entry(TornadoExecutionPlan plan, float[] params, int[] iparams) {
             this.plan = plan;
             this.params = params;
+            this.iparams = iparams;
         }
     }
 
     private final TornadoDevice device;
+    private final TornadoXPUDevice xpu;
+    private final boolean resident;
     private final int maxPlans;
     private final Map<String, OpStats> stats = new TreeMap<>();
     private final LinkedHashMap<Key, Entry> cache = new LinkedHashMap<>(64, 0.75f, true);
@@ -152,10 +377,21 @@ final class GraphRunner implements AutoCloseable {
      * @param device   "B:D" (backend index : device index, as {@code dagmoe devices} lists them), or "" for
      *                 TornadoVM's default device
      * @param maxPlans plans kept (least recently used ones are closed and their device memory freed)
+     * @param resident device-resident mode (else staging mode)
      */
-    GraphRunner(String device, int maxPlans) {
-        this.device = parseDevice(device);
+    GraphRunner(String device, int maxPlans, boolean resident) {
+        TornadoDevice d = parseDevice(device);
+        if (d == null) {
+            d = uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider.getTornadoRuntime().getDefaultDevice();
+        }
+        this.device = d;
+        this.xpu = resident ? (TornadoXPUDevice) d : null;
+        this.resident = resident;
         this.maxPlans = maxPlans;
+    }
+
+    boolean resident() {
+        return resident;
     }
 
     private static TornadoDevice parseDevice(String spec) {
@@ -189,9 +425,7 @@ final class GraphRunner implements AutoCloseable {
 
     /** The device plans run on, as "description (backend)". */
     String deviceDescription() {
-        TornadoDevice dev = device != null ? device
-                : uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider.getTornadoRuntime().getDefaultDevice();
-        return dev.getDeviceName() + " / " + dev.getDescription() + " (" + dev.getTornadoVMBackend() + ")";
+        return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ")";
     }
 
     /** Prints TornadoVM's thread info (global/local work size) for every execution from now on (tests). */
@@ -206,27 +440,54 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
-    /**
-     * Runs {@code op}. {@code arrays} are all arrays the tasks touch (each uploaded before the execution);
-     * {@code outputs} (a subset) are downloaded after it; {@code shape} holds every integer argument and any
-     * other value that is compiled in; {@code params} (may be null) are the per-call floats, copied into the
-     * plan's own array, which {@code tasks} must pass to its task(s).
-     */
     void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, BiConsumer<TaskGraph, float[]> tasks) {
-        Key key = new Key(op, arrays, shape);
+        run(op, arrays, outputs, shape, params, null, (g, p, ip) -> tasks.accept(g, p));
+    }
+
+    /**
+     * Runs {@code op}. {@code arrays} are all arrays the tasks touch; {@code outputs} (a subset) are the ones it
+     * writes; {@code shape} holds every integer argument and any other value that is compiled in; {@code params}
+     * and {@code iparams} (may be null) are the per-call floats and ints, copied into the plan's own arrays, which
+     * {@code tasks} must pass to its task(s). Staging mode: every array uploaded before, outputs downloaded after.
+     * Resident mode: the plan is bound to the arrays' device buffers; an array is uploaded only when the host
+     * wrote it since the device last had it; outputs become device-current (host copies stale until
+     * {@link #toHost}).
+     */
+    void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams, Tasks tasks) {
+        Key key = resident ? new Key(op, NO_ARRAYS, signature(arrays, shape)) : new Key(op, arrays, shape);
+        OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         Entry e = cache.get(key);
         if (e == null) {
-            e = build(op, arrays, outputs, params == null ? 0 : params.length, tasks);
+            e = build(op, arrays, outputs, params == null ? 0 : params.length, iparams == null ? 0 : iparams.length, tasks);
             cache.put(key, e);
             trim();
         }
         if (params != null) {
             System.arraycopy(params, 0, e.params, 0, params.length);
         }
+        if (iparams != null) {
+            System.arraycopy(iparams, 0, e.iparams, 0, iparams.length);
+        }
+        if (resident) {
+            reclaim();
+            for (int i = 0; i < arrays.length; i++) {
+                XPUDeviceBufferState st = e.slots[i];
+                st.setXPUBuffer(onDevice(arrays[i], s));
+                st.setLockBuffer(true);
+                st.setContents(true);
+            }
+        }
         long t0 = System.nanoTime();
         TornadoExecutionResult result = e.plan.execute();
+        if (resident) {
+            xpu.sync(e.plan.getId());
+            for (Object o : outputs) {
+                Resident r = resident(o, true);
+                r.deviceCurrent = true;
+                r.hostCurrent = false;
+            }
+        }
         long wall = System.nanoTime() - t0;
-        OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         s.calls++;
         s.wallNs += wall;
         TornadoProfilerResult p = result.getProfilerResult();
@@ -245,25 +506,77 @@ final class GraphRunner implements AutoCloseable {
         dropResults(e.plan);
     }
 
-    private Entry build(String op, Object[] arrays, Object[] outputs, int nParams, BiConsumer<TaskGraph, float[]> tasks) {
+    /** Resident mode: the shape plus, per array, its type, its length and which earlier slot it aliases. */
+    private static long[] signature(Object[] arrays, long[] shape) {
+        long[] k = Arrays.copyOf(shape, shape.length + 3 * arrays.length);
+        int j = shape.length;
+        for (int i = 0; i < arrays.length; i++) {
+            Object a = arrays[i];
+            k[j++] = a instanceof float[] ? 1 : a instanceof int[] ? 2 : a instanceof double[] ? 3 : 4;
+            k[j++] = a instanceof float[] ? ((float[]) a).length : a instanceof int[] ? ((int[]) a).length
+                    : a instanceof double[] ? ((double[]) a).length : -1;
+            int alias = i;
+            for (int m = 0; m < i; m++) {
+                if (arrays[m] == a) {
+                    alias = m;
+                    break;
+                }
+            }
+            k[j++] = alias;
+        }
+        return k;
+    }
+
+    private Entry build(String op, Object[] arrays, Object[] outputs, int nParams, int nIParams, Tasks tasks) {
         float[] params = new float[Math.max(1, nParams)];
+        int[] iparams = new int[Math.max(1, nIParams)];
         TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
-        List<Object> in = new ArrayList<>(Arrays.asList(arrays));
+        List<Object> every = new ArrayList<>();
         if (nParams > 0) {
-            in.add(params);
+            every.add(params);
         }
-        g.transferToDevice(DataTransferMode.EVERY_EXECUTION, in.toArray());
-        tasks.accept(g, params);
-        g.transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
+        if (nIParams > 0) {
+            every.add(iparams);
+        }
+        // Distinct arrays (an array passed twice is one object of the graph).
+        Map<Object, Boolean> seen = new IdentityHashMap<>();
+        List<Object> distinct = new ArrayList<>();
+        for (Object a : arrays) {
+            if (seen.put(a, Boolean.TRUE) == null) {
+                distinct.add(a);
+            }
+        }
+        if (resident) {
+            // The first call's arrays are the plan's placeholders: bound to the canonical buffers of each call's arrays.
+            if (!every.isEmpty()) {
+                g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
+            }
+            g.transferToDevice(DataTransferMode.FIRST_EXECUTION, distinct.toArray());
+            tasks.build(g, params, iparams);
+            if (outputs.length > 0) {
+                g.transferToHost(DataTransferMode.UNDER_DEMAND, outputs);
+            }
+        } else {
+            every.addAll(0, distinct);
+            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
+            tasks.build(g, params, iparams);
+            g.transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
+        }
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot());
-        if (device != null) {
-            plan.withDevice(device);
-        }
+        plan.withDevice(device);
         plan.withProfiler(ProfilerMode.SILENT);
         if (threadInfo) {
             plan.withThreadInfo();
         }
-        return new Entry(plan, params);
+        Entry e = new Entry(plan, params, iparams);
+        if (resident) {
+            TornadoExecutionContext ctx = context(plan);
+            e.slots = new XPUDeviceBufferState[arrays.length];
+            for (int i = 0; i < arrays.length; i++) {
+                e.slots[i] = ctx.getLocalStateObject(arrays[i], Access.READ_WRITE).getDataObjectState().getDeviceBufferState(device);
+            }
+        }
+        return e;
     }
 
     private void trim() {
@@ -271,20 +584,27 @@ final class GraphRunner implements AutoCloseable {
         while (cache.size() > maxPlans && it.hasNext()) {
             Entry old = it.next().getValue();
             it.remove();
-            closeQuietly(old.plan);
+            closeQuietly(old);
             evictions++;
         }
     }
 
-    private static void closeQuietly(TornadoExecutionPlan plan) {
+    /** Unbinds the canonical buffers first: closing a plan frees the buffers its states point at. */
+    private static void closeQuietly(Entry e) {
+        if (e.slots != null) {
+            for (XPUDeviceBufferState st : e.slots) {
+                st.setXPUBuffer(null);
+                st.setContents(false);
+            }
+        }
         try {
-            plan.close();
+            e.plan.close();
         } catch (Exception ignored) {
             // freeing device memory of an evicted plan; nothing useful to do on failure
         }
     }
 
-    /** Per-operation counters since the last reset (a copy), plus "total". */
+    /** Per-operation counters since the last reset (a copy), plus "toHost" (downloads) and "total". */
     Map<String, OpStats> stats() {
         Map<String, OpStats> copy = new LinkedHashMap<>();
         OpStats total = new OpStats();
@@ -294,12 +614,21 @@ final class GraphRunner implements AutoCloseable {
             copy.put(en.getKey(), c);
             total.add(c);
         }
+        if (transfers.calls > 0) {
+            OpStats c = new OpStats();
+            c.add(transfers);
+            copy.put("toHost", c);
+            total.add(c);
+        }
         copy.put("total", total);
         return copy;
     }
 
     void resetStats() {
         stats.clear();
+        transfers.calls = 0;
+        transfers.d2hNs = 0;
+        transfers.bytesOut = 0;
     }
 
     int cachedPlans() {
@@ -313,8 +642,18 @@ final class GraphRunner implements AutoCloseable {
     @Override
     public void close() {
         for (Entry e : cache.values()) {
-            closeQuietly(e.plan);
+            closeQuietly(e);
         }
         cache.clear();
+        if (resident) {
+            for (Resident r : residents.values()) {
+                if (r.state.hasObjectBuffer()) {
+                    r.state.setLockBuffer(false);
+                    xpu.deallocate(r.state);
+                }
+            }
+            residents.clear();
+            residentBytes = 0;
+        }
     }
 }

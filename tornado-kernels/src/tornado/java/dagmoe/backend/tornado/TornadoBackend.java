@@ -39,9 +39,17 @@ import dagmoe.kernels.RouterKernels;
  *       every step) are staged through padded workspaces whose sizes are rounded up to powers of two
  *       (zero padding does not change a product), so they compile once per size bucket instead of once per
  *       row count.</li>
- *   <li>Data movement (this version): every array of an operation is uploaded before it and its outputs are
- *       downloaded after it; host arrays stay the truth. Weights therefore travel to the device once per
- *       operation that reads them; see the README's TornadoVM section for the known limits.</li>
+ *   <li>Data movement (device-resident mode, the default): every array has one device buffer, uploaded when
+ *       first used; weights, optimizer moments and activations stay on the device between operations, and plans
+ *       are bound to the buffers of each call's arrays ({@link GraphRunner}). Host code follows the
+ *       {@link dagmoe.backend.Backend} residency contract: {@link #toHost} before reading what operations wrote,
+ *       {@link #hostWrote} after writing what operations will read. Operations this class runs on the host
+ *       ({@link #hasNonFinite}) download their inputs first. Staging mode ({@value #STAGING_PROPERTY}=true, the
+ *       first design, kept for comparison) uploads every array before and downloads every output after each
+ *       operation; there the host arrays are always current.</li>
+ *   <li>Matrix products on slices in resident mode: the slice is padded into the bucketed workspace ON THE
+ *       DEVICE ({@link SliceTasks}), its offset and sizes passed in a per-call int array, so the same plan serves
+ *       every expert and row count of a bucket.</li>
  *   <li>Timing: TornadoVM's profiler (SILENT mode) splits every execution into compile (first execution of
  *       a plan), host-to-device, kernel and device-to-host time: {@link #profile()}.</li>
  * </ul>
@@ -56,6 +64,8 @@ public class TornadoBackend extends JavaBackend {
     public static final String PARALLEL_MARKER = "dagmoe.kernels.Parallel";
     /** System property with the device "B:D" ("" = TornadoVM's default device). */
     public static final String DEVICE_PROPERTY = "dagmoe.tornado.device";
+    /** System property: "true" selects staging mode (every array copied in and out per operation). */
+    public static final String STAGING_PROPERTY = "dagmoe.tornado.staging";
     /** System property with the number of cached plans (default 4096). */
     public static final String MAX_PLANS_PROPERTY = "dagmoe.tornado.maxPlans";
 
@@ -66,6 +76,7 @@ public class TornadoBackend extends JavaBackend {
             + "-D" + "tornado.load.annotation.parallel=" + PARALLEL_MARKER + " (README, section TornadoVM)";
 
     private final int threads;
+    private final boolean resident;
     private final GraphRunner runner;
     private final Map<String, Object> workspaces = new HashMap<>();
 
@@ -85,7 +96,16 @@ public class TornadoBackend extends JavaBackend {
     public TornadoBackend(int threads, String device) {
         requireTornado();
         this.threads = Math.max(1, threads);
-        this.runner = new GraphRunner(device, Integer.getInteger(MAX_PLANS_PROPERTY, 4096));
+        this.resident = !Boolean.getBoolean(STAGING_PROPERTY);
+        if (resident) {
+            String missing = GraphRunner.checkAccess();
+            if (missing != null) {
+                throw new IllegalArgumentException("backend.name = tornado: " + missing + "; the JVM needs "
+                        + GraphRunner.ACCESS_OPTIONS + " (./dagmoe and the Maven profile add them), or -D" + STAGING_PROPERTY
+                        + "=true for staging mode; " + HOW_TO_ENABLE);
+            }
+        }
+        this.runner = new GraphRunner(device, Integer.getInteger(MAX_PLANS_PROPERTY, 4096), resident);
     }
 
     /** Throws IllegalArgumentException (one message, how to enable) unless TornadoVM can run the kernels in parallel. */
@@ -124,6 +144,30 @@ public class TornadoBackend extends JavaBackend {
         return runner.deviceDescription();
     }
 
+    /** True in device-resident mode, false in staging mode. */
+    public boolean resident() {
+        return resident;
+    }
+
+    /** Resident mode: {arrays with a device buffer, their bytes}. */
+    public long[] residentArrays() {
+        return runner.residentCount();
+    }
+
+    @Override
+    public void toHost(Object... arrays) {
+        if (resident) {
+            runner.toHost(arrays);
+        }
+    }
+
+    @Override
+    public void hostWrote(Object... arrays) {
+        if (resident) {
+            runner.hostWrote(arrays);
+        }
+    }
+
     /** Prints TornadoVM's thread info (global and local work size) for every execution (tests, debugging). */
     public void setThreadInfo(boolean on) {
         runner.setThreadInfo(on);
@@ -132,7 +176,9 @@ public class TornadoBackend extends JavaBackend {
     /**
      * Per operation (plus "total"): calls, compiles (first executions of a plan), and in milliseconds
      * compile_ms, h2d_ms, kernel_ms, d2h_ms (TornadoVM's profiler), wall_ms (all executions, host clock),
-     * first_wall_ms (executions that compiled), plus bytes_in, bytes_out.
+     * first_wall_ms (executions that compiled), plus bytes_in, bytes_out. In resident mode bytes_in and h2d_ms
+     * include the uploads an operation triggered (arrays the host wrote, arrays seen for the first time), and the
+     * entry "toHost" holds the downloads of {@link #toHost}.
      */
     public Map<String, Map<String, Double>> profile() {
         Map<String, Map<String, Double>> out = new LinkedHashMap<>();
@@ -192,20 +238,27 @@ public class TornadoBackend extends JavaBackend {
         runner.run(op, arrays, outputs, shape, params, tasks);
     }
 
+    private void exec(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams,
+                      GraphRunner.Tasks tasks) {
+        runner.run(op, arrays, outputs, shape, params, iparams, tasks);
+    }
+
     @SuppressWarnings("unchecked")
     private <T> T workspace(String key, java.util.function.Supplier<T> make) {
         return (T) workspaces.computeIfAbsent(key, k -> make.get());
     }
 
     /*
-     * Staging. Every array argument goes through a backend-owned array keyed by (operation, argument slot,
-     * length), so plans are keyed by shape only: the layers of a model (and models of the same shape) share one
-     * compiled plan per operation and shape instead of compiling one per set of arrays. Costs one host copy per
-     * array and call (this version copies every array to the device per call anyway).
-     *   in:    copied in (whole array);
-     *   out:   overwritten by the kernel on [0, extent), copied back; never copied in (TornadoVM 5.2.0 does not
+     * Arguments. Device-resident mode (default): the helpers return the caller's arrays themselves; the plan of an
+     * (operation, shape) is bound to their device buffers before each execution ({@link GraphRunner}), so nothing
+     * is copied on the host and nothing travels unless the host wrote an array ({@link #hostWrote}) or reads one
+     * ({@link #toHost}). Staging mode ({@value #STAGING_PROPERTY}=true, the earlier design, kept for comparison):
+     * every array goes through a backend-owned array keyed by (operation, argument slot, length), uploaded before
+     * and copied back after every execution; host arrays stay the truth.
+     *   in:    read;
+     *   out:   overwritten by the kernel on [0, extent) (staging: never copied in, since TornadoVM 5.2.0 does not
      *          upload an array a kernel only writes, so a longer array's tail would come back as garbage);
-     *   inout: read and written (accumulating outputs) on [0, extent), copied in and back.
+     *   inout: read and written (accumulating outputs) on [0, extent).
      */
     private float[] ws(String op, int slot, int length) {
         return workspace(op + ":" + slot + ":" + length, () -> new float[length]);
@@ -216,37 +269,51 @@ public class TornadoBackend extends JavaBackend {
     }
 
     private float[] in(String op, int slot, float[] a) {
+        if (resident) {
+            return a;
+        }
         float[] w = ws(op, slot, a.length);
         System.arraycopy(a, 0, w, 0, a.length);
         return w;
     }
 
     private int[] in(String op, int slot, int[] a) {
+        if (resident) {
+            return a;
+        }
         int[] w = iws(op, slot, a.length);
         System.arraycopy(a, 0, w, 0, a.length);
         return w;
     }
 
-    private float[] out(String op, int slot, int extent) {
-        return ws(op, slot, extent);
+    private float[] out(String op, int slot, float[] a, int extent) {
+        return resident ? a : ws(op, slot, extent);
     }
 
-    private int[] iout(String op, int slot, int extent) {
-        return iws(op, slot, extent);
+    private int[] iout(String op, int slot, int[] a, int extent) {
+        return resident ? a : iws(op, slot, extent);
     }
 
     private float[] inout(String op, int slot, float[] a, int extent) {
+        if (resident) {
+            return a;
+        }
         float[] w = ws(op, slot, extent);
         System.arraycopy(a, 0, w, 0, extent);
         return w;
     }
 
+    /** Staging mode: the staged result back into the caller's array (resident mode: the same array, nothing to do). */
     private static void back(float[] staged, float[] a, int extent) {
-        System.arraycopy(staged, 0, a, 0, extent);
+        if (staged != a) {
+            System.arraycopy(staged, 0, a, 0, extent);
+        }
     }
 
     private static void back(int[] staged, int[] a, int extent) {
-        System.arraycopy(staged, 0, a, 0, extent);
+        if (staged != a) {
+            System.arraycopy(staged, 0, a, 0, extent);
+        }
     }
 
     // ---------------------------------------------------------------- matrix products
@@ -286,9 +353,11 @@ public class TornadoBackend extends JavaBackend {
         }
         if (k == 0) {
             if (!accumulate) {
+                toHost(c);
                 for (int i = 0; i < m; i++) {
                     Arrays.fill(c, cOff + i * n, cOff + i * n + n, 0f);
                 }
+                hostWrote(c);
             }
             return;
         }
@@ -309,6 +378,10 @@ public class TornadoBackend extends JavaBackend {
         int bm = bucket(m);
         int bn = bucket(n);
         int bk = bucket(k);
+        if (resident) {
+            slice(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate, bm, bn, bk);
+            return;
+        }
         float[][] ws = workspace(MATMUL_NAMES[kind] + ":" + bm + "x" + bn + "x" + bk,
                 () -> new float[][] {new float[bm * bk], new float[bk * bn], new float[bm * bn]});
         float[] wa = ws[0];
@@ -344,6 +417,45 @@ public class TornadoBackend extends JavaBackend {
         }
     }
 
+    /**
+     * Resident mode: one plan per (kind, buckets, array lengths) pads the slices of a and b into device workspaces,
+     * multiplies them, and writes (or adds) the [m×n] corner into c at cOff; offsets and true sizes travel in a
+     * per-call int array, so no host copy and no recompile per expert or row count.
+     */
+    private void slice(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k,
+                       boolean accumulate, int bm, int bn, int bk) {
+        String op = MATMUL_NAMES[kind] + "Slice";
+        // Padded shapes: A' [bm×bk] (AtB: [bk×bm]), B' [bk×bn] (ABt: [bn×bk]), C' [bm×bn].
+        int aRows = kind == ATB ? bk : bm;
+        int aCols = kind == ATB ? bm : bk;
+        int bRows = kind == ABT ? bn : bk;
+        int bCols = kind == ABT ? bk : bn;
+        float[][] w = workspace(op + ":" + bm + "x" + bn + "x" + bk,
+                () -> new float[][] {new float[bm * bk], new float[bk * bn], new float[bm * bn]});
+        float[] wa = w[0];
+        float[] wb = w[1];
+        float[] wc = w[2];
+        // ip = [aOff, a rows, a cols, bOff, b rows, b cols, cOff, m, n, accumulate]
+        int[] ip = {aOff, kind == ATB ? k : m, kind == ATB ? m : k, bOff, kind == ABT ? n : k, kind == ABT ? k : n,
+                cOff, m, n, flag(accumulate)};
+        exec(op, arr(a, b, c, wa, wb, wc), arr(c, wa, wb, wc), shape(bm, bn, bk), null, ip, (g, p, q) -> {
+            g.task("padA", SliceTasks::pad, a, wa, aRows, aCols, q, 0);
+            g.task("padB", SliceTasks::pad, b, wb, bRows, bCols, q, 3);
+            switch (kind) {
+                case MATMUL:
+                    g.task("t", MatmulKernels::matmul, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
+                    break;
+                case ABT:
+                    g.task("t", MatmulKernels::matmulABt, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
+                    break;
+                default:
+                    g.task("t", MatmulKernels::matmulAtB, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
+                    break;
+            }
+            g.task("unpad", SliceTasks::unpad, wc, c, bm, bn, q, 6);
+        });
+    }
+
     /** dst[r×dstCols + col] = src[off + r×cols + col] for r < rows, col < cols (dst already zeroed). */
     private static void pad(float[] src, int off, int rows, int cols, float[] dst, int dstCols) {
         for (int r = 0; r < rows; r++) {
@@ -376,7 +488,7 @@ public class TornadoBackend extends JavaBackend {
         if (n == 0) {
             return;
         }
-        float[] sx = out(op, 0, n);
+        float[] sx = out(op, 0, x, n);
         exec(op, arr(sx), arr(sx), shape(n), new float[] {value}, (g, p) -> g.task("t", ScalarTasks::fill, sx, n, p));
         back(sx, x, n);
     }
@@ -389,7 +501,7 @@ public class TornadoBackend extends JavaBackend {
             return;
         }
         float[] ss = in(op, 0, src);
-        float[] sd = out(op, 1, n);
+        float[] sd = out(op, 1, dst, n);
         exec(op, arr(ss, sd), arr(sd), shape(n), null, (g, p) -> g.task("t", ElementwiseKernels::copy, ss, sd, n));
         back(sd, dst, n);
     }
@@ -431,6 +543,7 @@ public class TornadoBackend extends JavaBackend {
         double[] partials = workspace(op + ":partials:" + chunks, () -> new double[chunks]);
         exec(op, arr(sx, partials), arr(partials), shape(n, REDUCE_CHUNK), null,
                 (g, p) -> g.task("t", ElementwiseKernels::sumSquaresPartials, sx, n, REDUCE_CHUNK, partials));
+        toHost(partials);
         double s = 0.0;
         for (double v : partials) {
             s += v;
@@ -439,12 +552,13 @@ public class TornadoBackend extends JavaBackend {
     }
 
     /**
-     * On the host (the host arrays are always current in this version): on TornadoVM 5.2.0 / PoCL the portable
-     * kernel's NaN test {@code !(|x| <= MAX_VALUE)} came back false for a NaN (the device compiler treats the
-     * comparison as ordered), which would hide a diverged step.
+     * On the host, after downloading x: on TornadoVM 5.2.0 / PoCL the portable kernel's NaN test
+     * {@code !(|x| <= MAX_VALUE)} came back false for a NaN (the device compiler treats the comparison as
+     * ordered), which would hide a diverged step.
      */
     @Override
     public boolean hasNonFinite(float[] x, int n) {
+        toHost(x);
         return super.hasNonFinite(x, n);
     }
 
@@ -459,7 +573,7 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] st = in(op, 0, table);
         int[] sk = in(op, 1, tokens);
-        float[] so = out(op, 2, T * d);
+        float[] so = out(op, 2, out, T * d);
         exec(op, arr(st, sk, so), arr(so), shape(T, d), null, (g, p) -> g.task("t", EmbeddingKernels::embeddingForward, st, sk, so, T, d));
         back(so, out, T * d);
     }
@@ -489,8 +603,8 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] sx = in(op, 0, x);
         float[] sw = in(op, 1, w);
-        float[] sy = out(op, 2, rows * d);
-        float[] sr = out(op, 3, rows);
+        float[] sy = out(op, 2, y, rows * d);
+        float[] sr = out(op, 3, rstd, rows);
         exec(op, arr(sx, sw, sy, sr), arr(sy, sr), shape(rows, d, bits(eps)), null,
                 (g, p) -> g.task("t", NormKernels::rmsnormForward, sx, sw, sy, sr, rows, d, eps));
         back(sy, y, rows * d);
@@ -531,7 +645,7 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] sg = in(op, 0, gate);
         float[] su = in(op, 1, up);
-        float[] so = out(op, 2, n);
+        float[] so = out(op, 2, out, n);
         exec(op, arr(sg, su, so), arr(so), shape(n), null, (g, p) -> g.task("t", ActivationKernels::swigluForward, sg, su, so, n));
         back(so, out, n);
     }
@@ -564,7 +678,7 @@ public class TornadoBackend extends JavaBackend {
             return;
         }
         float[] sx = in(op, 0, x);
-        float[] sy = out(op, 1, n);
+        float[] sy = out(op, 1, y, n);
         exec(op, arr(sx, sy), arr(sy), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluForward, sx, sy, n));
         back(sy, y, n);
     }
@@ -595,7 +709,7 @@ public class TornadoBackend extends JavaBackend {
         }
         int n = T * heads * headDim;
         float[] sx = in(op, 0, x);
-        float[] so = out(op, 1, n);
+        float[] so = out(op, 1, out, n);
         exec(op, arr(sx, so), arr(so), shape(T, seq, heads, headDim, bits(theta)), null,
                 (g, p) -> g.task("t", RopeKernels::ropeForward, sx, so, T, seq, heads, headDim, theta));
         back(so, out, n);
@@ -631,8 +745,8 @@ public class TornadoBackend extends JavaBackend {
         float[] sq0 = in(op, 0, q);
         float[] sk = in(op, 1, k);
         float[] sv = in(op, 2, v);
-        float[] sp = out(op, 3, sq);
-        float[] so = out(op, 4, tok);
+        float[] sp = out(op, 3, probs, sq);
+        float[] so = out(op, 4, out, tok);
         exec(op, arr(sq0, sk, sv, sp, so), arr(sp, so), shape(B, S, H, hd), null,
                 (g, p) -> g.task("t", AttentionKernels::attentionForward, sq0, sk, sv, sp, so, B, S, H, hd));
         back(sp, probs, sq);
@@ -660,7 +774,7 @@ public class TornadoBackend extends JavaBackend {
         float[] sdq = inout(op, 5, dq, tok);
         float[] sdk = inout(op, 6, dk, tok);
         float[] sdv = inout(op, 7, dv, tok);
-        float[] ss = out(op, 8, sq);
+        float[] ss = out(op, 8, scratch, sq);
         exec(op, arr(sq0, sk, sv, sp, so, sdq, sdk, sdv, ss), arr(sdq, sdk, sdv, ss), shape(B, S, H, hd), null, (g, p) -> g
                 .task("scores", AttentionKernels::attentionScoreGrad, sv, sp, so, ss, B, S, H, hd)
                 .task("query", AttentionKernels::attentionQueryGrad, sk, ss, sdq, B, S, H, hd)
@@ -683,9 +797,9 @@ public class TornadoBackend extends JavaBackend {
         }
         int nz = flag(normalize);
         float[] sl = in(op, 0, logits);
-        float[] sp = out(op, 1, T * N);
-        int[] si = iout(op, 2, T * K);
-        float[] sg = out(op, 3, T * K);
+        float[] sp = out(op, 1, probs, T * N);
+        int[] si = iout(op, 2, topIdx, T * K);
+        float[] sg = out(op, 3, gates, T * K);
         exec(op, arr(sl, sp, si, sg), arr(sp, si, sg), shape(T, N, K, nz), null,
                 (g, p) -> g.task("t", RouterKernels::routerForward, sl, sp, si, sg, T, N, K, nz));
         back(sp, probs, T * N);
@@ -723,8 +837,8 @@ public class TornadoBackend extends JavaBackend {
         float[] sl = in(op, 0, logits);
         float[] sp = in(op, 1, probs);
         int[] si = in(op, 2, topIdx);
-        int[] counts = iout(op, 3, N);
-        float[] so = out(op, 4, 2);
+        int[] counts = iws(op, 3, N); // device-side temporary
+        float[] so = out(op, 4, out, 2);
         exec(op, arr(sl, sp, si, counts, so), arr(so), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
                 .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
                 .task("aux", RouterKernels::routerAuxForward, sl, sp, counts, so, T, N, K, alpha, beta));
@@ -741,7 +855,7 @@ public class TornadoBackend extends JavaBackend {
         float[] sl = in(op, 0, logits);
         float[] sp = in(op, 1, probs);
         int[] si = in(op, 2, topIdx);
-        int[] counts = iout(op, 3, N);
+        int[] counts = iws(op, 3, N); // device-side temporary
         float[] sd = inout(op, 4, dLogits, T * N);
         exec(op, arr(sl, sp, si, counts, sd), arr(sd), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
                 .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
@@ -757,14 +871,16 @@ public class TornadoBackend extends JavaBackend {
         String op = "dispatchPlan";
         checkDispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
         if (T == 0) {
+            toHost(counts, offsets);
             super.dispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
+            hostWrote(counts, offsets);
             return;
         }
         int[] st = in(op, 0, topIdx);
-        int[] sc = iout(op, 1, N);
-        int[] sf = iout(op, 2, N + 1);
-        int[] so = iout(op, 3, T * K);
-        int[] sp = iout(op, 4, T * K);
+        int[] sc = iout(op, 1, counts, N);
+        int[] sf = iout(op, 2, offsets, N + 1);
+        int[] so = iout(op, 3, order, T * K);
+        int[] sp = iout(op, 4, position, T * K);
         exec(op, arr(st, sc, sf, so, sp), arr(sc, sf, so, sp), shape(T, K, N), null,
                 (g, p) -> g.task("t", DispatchKernels::dispatchPlan, st, sc, sf, so, sp, T, K, N));
         back(sc, counts, N);
@@ -782,7 +898,7 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] ss = in(op, 0, src);
         int[] si = in(op, 1, index);
-        float[] sd = out(op, 2, n * d);
+        float[] sd = out(op, 2, dst, n * d);
         exec(op, arr(ss, si, sd), arr(sd), shape(divisor, n, d), null,
                 (g, p) -> g.task("t", DispatchKernels::gatherRows, ss, si, divisor, sd, n, d));
         back(sd, dst, n * d);
@@ -819,7 +935,7 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] sx = in(op, 0, x);
         float[] ss = in(op, 1, scale);
-        float[] so = out(op, 2, rows * d);
+        float[] so = out(op, 2, out, rows * d);
         exec(op, arr(sx, ss, so), arr(so), shape(rows, d), null, (g, p) -> g.task("t", AggregationKernels::scaleRows, sx, ss, so, rows, d));
         back(so, out, rows * d);
     }
@@ -857,7 +973,7 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] sx = in(op, 0, x);
         float[] sh = in(op, 1, h);
-        float[] so = out(op, 2, T * K * d);
+        float[] so = out(op, 2, out, T * K * d);
         exec(op, arr(sx, sh, so), arr(so), shape(T, K, d, bits(alpha)), null,
                 (g, p) -> g.task("t", AggregationKernels::addTokenToSlots, sx, sh, alpha, so, T, K, d));
         back(so, out, T * K * d);
@@ -887,7 +1003,7 @@ public class TornadoBackend extends JavaBackend {
             return;
         }
         float[] sp = in(op, 0, p);
-        float[] so = out(op, 1, T * K * g);
+        float[] so = out(op, 1, out, T * K * g);
         exec(op, arr(sp, so), arr(so), shape(T, K, g), null,
                 (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseForward, sp, so, T, K, g));
         back(so, out, T * K * g);
@@ -915,7 +1031,7 @@ public class TornadoBackend extends JavaBackend {
         checkDag(op, new String[] {"p"}, new float[][] {p}, new String[0], new float[0][], T, K, g);
         Shapes.matrix(op, "out", out, K, K, "K", "K");
         float[] sp = in(op, 0, p);
-        float[] so = out(op, 1, K * K);
+        float[] so = out(op, 1, out, K * K);
         exec(op, arr(sp, so), arr(so), shape(T, K, g), null, (tg, prm) -> tg.task("t", AggregationKernels::dagGateMeans, sp, so, T, K, g));
         back(so, out, K * K);
     }
@@ -931,8 +1047,8 @@ public class TornadoBackend extends JavaBackend {
         }
         float[] sl = in(op, 0, logits);
         int[] st = in(op, 1, targets);
-        float[] so = out(op, 2, T);
-        float[] se = out(op, 3, T);
+        float[] so = out(op, 2, loss, T);
+        float[] se = out(op, 3, lse, T);
         exec(op, arr(sl, st, so, se), arr(so, se), shape(T, V), null,
                 (g, p) -> g.task("t", LossKernels::crossEntropyForward, sl, st, so, se, T, V));
         back(so, loss, T);
@@ -950,7 +1066,7 @@ public class TornadoBackend extends JavaBackend {
         float[] sl = in(op, 0, logits);
         int[] st = in(op, 1, targets);
         float[] se = in(op, 2, lse);
-        float[] sd = out(op, 3, T * V);
+        float[] sd = out(op, 3, dLogits, T * V);
         exec(op, arr(sl, st, se, sd), arr(sd), shape(T, V), new float[] {scale},
                 (g, p) -> g.task("t", ScalarTasks::crossEntropyBackward, sl, st, se, sd, T, V, p));
         back(sd, dLogits, T * V);
