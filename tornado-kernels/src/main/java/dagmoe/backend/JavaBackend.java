@@ -508,6 +508,16 @@ public class JavaBackend implements Backend {
         AggregationKernels.dagGateMeans(p, out, T, K, g);
     }
 
+    @Override
+    public void dagPairwiseForwardWithGateMeans(float[] p, float[] out, float[] gateMeans, int T, int K, int g) {
+        String op = "dagPairwiseForwardWithGateMeans";
+        positive(op, "T", T);
+        checkDag(op, new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
+        matrix(op, "gateMeans", gateMeans, K, K, "K", "K");
+        dagPairwiseForward(p, out, T, K, g);
+        dagGateMeans(p, gateMeans, T, K, g);
+    }
+
     // ---------------------------------------------------------------- loss
 
     /** Checks of the cross-entropy ops; targets must be < V (negative = ignored). */

@@ -184,7 +184,7 @@ class CpuBackendTest {
     @Test
     void elementwiseAndReductions() {
         SplittableRandom r = new SplittableRandom(4);
-        for (int n : new int[] {1, 7, 33, 257, 40_009}) {
+        for (int n : new int[] {1, 7, 33, 257, 40_009, 300_007}) { // the last one above WorkerPool.MIN_PARALLEL_WORK
             float[] x = uni(r, n + 3, 2), y = uni(r, n + 1, 2);
             check("fill " + n, floats(x), (be, a) -> be.fill(a.f[0], n, 0.25f));
             check("copy " + n, floats(x, y), (be, a) -> be.copy(a.f[0], a.f[1], n));
@@ -330,7 +330,7 @@ class CpuBackendTest {
             }
         }
         // a large enough sumSlotRows / gatherRows to be split across threads
-        int T2 = 2048, K2 = 2, d2 = 64;
+        int T2 = 4096, K2 = 2, d2 = 64; // T2·K2·d2 above WorkerPool.MIN_PARALLEL_WORK
         int[] pos2 = new int[T2 * K2];
         for (int s = 0; s < pos2.length; s++) {
             pos2[s] = (s * 7919) % pos2.length; // a permutation
@@ -365,7 +365,7 @@ class CpuBackendTest {
                     (be, a) -> be.dagPairwiseForwardWithGateMeans(a.f[0], a.f[1], a.f[2], T, K, g));
         }
         // large enough to be split across threads (d not a multiple of the vector width)
-        int T = 600, K = 2, d = 70;
+        int T = 2000, K = 2, d = 70; // 2·K·d·T above WorkerPool.MIN_PARALLEL_WORK
         check("addTokenToSlots large", floats(uni(r, T * K * d, 1), uni(r, T * d, 1), new float[T * K * d]),
                 (be, a) -> be.addTokenToSlots(a.f[0], a.f[1], 0.5f, a.f[2], T, K, d));
     }

@@ -34,7 +34,17 @@ public final class Gemm {
     private final float[][] packedA;
     private final float[][] tiles;
 
+    /** Products with at most this many rows (and ≥ 4× as many columns, k ≥ KC) run transposed: {@link #multiplyTransposed}. */
+    static final int NARROW_ROWS = 64;
+    private final boolean transposeNarrow;
+
     public Gemm(WorkerPool pool) {
+        this(pool, true);
+    }
+
+    /** @param transposeNarrow whether narrow products run as Cᵀ = op(B)ᵀ·op(A)ᵀ (the same bits; false for tests) */
+    public Gemm(WorkerPool pool, boolean transposeNarrow) {
+        this.transposeNarrow = transposeNarrow;
         this.pool = pool;
         this.threads = pool.threads();
         this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
@@ -62,6 +72,16 @@ public final class Gemm {
             direct(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate);
             return;
         }
+        if (transposeNarrow && m <= NARROW_ROWS && n >= 4 * m && k >= KC) {
+            multiplyTransposed(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate);
+            return;
+        }
+        multiplyPacked(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, m, n, k, accumulate);
+    }
+
+    /** The packed Goto/BLIS product (m ≥ MR). */
+    private void multiplyPacked(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
+                                float[] c, int cOff, int m, int n, int k, boolean accumulate) {
         int panels = (n + NR - 1) / NR;
         int kBlocks = (k + KC - 1) / KC;
         int blockStride = KC * NR * panels; // packed B: k-block q at q·blockStride, panel jp at +jp·kc·NR
@@ -104,6 +124,37 @@ public final class Gemm {
                         q == 0 && !accumulate);
             }
         });
+    }
+
+    private float[] transposed = new float[0];
+
+    /**
+     * C (+)= op(A)·op(B) for few rows and many columns over a long k (the narrow weight gradients, e.g. 64 × 512
+     * over k = 2048): packing op(B) (k × n) would cost about as much as the product, so compute
+     * Cᵀ = op(B)ᵀ·op(A)ᵀ instead, which packs op(A)ᵀ (k × m), into a scratch [n × m] and transpose it into C.
+     * Every element is the same chain of multiply-adds over p in the same order (a·b = b·a exactly), started
+     * from C when accumulating, so the bits equal those of the direct formulation.
+     */
+    private void multiplyTransposed(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
+                                    float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        int size = m * n;
+        if (transposed.length < size) {
+            transposed = new float[size];
+        }
+        float[] ct = transposed;
+        if (accumulate) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    ct[j * m + i] = c[cOff + i * n + j];
+                }
+            }
+        }
+        multiplyPacked(b, bOff, bcs, brs, a, aOff, acs, ars, ct, 0, n, m, k, accumulate);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                c[cOff + i * n + j] = ct[j * m + i];
+            }
+        }
     }
 
     /** Packs rows [p0, p0+kc) of op(B), column panels [j0, j1), into bp: panel jp at base + jp·kc·NR, row p at +p·NR. */
