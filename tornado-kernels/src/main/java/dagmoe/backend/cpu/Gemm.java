@@ -36,15 +36,23 @@ public final class Gemm {
 
     /** Products with at most this many rows (and ≥ 4× as many columns, k ≥ KC) run transposed: {@link #multiplyTransposed}. */
     static final int NARROW_ROWS = 64;
+    /** Products with k at most this walk C by row panels (see {@code compute}). */
+    static final int SHORT_K = 128;
     private final boolean transposeNarrow;
+    private final boolean rowOuterShortK;
 
     public Gemm(WorkerPool pool) {
-        this(pool, true);
+        this(pool, true, true);
     }
 
-    /** @param transposeNarrow whether narrow products run as Cᵀ = op(B)ᵀ·op(A)ᵀ (the same bits; false for tests) */
-    public Gemm(WorkerPool pool, boolean transposeNarrow) {
+    /**
+     * @param transposeNarrow whether narrow products run as Cᵀ = op(B)ᵀ·op(A)ᵀ ({@link #multiplyTransposed})
+     * @param rowOuterShortK  whether products with k ≤ SHORT_K walk C by row panels (see {@code compute})
+     * Both only change the order of independent tiles: the same bits either way (tests compare them).
+     */
+    public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK) {
         this.transposeNarrow = transposeNarrow;
+        this.rowOuterShortK = rowOuterShortK;
         this.pool = pool;
         this.threads = pool.threads();
         this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
@@ -121,7 +129,7 @@ public final class Gemm {
                 int p0 = q * KC;
                 int kc = Math.min(KC, k - p0);
                 compute(worker, a, aOff, ars, acs, bp, q * blockStride, c, cOff, n, p0, kc, i0, mc, j0, j1,
-                        q == 0 && !accumulate);
+                        q == 0 && !accumulate, rowOuterShortK && k <= SHORT_K);
             }
         });
     }
@@ -226,7 +234,7 @@ public final class Gemm {
 
     /** Rows [i0, i0+mc) × column panels [j0, j1) of C for one k-block, on scratch slot {@code worker}. */
     private void compute(int worker, float[] a, int aOff, int ars, int acs, float[] bp, int bBase, float[] c, int cOff,
-                         int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite) {
+                         int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite, boolean rowOuter) {
         float[] ap = packedA[worker];
         float[] tile = tiles[worker];
         // Full MR-row panels read A in place: the micro-kernel broadcasts A(i, p) for MR rows per p, and in
@@ -239,6 +247,26 @@ public final class Gemm {
             packA(a, aOff, ars, acs, ap, i0 + full, mc - full, p0, kc);
         }
         int aBase = aOff + i0 * ars + p0 * acs;
+        if (rowOuter) {
+            // A short k (k ≤ SHORT_K, e.g. the 64-wide DAG / mlp-mix products): a tile is only kc steps of
+            // FMAs between loading and storing its part of C, so C's traffic dominates. Walk C row panel by row
+            // panel (its rows stream left to right, which the prefetcher follows) instead of column panel by
+            // column panel (a jump of MR rows between tiles); the B panels stream from L2. Same tiles: same bits.
+            for (int r = 0; r < mc; r += MR) {
+                boolean packed = r >= full;
+                for (int jp = j0; jp < j1; jp++) {
+                    int col = jp * NR;
+                    int cols = Math.min(NR, n - col);
+                    int bIdx = bBase + jp * kc * NR;
+                    if (packed) {
+                        kernel(kc, ap, 0, 1, MR, bp, bIdx, c, cOff + (i0 + full) * n + col, n, mc - full, cols, overwrite, tile);
+                    } else {
+                        kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
+                    }
+                }
+            }
+            return;
+        }
         for (int jp = j0; jp < j1; jp++) {
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
