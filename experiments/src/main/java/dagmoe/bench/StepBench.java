@@ -118,11 +118,11 @@ public final class StepBench {
         if (timed != null) {
             // plans compiled after the first step (new size buckets of the per-expert products) inflate those steps
             out.printf(Locale.ROOT, "  %s on tornado: plans compiled in the first step %.0f (%.0f ms), warm-up %.0f (%.0f ms),"
-                            + " timed steps %.0f (%.0f ms); per timed step H2D %.2f ms, kernels %.2f ms, D2H %.2f ms,"
-                            + " device-call wall %.1f ms of %.1f ms%n", op, first.get("compiles"), first.get("compile_ms"),
+                            + " timed steps %.0f (%.0f ms); per timed step H2D %.2f ms (%.0f B), kernels %.2f ms, D2H %.2f ms"
+                            + " (%.0f B), device-call wall %.1f ms of %.1f ms%n", op, first.get("compiles"), first.get("compile_ms"),
                     warm.get("compiles"), warm.get("compile_ms"), timed.get("compiles"), timed.get("compile_ms"),
-                    timed.get("h2d_ms") / reps, timed.get("kernel_ms") / reps, timed.get("d2h_ms") / reps,
-                    timed.get("wall_ms") / reps, m.meanMs);
+                    timed.get("h2d_ms") / reps, timed.getOrDefault("bytes_in", 0.0) / reps, timed.get("kernel_ms") / reps,
+                    timed.get("d2h_ms") / reps, timed.getOrDefault("bytes_out", 0.0) / reps, timed.get("wall_ms") / reps, m.meanMs);
             notes.addAll(opSplit(op, timedByOp, reps, 12));
             notes.forEach(out::println);
         }
