@@ -365,6 +365,29 @@ class TornadoBackendTest {
      * Resident mode: arrays stay on the device between operations. Only first uses and host writes upload, only
      * toHost downloads (each at most once per change), and the round trips are exact (copies move bits).
      */
+    /** Resident mode: the device buffer of an array the program dropped is freed once the array is collected. */
+    @Test
+    void droppedArraysReleaseTheirDeviceBuffers() throws InterruptedException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(tornado.resident(), "staging mode");
+        int n = 4096;
+        float[] keep = rnd(n, 5);
+        tornado.copy(keep, new float[n], n);
+        long before = tornado.residentArrays()[0];
+        for (int i = 0; i < 40; i++) {
+            tornado.copy(keep, new float[n], n); // a new output array per call, dropped right away
+        }
+        long grown = tornado.residentArrays()[0];
+        assertTrue(grown >= before + 30, "40 new arrays got device buffers: " + before + " -> " + grown);
+        long after = grown;
+        for (int tries = 0; tries < 20 && after > before + 5; tries++) {
+            System.gc();
+            Thread.sleep(50);
+            tornado.copy(keep, keep, n); // any operation frees the buffers of collected arrays first
+            after = tornado.residentArrays()[0];
+        }
+        assertTrue(after <= before + 5, "buffers of collected arrays are freed: " + before + " -> " + grown + " -> " + after);
+    }
+
     @Test
     void residentArraysMoveOnlyWhenTheHostWritesOrReads() {
         org.junit.jupiter.api.Assumptions.assumeTrue(tornado.resident(), "staging mode");
