@@ -49,9 +49,11 @@ import uk.ac.manchester.tornado.runtime.tasks.TornadoTaskGraph;
  * current: an operation uploads an argument only when the host wrote it since ({@link #hostWrote}), and
  * {@link #toHost} downloads an array only when an operation wrote it since. Each execution ends with a finish of
  * the plan's command queue (TornadoVM runs each plan on its own queue).
- * Reaching the plan internals needs {@code --add-opens tornado.api/uk.ac.manchester.tornado.api} and
- * {@code --add-opens tornado.runtime/uk.ac.manchester.tornado.runtime.tasks} (plus exports of
- * {@code runtime.common} and {@code runtime.graph}) to ALL-UNNAMED; {@link #checkAccess()} says so when missing.
+ * Reaching the plan internals needs {@code tornado.api/uk.ac.manchester.tornado.api} and
+ * {@code tornado.runtime/uk.ac.manchester.tornado.runtime.tasks} open (and {@code runtime.common},
+ * {@code runtime.graph} exported) to this backend's module: TornadoVM 5.2.0's module descriptors already do so;
+ * {@link #ACCESS_OPTIONS} (added by ./dagmoe and the Maven profile) cover an SDK that does not, and
+ * {@link #checkAccess()} names them when access is missing.
  *
  * <h2>Staging mode</h2>
  * Every array of an operation is uploaded before and every output downloaded after each execution
