@@ -63,8 +63,7 @@ final class MoeDag extends MoeRouted {
         }
     }
 
-    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
-        routeForward(be, x, T);
+    @Override void aggregateForward(Backend be, float[] h, float[] x, float[] out, int T) {
         aggregate(be, h, x, gy, out, T);
     }
 
@@ -99,8 +98,7 @@ final class MoeDag extends MoeRouted {
         Ops.copyAt(be, e[r].data(), 0, w4[r], 3 * gg, gg, false);
     }
 
-    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
-        backwardBuffers(T);
+    @Override void aggregateBackward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
         int s = T * K, gg = g * g;
         float[] dM = scratch.get("dag.dM", s * g), dP = scratch.get("dag.dP", s * 4 * g), dZ = scratch.get("dag.dZ", s * g);
         float[] dU = scratch.get("dag.dU", s * d), dW4 = scratch.get("dag.dW4", 4 * gg), dTok = scratch.get("dag.dTok", T * d);
@@ -126,7 +124,6 @@ final class MoeDag extends MoeRouted {
             be.sumSlotRows(dX, identity, dTok, T, K, d, false);
             be.axpy(1f / K, dTok, residual == DagResidual.INJECTED ? dh : dx, T * d);
         }
-        routeBackward(be, x, dx, T);
     }
 
     @Override void statsToHost(Backend be) {

@@ -24,8 +24,7 @@ final class MoeMix extends MoeRouted {
         hm = Ops.grow(hm, n); am = Ops.grow(am, n);
     }
 
-    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
-        routeForward(be, x, T);
+    @Override void aggregateForward(Backend be, float[] h, float[] x, float[] out, int T) {
         be.copy(h, out, T * d);
         sumSlots(be, out, T, true);
         Ops.linear(be, gy, wDown.data(), hm, T, gm, K * d);   // hm[T×gm] = concat(gy) w_downᵀ
@@ -33,8 +32,7 @@ final class MoeMix extends MoeRouted {
         be.matmulABt(am, 0, wUp.data(), 0, out, 0, T, d, gm, true); // out += am w_upᵀ
     }
 
-    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
-        backwardBuffers(T);
+    @Override void aggregateBackward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
         float[] dAm = scratch.get("mix.dAm", T * gm), dHm = scratch.get("mix.dHm", T * gm);
         be.axpy(1f, dOut, dh, T * d);
         be.fill(dAm, T * gm, 0f);
@@ -43,6 +41,5 @@ final class MoeMix extends MoeRouted {
         be.geluBackward(hm, dAm, dHm, T * gm);
         spreadToSlots(be, dOut, dGy, T);
         Ops.linearBackward(be, gy, wDown, dHm, dGy, T, gm, K * d); // dGy viewed as [T × K·d]
-        routeBackward(be, x, dx, T);
     }
 }

@@ -40,6 +40,28 @@ abstract class MoeRouted extends FeedForward {
         if (identity == null || identity.length < s) identity = Ops.identity(s);
     }
 
+    /** Route, run and gate the experts (gy), then aggregate: h, x, gy -> out. */
+    @Override final void forward(Backend be, float[] h, float[] x, float[] out, int T) {
+        routeForward(be, x, T);
+        aggregateForward(be, h, x, out, T);
+    }
+
+    /** The aggregation's backward (dOut -> dGy, dh, dx, aggregator gradients), then gates, experts and router. */
+    @Override final void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        backwardBuffers(T);
+        aggregateBackward(be, h, x, dOut, dh, dx, T);
+        routeBackward(be, x, dx, T);
+    }
+
+    /** The aggregator alone: h, x [T×d] and the gated expert outputs gy [TK×d] (slot order) -> out [T×d] (overwritten). */
+    abstract void aggregateForward(Backend be, float[] h, float[] x, float[] out, int T);
+
+    /**
+     * The aggregator's backward alone: dOut [T×d] -> dGy [TK×d] (overwritten), dh, dx +=, the aggregator's
+     * gradients += (after {@link #backwardBuffers}, before {@link #routeBackward}).
+     */
+    abstract void aggregateBackward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T);
+
     // x[T×d] -> gy[TK×d]
     void routeForward(Backend be, float[] x, int T) {
         router.forward(be, x, ra, T);

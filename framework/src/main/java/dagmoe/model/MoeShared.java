@@ -14,14 +14,14 @@ final class MoeShared extends MoeSum {
 
     @Override void allocate(int T) { super.allocate(T); shared.allocate(T); s = Ops.grow(s, T * d); }
 
-    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
-        super.forward(be, h, x, out, T);
+    @Override void aggregateForward(Backend be, float[] h, float[] x, float[] out, int T) {
+        super.aggregateForward(be, h, x, out, T);
         shared.forward(be, x, s, T);
         be.axpy(1f, s, out, T * d);
     }
 
-    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
-        super.backward(be, h, x, dOut, dh, dx, T);
+    @Override void aggregateBackward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
+        super.aggregateBackward(be, h, x, dOut, dh, dx, T);
         shared.backward(be, x, dOut, dx, T);
     }
 }

@@ -7,16 +7,13 @@ class MoeSum extends MoeRouted {
 
     MoeSum(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) { super(reg, prefix, c, scratch); }
 
-    @Override void forward(Backend be, float[] h, float[] x, float[] out, int T) {
-        routeForward(be, x, T);
+    @Override void aggregateForward(Backend be, float[] h, float[] x, float[] out, int T) {
         be.copy(h, out, T * d);
         sumSlots(be, out, T, true);
     }
 
-    @Override void backward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
-        backwardBuffers(T);
+    @Override void aggregateBackward(Backend be, float[] h, float[] x, float[] dOut, float[] dh, float[] dx, int T) {
         be.axpy(1f, dOut, dh, T * d);
         spreadToSlots(be, dOut, dGy, T);
-        routeBackward(be, x, dx, T);
     }
 }
