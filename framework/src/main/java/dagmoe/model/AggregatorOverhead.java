@@ -17,7 +17,9 @@ import java.util.SplittableRandom;
  * mlp-mix (g 64), chain (R 2). After warm-up every step of an aggregator is bracketed by two steps of sum, and
  * its overhead is the median over rounds of its time over the mean of those two: the speed of a shared
  * machine drifts over seconds, and the bracketing cancels that drift. Both the wall time and the process CPU time of each step are reported;
- * on a machine shared with other work the CPU time is the steadier measure.
+ * on a machine shared with other work the CPU time is the steadier measure. A second table times each aggregator's
+ * own work apart ({@link #componentTable}): a few per cent of a step are below the step-to-step noise of a shared
+ * machine, while the aggregator alone, alternated call by call with sum's, is measured to a fraction of a per cent.
  * <p>Usage: {@code AggregatorOverhead [backend=cpu] [threads=2] [rounds=5] [warmup=2] [profile] [nogatestats]};
  * with {@code profile} every Backend call is timed (wall clock, and CPU time of the calling and worker threads) and
  * per-op tables per aggregator are printed;
@@ -141,6 +143,7 @@ public final class AggregatorOverhead {
         System.out.println("wall +% / cpu +%: median over rounds of (this aggregator's step / mean of the sum steps just before and "
                 + "after it) - 1, [quartiles]; ratio = that median / FLOP +% (target <= 1.2), [95% bootstrap CI of the median]; "
                 + "wall s: median step.");
+        componentTable(cfgs, models, be, Math.max(40, 10 * rounds), median(times[0]), baseFlops);
         System.out.println("wall / process-cpu seconds per step, in round order (cpu time is robust to other processes on the machine):");
         for (int i = 0; i < n; i++)
             System.out.println("  " + cfgs.get(i).aggregator().key() + " wall " + Arrays.toString(round3(times[i])) + " cpu " + Arrays.toString(round3(cpu[i])));
@@ -178,6 +181,74 @@ public final class AggregatorOverhead {
             }
         }
         raw.close();
+    }
+
+    /**
+     * The aggregators' own work, timed apart (the step-time comparison above cannot resolve a few per cent on a
+     * noisy machine): aggregateForward + aggregateBackward of one MoE block, alternated call by call with sum's on
+     * the same shapes ({@code pairs} pairs, the order swapped every pair), and the per-tensor optimizer work on the
+     * aggregator's parameters (gradient zeroing, clipping's sumSquares and scale, AdamW). Overhead = (MoE blocks ×
+     * median paired difference + optimizer time) / sum's median step; the interval is a bootstrap over the pairs.
+     * chain is left out: its extra work is whole routing rounds, which the step times above measure well.
+     */
+    static void componentTable(List<ModelConfig> cfgs, Model[] models, Backend be, int pairs, double sumStep, double baseFlops) {
+        int T = B * S;
+        MoeRouted base = (MoeRouted) models[0].blocks[0].ffn;
+        int d = cfgs.get(0).dModel();
+        SplittableRandom r = new SplittableRandom(11);
+        float[] h = new float[T * d], x = new float[T * d], out = new float[T * d], dOut = new float[T * d];
+        float[] dh = new float[T * d], dx = new float[T * d];
+        for (int i = 0; i < T * d; i++) { h[i] = (float) r.nextGaussian(); x[i] = (float) r.nextGaussian(); dOut[i] = (float) (1e-3 * r.nextGaussian()); }
+        be.hostWrote(h, x, dOut, dh, dx);
+        System.out.printf("aggregator alone (one MoE block's aggregateForward + aggregateBackward vs sum's, %d alternated pairs; "
+                + "optimizer work on its parameters), as %% of sum's median step %.3f s:%n", pairs, sumStep);
+        System.out.printf("%-15s %12s %12s %12s %10s %9s %18s%n", "aggregator", "block ms", "vs sum ms", "optim ms", "step +%", "FLOP +%", "ratio [95% CI]");
+        for (int i = 1; i < models.length; i++) {
+            if (!(models[i].blocks[0].ffn instanceof MoeRouted agg)) continue;
+            int moeBlocks = cfgs.get(i).moeLayers();
+            double[] diff = new double[pairs], own = new double[pairs];
+            for (int k = -5; k < pairs; k++) {
+                boolean aggFirst = (k & 1) == 1;
+                double t1 = timeAggregator(aggFirst ? agg : base, be, h, x, out, dOut, dh, dx, T);
+                double t2 = timeAggregator(aggFirst ? base : agg, be, h, x, out, dOut, dh, dx, T);
+                if (k < 0) continue; // warm-up
+                double tAgg = aggFirst ? t1 : t2, tSum = aggFirst ? t2 : t1;
+                diff[k] = tAgg - tSum;
+                own[k] = tAgg;
+            }
+            List<Parameter> ps = models[i].parametersOf("aggregator");
+            double[] opt = new double[Math.max(5, pairs / 4)];
+            float[][] m = new float[ps.size()][], v = new float[ps.size()][];
+            for (int j = 0; j < ps.size(); j++) { m[j] = new float[ps.get(j).size()]; v[j] = new float[ps.get(j).size()]; }
+            for (int k = -2; k < opt.length; k++) {
+                long t0 = System.nanoTime();
+                for (int j = 0; j < ps.size(); j++) {
+                    Parameter p = ps.get(j);
+                    be.fill(p.grad(), p.size(), 0f);
+                    be.sumSquares(p.grad(), p.size());
+                    be.scale(p.grad(), p.size(), 1f);
+                    be.adamw(p.data(), p.grad(), m[j], v[j], p.size(), 0f, 0.9f, 0.95f, 1e-8f, 0f, 0.5f, 0.5f);
+                }
+                if (k >= 0) opt[k] = (System.nanoTime() - t0) / 1e9;
+            }
+            double med = median(diff), optMed = median(opt);
+            double[] ci = bootstrapMedianCi(diff, 2000, 0.95);
+            double over = (moeBlocks * med + optMed) / sumStep;
+            double lo = (moeBlocks * ci[0] + optMed) / sumStep, hi = (moeBlocks * ci[1] + optMed) / sumStep;
+            double flopOver = forwardFlopsPerToken(cfgs.get(i), S) / baseFlops - 1;
+            System.out.printf("%-15s %12.2f %12.2f %12.2f %9.2f%% %8.2f%% %18s%n", cfgs.get(i).aggregator().key(), 1e3 * median(own),
+                    1e3 * med, 1e3 * optMed, 100 * over, 100 * flopOver,
+                    String.format("%.2f [%.2f,%.2f]", over / flopOver, lo / flopOver, hi / flopOver));
+        }
+    }
+
+    private static double timeAggregator(MoeRouted agg, Backend be, float[] h, float[] x, float[] out, float[] dOut,
+                                         float[] dh, float[] dx, int T) {
+        long t0 = System.nanoTime();
+        agg.aggregateForward(be, h, x, out, T);
+        agg.backwardBuffers(T);
+        agg.aggregateBackward(be, h, x, dOut, dh, dx, T);
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Per-call profile of the step being timed (filled by the {@code profile} proxy). */

@@ -101,6 +101,13 @@ public final class Model {
         return p;
     }
 
+    /** The parameters of one component ("aggregator", "experts", ...; see {@link #paramCounts}), in order. */
+    List<Parameter> parametersOf(String comp) {
+        List<Parameter> out = new ArrayList<>();
+        for (Parameter p : params) if (comp.equals(component.get(p.name()))) out.add(p);
+        return out;
+    }
+
     public ParamCounts paramCounts() {
         Map<String, Long> by = new LinkedHashMap<>();
         for (String k : List.of("embedding", "attention", "router", "experts", "dense", "aggregator", "norms", "head"))
