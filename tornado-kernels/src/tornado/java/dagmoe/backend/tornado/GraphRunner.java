@@ -14,13 +14,16 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
+import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.TornadoProfilerResult;
+import uk.ac.manchester.tornado.api.WorkerGrid2D;
 import uk.ac.manchester.tornado.api.common.Access;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.memory.XPUBuffer;
@@ -356,6 +359,8 @@ final class GraphRunner implements AutoCloseable {
         final int[] iparams;
         /** Resident mode: per argument slot, the plan's buffer state to bind (slots of one aliased array share one). */
         XPUDeviceBufferState[] slots;
+        /** KernelContext plans: the explicit 2-D work grid of task "t", resized per call. */
+        WorkerGrid2D grid;
         boolean compiled;
 
         Entry(TornadoExecutionPlan plan, float[] params, int[] iparams) {
@@ -425,6 +430,11 @@ final class GraphRunner implements AutoCloseable {
         return runtime.getBackend(b).getDevice(d);
     }
 
+    /** True when the device is a GPU (the default for the tiled matrix products, see TornadoBackend). */
+    boolean gpu() {
+        return device.getDeviceType() == TornadoDeviceType.GPU;
+    }
+
     /** The device plans run on, as "description (backend)". */
     String deviceDescription() {
         return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ")";
@@ -456,13 +466,29 @@ final class GraphRunner implements AutoCloseable {
      * {@link #toHost}).
      */
     void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams, Tasks tasks) {
+        run(op, arrays, outputs, shape, params, iparams, null, tasks);
+    }
+
+    /**
+     * As above, for a plan whose task "t" is a KernelContext kernel: {@code grid} = {global x, global y, local x,
+     * local y}, an explicit 2-D work grid (global sizes multiples of the local ones). The grid is not compiled in:
+     * the same plan runs with the global size of each call.
+     */
+    void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams, long[] grid,
+             Tasks tasks) {
         Key key = resident ? new Key(op, NO_ARRAYS, signature(arrays, shape)) : new Key(op, arrays, shape);
         OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         Entry e = cache.get(key);
         if (e == null) {
-            e = build(op, arrays, outputs, params == null ? 0 : params.length, iparams == null ? 0 : iparams.length, tasks);
+            e = build(op, arrays, outputs, params == null ? 0 : params.length, iparams == null ? 0 : iparams.length,
+                    grid != null, tasks);
             cache.put(key, e);
             trim();
+        }
+        if (grid != null) {
+            // Set every call: TornadoVM drops a local size the device cannot take (to null, with a warning).
+            e.grid.setGlobalWork(grid[0], grid[1], 1);
+            e.grid.setLocalWork(grid[2], grid[3], 1);
         }
         if (params != null) {
             System.arraycopy(params, 0, e.params, 0, params.length);
@@ -529,7 +555,8 @@ final class GraphRunner implements AutoCloseable {
         return k;
     }
 
-    private Entry build(String op, Object[] arrays, Object[] outputs, int nParams, int nIParams, Tasks tasks) {
+    private Entry build(String op, Object[] arrays, Object[] outputs, int nParams, int nIParams, boolean gridded,
+                        Tasks tasks) {
         float[] params = new float[Math.max(1, nParams)];
         int[] iparams = new int[Math.max(1, nIParams)];
         TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
@@ -571,6 +598,10 @@ final class GraphRunner implements AutoCloseable {
             plan.withThreadInfo();
         }
         Entry e = new Entry(plan, params, iparams);
+        if (gridded) {
+            e.grid = new WorkerGrid2D(1, 1);
+            plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + ".t", e.grid));
+        }
         if (resident) {
             TornadoExecutionContext ctx = context(plan);
             e.slots = new XPUDeviceBufferState[arrays.length];

@@ -66,6 +66,12 @@ public class TornadoBackend extends JavaBackend {
     public static final String DEVICE_PROPERTY = "dagmoe.tornado.device";
     /** System property: "true" selects staging mode (every array copied in and out per operation). */
     public static final String STAGING_PROPERTY = "dagmoe.tornado.staging";
+    /**
+     * System property: "true" runs the matrix products as the local-memory tiled KernelContext kernels
+     * ({@link TiledMatmulKernels}), "false" as the portable kernels, "auto" (default) tiled on GPU devices only
+     * (on a CPU OpenCL device local memory is ordinary memory and the barriers cost time).
+     */
+    public static final String TILED_PROPERTY = "dagmoe.tornado.tiled";
     /** System property with the number of cached plans (default 4096). */
     public static final String MAX_PLANS_PROPERTY = "dagmoe.tornado.maxPlans";
 
@@ -79,6 +85,7 @@ public class TornadoBackend extends JavaBackend {
     private final boolean resident;
     private final GraphRunner runner;
     private final Map<String, Object> workspaces = new HashMap<>();
+    private boolean tiled;
 
     /** Uses the device named by the system property {@value #DEVICE_PROPERTY} (default: TornadoVM's default). */
     public TornadoBackend(int threads) {
@@ -106,6 +113,37 @@ public class TornadoBackend extends JavaBackend {
             }
         }
         this.runner = new GraphRunner(device, Integer.getInteger(MAX_PLANS_PROPERTY, 4096), resident);
+        String t = System.getProperty(TILED_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+        switch (t) {
+            case "true":
+                tiled = true;
+                break;
+            case "false":
+                tiled = false;
+                break;
+            case "auto":
+            case "":
+                tiled = runner.gpu();
+                break;
+            default:
+                runner.close();
+                throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false or auto");
+        }
+    }
+
+    /** True when the matrix products run as the tiled KernelContext kernels ({@value #TILED_PROPERTY}). */
+    public boolean tiled() {
+        return tiled;
+    }
+
+    /** True when the device is a GPU (where {@value #TILED_PROPERTY}=auto turns the tiled products on). */
+    boolean gpuDevice() {
+        return runner.gpu();
+    }
+
+    /** Switches the tiled matrix products on or off from now on (tests, benchmarks); plans of both stay cached. */
+    public void setTiled(boolean on) {
+        tiled = on;
     }
 
     /** Throws IllegalArgumentException (one message, how to enable) unless TornadoVM can run the kernels in parallel. */
@@ -361,6 +399,10 @@ public class TornadoBackend extends JavaBackend {
             }
             return;
         }
+        if (tiled) {
+            tiledProduct(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate);
+            return;
+        }
         long mk = (long) m * k;
         long kn = (long) k * n;
         long mn = (long) m * n;
@@ -454,6 +496,37 @@ public class TornadoBackend extends JavaBackend {
             }
             g.task("unpad", SliceTasks::unpad, wc, c, bm, bn, q, 6);
         });
+    }
+
+    /**
+     * The tiled KernelContext kernel on the arrays themselves, offsets included: sizes, offsets and the accumulate
+     * flag travel in the per-call int array, so one plan per (kind, array lengths) serves every slice and row count
+     * (no padding, no buckets); the global work size [n, m] rounded up to the tile is set per call.
+     */
+    private void tiledProduct(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n,
+                              int k, boolean accumulate) {
+        String op = MATMUL_NAMES[kind] + "Tiled";
+        float[] sa = in(op, 0, a);
+        float[] sb = in(op, 1, b);
+        float[] sc = inout(op, 2, c, c.length);
+        int[] ip = {aOff, bOff, cOff, m, n, k, flag(accumulate)};
+        int ts = TiledMatmulKernels.TS;
+        long[] grid = {TiledMatmulKernels.globalSize(n), TiledMatmulKernels.globalSize(m), ts, ts};
+        runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> {
+            uk.ac.manchester.tornado.api.KernelContext ctx = new uk.ac.manchester.tornado.api.KernelContext();
+            switch (kind) {
+                case MATMUL:
+                    g.task("t", TiledMatmulKernels::matmul, ctx, sa, sb, sc, q, 0);
+                    break;
+                case ABT:
+                    g.task("t", TiledMatmulKernels::matmulABt, ctx, sa, sb, sc, q, 0);
+                    break;
+                default:
+                    g.task("t", TiledMatmulKernels::matmulAtB, ctx, sa, sb, sc, q, 0);
+                    break;
+            }
+        });
+        back(sc, c, c.length);
     }
 
     /** dst[r×dstCols + col] = src[off + r×cols + col] for r < rows, col < cols (dst already zeroed). */
