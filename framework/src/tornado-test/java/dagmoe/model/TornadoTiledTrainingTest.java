@@ -61,7 +61,7 @@ class TornadoTiledTrainingTest extends TornadoTrainingTest {
         StringBuilder portable = new StringBuilder();
         for (Map.Entry<String, Map<String, Double>> e : p.entrySet()) {
             String op = e.getKey();
-            if (op.startsWith("matmul") && op.endsWith("Tiled")) {
+            if (op.startsWith("matmul") && op.contains("Tiled")) {
                 tiledCalls += e.getValue().get("calls");
             } else if (op.startsWith("matmul")) {
                 portable.append(op).append(' ');

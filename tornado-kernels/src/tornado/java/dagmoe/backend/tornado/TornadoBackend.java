@@ -50,6 +50,9 @@ import dagmoe.kernels.RouterKernels;
  *   <li>Matrix products on slices in resident mode: the slice is padded into the bucketed workspace ON THE
  *       DEVICE ({@link SliceTasks}), its offset and sizes passed in a per-call int array, so the same plan serves
  *       every expert and row count of a bucket.</li>
+ *   <li>Tiled matrix products ({@value #TILED_PROPERTY}; default on GPU devices only): the products run as the
+ *       local-memory KernelContext kernels of {@link TiledMatmulKernels} on an explicit work grid, with sizes and
+ *       offsets read at run time, so slices are multiplied in place (no padding, one plan per array lengths).</li>
  *   <li>Timing: TornadoVM's profiler (SILENT mode) splits every execution into compile (first execution of
  *       a plan), host-to-device, kernel and device-to-host time: {@link #profile()}.</li>
  * </ul>
@@ -68,7 +71,8 @@ public class TornadoBackend extends JavaBackend {
     public static final String STAGING_PROPERTY = "dagmoe.tornado.staging";
     /**
      * System property: "true" runs the matrix products as the local-memory tiled KernelContext kernels
-     * ({@link TiledMatmulKernels}), "false" as the portable kernels, "auto" (default) tiled on GPU devices only
+     * ({@link TiledMatmulKernels}, 2×2 outputs per work-item), "1x1" as the variant with one output per work-item,
+     * "false" as the portable kernels, "auto" (default) tiled on GPU devices only
      * (on a CPU OpenCL device local memory is ordinary memory and the barriers cost time).
      */
     public static final String TILED_PROPERTY = "dagmoe.tornado.tiled";
@@ -85,7 +89,8 @@ public class TornadoBackend extends JavaBackend {
     private final boolean resident;
     private final GraphRunner runner;
     private final Map<String, Object> workspaces = new HashMap<>();
-    private boolean tiled;
+    /** 0: portable kernels; 1: tiled, one output per work-item; 2: tiled, 2×2 outputs per work-item. */
+    private int tiled;
 
     /** Uses the device named by the system property {@value #DEVICE_PROPERTY} (default: TornadoVM's default). */
     public TornadoBackend(int threads) {
@@ -116,24 +121,28 @@ public class TornadoBackend extends JavaBackend {
         String t = System.getProperty(TILED_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
         switch (t) {
             case "true":
-                tiled = true;
+            case "2x2":
+                tiled = 2;
+                break;
+            case "1x1":
+                tiled = 1;
                 break;
             case "false":
-                tiled = false;
+                tiled = 0;
                 break;
             case "auto":
             case "":
-                tiled = runner.gpu();
+                tiled = runner.gpu() ? 2 : 0;
                 break;
             default:
                 runner.close();
-                throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false or auto");
+                throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false, auto, 1x1 or 2x2");
         }
     }
 
     /** True when the matrix products run as the tiled KernelContext kernels ({@value #TILED_PROPERTY}). */
     public boolean tiled() {
-        return tiled;
+        return tiled != 0;
     }
 
     /** True when the device is a GPU (where {@value #TILED_PROPERTY}=auto turns the tiled products on). */
@@ -143,7 +152,15 @@ public class TornadoBackend extends JavaBackend {
 
     /** Switches the tiled matrix products on or off from now on (tests, benchmarks); plans of both stay cached. */
     public void setTiled(boolean on) {
-        tiled = on;
+        tiled = on ? 2 : 0;
+    }
+
+    /** Selects the tiled variant from now on: outputs per work-item along each side, 1 or 2 (tests, benchmarks). */
+    public void setTiledVariant(int outputsPerSide) {
+        if (outputsPerSide != 1 && outputsPerSide != 2) {
+            throw new IllegalArgumentException("tiled variant " + outputsPerSide + ": must be 1 or 2");
+        }
+        tiled = outputsPerSide;
     }
 
     /** Throws IllegalArgumentException (one message, how to enable) unless TornadoVM can run the kernels in parallel. */
@@ -399,7 +416,7 @@ public class TornadoBackend extends JavaBackend {
             }
             return;
         }
-        if (tiled) {
+        if (tiled != 0) {
             tiledProduct(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate);
             return;
         }
@@ -505,12 +522,19 @@ public class TornadoBackend extends JavaBackend {
      */
     private void tiledProduct(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n,
                               int k, boolean accumulate) {
-        String op = MATMUL_NAMES[kind] + "Tiled";
+        String op = MATMUL_NAMES[kind] + (tiled == 2 ? "Tiled" : "Tiled1x1");
         float[] sa = in(op, 0, a);
         float[] sb = in(op, 1, b);
         float[] sc = inout(op, 2, c, c.length);
         int[] ip = {aOff, bOff, cOff, m, n, k, flag(accumulate)};
         int ts = TiledMatmulKernels.TS;
+        if (tiled == 2) {
+            long[] grid = {TiledMatmulKernels.blockedGlobalSize(n), TiledMatmulKernels.blockedGlobalSize(m), ts, ts};
+            runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> g.task("t",
+                    TiledMatmulKernels::blocked, new uk.ac.manchester.tornado.api.KernelContext(), sa, sb, sc, q, 0, kind));
+            back(sc, c, c.length);
+            return;
+        }
         long[] grid = {TiledMatmulKernels.globalSize(n), TiledMatmulKernels.globalSize(m), ts, ts};
         runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> {
             uk.ac.manchester.tornado.api.KernelContext ctx = new uk.ac.manchester.tornado.api.KernelContext();
