@@ -289,13 +289,16 @@ class TornadoBackendTest {
         int m = 64, n = 48, k = 32;
         float[] a = rnd(m * k, 1), b = rnd(n * k, 2), c = new float[m * n];
         float[] x = rnd(1000, 3), y = rnd(1000, 4);
+        int tiled = tornado.tiledVariant(); // the portable kernel's grid (tiled ones: TiledMatmulTest)
         String info = captureStdout(() -> {
             tornado.setThreadInfo(true);
+            tornado.setTiled(false);
             try {
                 tornado.matmulABt(a, 0, b, 0, c, 0, m, n, k, false);
                 tornado.axpy(0.5f, x, y, 1000);
             } finally {
                 tornado.setThreadInfo(false);
+                tornado.setTiledVariant(tiled);
             }
         });
         System.err.println(info);

@@ -155,12 +155,20 @@ public class TornadoBackend extends JavaBackend {
         tiled = on ? 2 : 0;
     }
 
-    /** Selects the tiled variant from now on: outputs per work-item along each side, 1 or 2 (tests, benchmarks). */
+    /**
+     * Selects the tiled variant from now on: outputs per work-item along each side, 1 or 2, or 0 for the portable
+     * kernels (tests, benchmarks).
+     */
     public void setTiledVariant(int outputsPerSide) {
-        if (outputsPerSide != 1 && outputsPerSide != 2) {
-            throw new IllegalArgumentException("tiled variant " + outputsPerSide + ": must be 1 or 2");
+        if (outputsPerSide < 0 || outputsPerSide > 2) {
+            throw new IllegalArgumentException("tiled variant " + outputsPerSide + ": must be 0, 1 or 2");
         }
         tiled = outputsPerSide;
+    }
+
+    /** 0: portable kernels; 1 or 2: tiled, outputs per work-item along each side. */
+    public int tiledVariant() {
+        return tiled;
     }
 
     /** Throws IllegalArgumentException (one message, how to enable) unless TornadoVM can run the kernels in parallel. */
