@@ -17,8 +17,8 @@ import dagmoe.backend.Backend;
 import dagmoe.backend.JavaBackend;
 
 /**
- * The tiled KernelContext matrix products ({@link TiledMatmulKernels}: both variants, one output and 2×2 outputs
- * per work-item, forced on with {@link TornadoBackend#setTiledVariant}) against the portable kernels run as plain Java ({@link JavaBackend}), on sizes
+ * The tiled KernelContext matrix products ({@link TiledMatmulKernels}, 2×2 outputs per work-item, forced on with
+ * {@link TornadoBackend#setTiled}) against the portable kernels run as plain Java ({@link JavaBackend}), on sizes
  * that are not multiples of the 16×16 tile (1, 7, 17, 33, 257), with offsets into longer arrays, accumulate on and
  * off. Tolerance: |tiled − java| <= 1e-5 · Σ_p |a_ip·b_pj| + 1e-6 · |c_before| (the device sums the k products
  * in the same order but contracts them into fused multiply-adds; the bound is a few float roundings of the
@@ -110,13 +110,7 @@ class TiledMatmulTest {
 
     @Test
     void tiledProductsMatchThePortableKernelsOnOddShapesWithOffsets() {
-        for (int variant = 1; variant <= 2; variant++) {
-            tornado.setTiledVariant(variant);
-            oddShapes(variant);
-        }
-    }
-
-    void oddShapes(int variant) {
+        tornado.setTiled(true);
         long seed = 1;
         int plansBefore = tornado.cachedPlans();
         int plansAfterFirst = -1;
@@ -137,7 +131,7 @@ class TiledMatmulTest {
         }
         // Sizes, offsets and the accumulate flag are run-time values: one plan per kind for all of the above.
         assertEquals(plansAfterFirst, tornado.cachedPlans(), "a new shape or offset must not compile a new tiled plan");
-        assertTrue(plansAfterFirst - plansBefore <= 3, "variant " + variant + ": one plan per kind for arrays of one length: "
+        assertTrue(plansAfterFirst - plansBefore <= 3, "one plan per kind for arrays of one length: "
                 + (plansAfterFirst - plansBefore));
     }
 
@@ -156,12 +150,10 @@ class TiledMatmulTest {
             }
         }
         try {
-            for (int variant = 1; variant <= 2; variant++) {
-                staging.setTiledVariant(variant);
-                for (int kind = 0; kind < 3; kind++) {
-                    check(staging, kind, 33, 17, 45, 7, 11, 13, true, 100 + kind);
-                    check(staging, kind, 7, 40, 3, 0, 0, 0, false, 200 + kind);
-                }
+            staging.setTiled(true);
+            for (int kind = 0; kind < 3; kind++) {
+                check(staging, kind, 33, 17, 45, 7, 11, 13, true, 100 + kind);
+                check(staging, kind, 7, 40, 3, 0, 0, 0, false, 200 + kind);
             }
         } finally {
             staging.close();
@@ -169,23 +161,21 @@ class TiledMatmulTest {
     }
 
     /**
-     * The tiled kernels run on the explicit grid: global [n, m] rounded up to 16 (2×2 variant: [n, m] / 2 rounded
-     * up to 16), local [16, 16], as TornadoVM's
+     * The tiled kernel runs on the explicit grid: global [n, m] / 2 rounded up to 16 (2×2 outputs per work-item),
+     * local [16, 16], as TornadoVM's
      * thread info reports it (it prints the grid actually launched; a local size the device refuses shows as null).
      * The kernels also depend on it: with another local size the tile indices would be wrong and the value test fails.
      */
     @Test
     void tiledKernelsRunOnTheIntendedWorkGrid() {
-        int m = 33, n = 7, k = 20; // global [16, 48], 3 work-groups of 16×16
+        int m = 33, n = 7, k = 20; // global [16, 32], 2 work-groups of 16×16
         float[] a = rnd(LA, 1), b = rnd(LB, 2), c = new float[LC];
         String info = TornadoBackendTest.captureStdout(() -> {
             tornado.setThreadInfo(true);
             try {
-                tornado.setTiledVariant(1);
-                tornado.matmulABt(a, 0, b, 0, c, 0, m, n, k, false);
-                tornado.matmulAtB(a, 0, b, 0, c, 0, 257, 33, 1, false); // global [48, 272]
-                tornado.setTiledVariant(2);
-                tornado.matmul(a, 0, b, 0, c, 0, m, n, k, false); // 2×2 per work-item: global [16, 32]
+                tornado.setTiled(true);
+                tornado.matmulABt(a, 0, b, 0, c, 0, m, n, k, false); // global [16, 32]
+                tornado.matmul(a, 0, b, 0, c, 0, m, n, k, false); // global [16, 32]
                 tornado.matmulAtB(a, 0, b, 0, c, 0, 257, 33, 1, false); // global [32, 144]
             } finally {
                 tornado.setThreadInfo(false);
@@ -194,11 +184,11 @@ class TiledMatmulTest {
         System.err.println(info);
         List<String> global = grab(info, "Global work size\\s*:\\s*\\[([0-9, ]+)\\]");
         List<String> local = grab(info, "Local\\s+work size\\s*:\\s*(\\[[0-9, ]+\\]|null)");
-        assertTrue(global.contains("16,48,1") || global.contains("16,48"), "matmulABt 33×7 global work size [16,48]: " + global);
-        assertTrue(global.contains("48,272,1") || global.contains("48,272"), "matmulAtB 257×33 global work size [48,272]: " + global);
-        assertTrue(global.contains("16,32,1") || global.contains("16,32"), "2x2 matmul 33×7 global work size [16,32]: " + global);
-        assertTrue(global.contains("32,144,1") || global.contains("32,144"), "2x2 matmulAtB 257×33 global work size [32,144]: " + global);
-        assertEquals(4, local.size(), "four launches: " + info);
+        assertEquals(3, global.size(), "three launches: " + info);
+        assertEquals(2, global.stream().filter(g -> g.equals("16,32,1") || g.equals("16,32")).count(),
+                "matmulABt and matmul 33×7: global work size [16,32]: " + global);
+        assertTrue(global.contains("32,144,1") || global.contains("32,144"), "matmulAtB 257×33 global work size [32,144]: " + global);
+        assertEquals(3, local.size(), "three launches: " + info);
         for (String l : local) {
             assertTrue(l.startsWith("[16,16"), "local work size [16,16]: " + local);
         }
@@ -233,7 +223,7 @@ class TiledMatmulTest {
             System.setProperty(TornadoBackend.TILED_PROPERTY, "yes");
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> new TornadoBackend(1));
-            assertTrue(e.getMessage().contains(TornadoBackend.TILED_PROPERTY) && e.getMessage().contains("true, false, auto"),
+            assertTrue(e.getMessage().contains(TornadoBackend.TILED_PROPERTY) && e.getMessage().contains("true, false or auto"),
                     e.getMessage());
         } finally {
             if (saved == null) {

@@ -289,7 +289,7 @@ class TornadoBackendTest {
         int m = 64, n = 48, k = 32;
         float[] a = rnd(m * k, 1), b = rnd(n * k, 2), c = new float[m * n];
         float[] x = rnd(1000, 3), y = rnd(1000, 4);
-        int tiled = tornado.tiledVariant(); // the portable kernel's grid (tiled ones: TiledMatmulTest)
+        boolean tiled = tornado.tiled(); // the portable kernel's grid (the tiled one: TiledMatmulTest)
         String info = captureStdout(() -> {
             tornado.setThreadInfo(true);
             tornado.setTiled(false);
@@ -298,7 +298,7 @@ class TornadoBackendTest {
                 tornado.axpy(0.5f, x, y, 1000);
             } finally {
                 tornado.setThreadInfo(false);
-                tornado.setTiledVariant(tiled);
+                tornado.setTiled(tiled);
             }
         });
         System.err.println(info);

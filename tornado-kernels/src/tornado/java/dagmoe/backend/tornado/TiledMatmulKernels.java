@@ -3,151 +3,27 @@ package dagmoe.backend.tornado;
 import uk.ac.manchester.tornado.api.KernelContext;
 
 /**
- * Device-specific variants of {@link dagmoe.kernels.MatmulKernels}: C[m×n] (+)= A·B, A·Bᵀ, Aᵀ·B with
- * {@value #TS}×{@value #TS} tiles of A and B staged in local (work-group shared) memory. Each work-item computes
- * one element of C; a work-group computes one {@value #TS}×{@value #TS} block of C and walks k one tile at a time,
- * so every element of A and B is read from global memory m/TS resp. n/TS times instead of m resp. n times.
+ * Device-specific variant of {@link dagmoe.kernels.MatmulKernels}: C[m×n] (+)= A·B, A·Bᵀ, Aᵀ·B with
+ * {@value #TS}-deep tiles of A and B staged in local (work-group shared) memory. A 16×16 work-group computes a
+ * {@value #BS}×{@value #BS} block of C, 2×2 outputs per work-item, and walks k one tile at a time, so every element
+ * of A and B is read from global memory m/BS resp. n/BS times instead of m resp. n times.
  *
- * <p>Launch: a 2-D NDRange, dimension 0 = columns j (global size n rounded up to TS), dimension 1 = rows i (m
- * rounded up), local size TS×TS, through a {@code GridScheduler}. Sizes that are not multiples of TS are handled by
- * zero-filling the tile elements outside A and B and by not storing outside C; the barriers are reached by every
- * work-item of a group (the tile loop's bound is the same for all of them).
+ * <p>Launch: a 2-D NDRange, dimension 0 = columns (global size {@link #blockedGlobalSize}(n)), dimension 1 = rows
+ * ({@link #blockedGlobalSize}(m)), local size TS×TS, through a {@code GridScheduler}. Sizes that are not multiples of
+ * the block are handled by zero-filling the tile elements outside A and B and by not storing outside C; the
+ * barriers are reached by every work-item of a group (the tile loop's bound is the same for all of them).
  *
  * <p>Sizes, offsets and the accumulate flag are read at run time from {@code q[base..base+6]} =
  * {aOff, bOff, cOff, m, n, k, accumulate (0/1)}, not compiled in (TornadoVM compiles scalar task arguments in as
  * constants): one compiled kernel serves every expert slice, row count and layer whose arrays have the same
- * lengths; the global work size is set per call. Tile loads are arranged so that neighbouring work-items
- * (dimension 0) read neighbouring addresses of A and B for all three layouts.
+ * lengths; the global work size is set per call. Tile loads are arranged so that neighbouring work-items read
+ * neighbouring addresses of A and B for all three layouts.
  */
 public final class TiledMatmulKernels {
     private TiledMatmulKernels() {}
 
-    /** Tile edge = work-group edge. 16×16 = 256 work-items, 2 KiB of local memory per group. */
+    /** Tile depth and work-group edge: 16×16 = 256 work-items, 4 KiB of local memory per group. */
     public static final int TS = 16;
-
-    /** Global work size of one dimension: x rounded up to a multiple of TS (at least TS). */
-    public static int globalSize(int x) {
-        return Math.max(TS, (x + TS - 1) / TS * TS);
-    }
-
-    /** C[m×n] (+)= A[m×k] · B[k×n]. */
-    public static void matmul(KernelContext ctx, float[] a, float[] b, float[] c, int[] q, int base) {
-        int aOff = q[base];
-        int bOff = q[base + 1];
-        int cOff = q[base + 2];
-        int m = q[base + 3];
-        int n = q[base + 4];
-        int k = q[base + 5];
-        int acc = q[base + 6];
-        int tx = ctx.localIdx;
-        int ty = ctx.localIdy;
-        int row0 = ctx.groupIdy * TS;
-        int col0 = ctx.groupIdx * TS;
-        // as[r*TS + u] = A(row0 + r, p0 + u); bs[u*TS + x] = B(p0 + u, col0 + x)
-        float[] as = ctx.allocateFloatLocalArray(TS * TS);
-        float[] bs = ctx.allocateFloatLocalArray(TS * TS);
-        float s = 0f;
-        int tiles = (k + TS - 1) / TS;
-        for (int t = 0; t < tiles; t++) {
-            int p0 = t * TS;
-            float va = 0f;
-            if (row0 + ty < m && p0 + tx < k) {
-                va = a[aOff + (row0 + ty) * k + p0 + tx];
-            }
-            as[ty * TS + tx] = va;
-            float vb = 0f;
-            if (p0 + ty < k && col0 + tx < n) {
-                vb = b[bOff + (p0 + ty) * n + col0 + tx];
-            }
-            bs[ty * TS + tx] = vb;
-            ctx.localBarrier();
-            for (int u = 0; u < TS; u++) {
-                s += as[ty * TS + u] * bs[u * TS + tx];
-            }
-            ctx.localBarrier();
-        }
-        store(c, cOff, row0 + ty, col0 + tx, m, n, acc, s);
-    }
-
-    /** C[m×n] (+)= A[m×k] · B[n×k]ᵀ: a linear layer's forward with weight B [out × in]. */
-    public static void matmulABt(KernelContext ctx, float[] a, float[] b, float[] c, int[] q, int base) {
-        int aOff = q[base];
-        int bOff = q[base + 1];
-        int cOff = q[base + 2];
-        int m = q[base + 3];
-        int n = q[base + 4];
-        int k = q[base + 5];
-        int acc = q[base + 6];
-        int tx = ctx.localIdx;
-        int ty = ctx.localIdy;
-        int row0 = ctx.groupIdy * TS;
-        int col0 = ctx.groupIdx * TS;
-        float[] as = ctx.allocateFloatLocalArray(TS * TS);
-        float[] bs = ctx.allocateFloatLocalArray(TS * TS);
-        float s = 0f;
-        int tiles = (k + TS - 1) / TS;
-        for (int t = 0; t < tiles; t++) {
-            int p0 = t * TS;
-            float va = 0f;
-            if (row0 + ty < m && p0 + tx < k) {
-                va = a[aOff + (row0 + ty) * k + p0 + tx];
-            }
-            as[ty * TS + tx] = va;
-            // B(p0 + tx, col0 + ty) = b[(col0 + ty) * k + p0 + tx]: consecutive tx read consecutive addresses
-            float vb = 0f;
-            if (p0 + tx < k && col0 + ty < n) {
-                vb = b[bOff + (col0 + ty) * k + p0 + tx];
-            }
-            bs[tx * TS + ty] = vb;
-            ctx.localBarrier();
-            for (int u = 0; u < TS; u++) {
-                s += as[ty * TS + u] * bs[u * TS + tx];
-            }
-            ctx.localBarrier();
-        }
-        store(c, cOff, row0 + ty, col0 + tx, m, n, acc, s);
-    }
-
-    /** C[m×n] (+)= A[k×m]ᵀ · B[k×n]: a linear layer's weight gradient (A = dOut, B = input). */
-    public static void matmulAtB(KernelContext ctx, float[] a, float[] b, float[] c, int[] q, int base) {
-        int aOff = q[base];
-        int bOff = q[base + 1];
-        int cOff = q[base + 2];
-        int m = q[base + 3];
-        int n = q[base + 4];
-        int k = q[base + 5];
-        int acc = q[base + 6];
-        int tx = ctx.localIdx;
-        int ty = ctx.localIdy;
-        int row0 = ctx.groupIdy * TS;
-        int col0 = ctx.groupIdx * TS;
-        float[] as = ctx.allocateFloatLocalArray(TS * TS);
-        float[] bs = ctx.allocateFloatLocalArray(TS * TS);
-        float s = 0f;
-        int tiles = (k + TS - 1) / TS;
-        for (int t = 0; t < tiles; t++) {
-            int p0 = t * TS;
-            // A(row0 + tx, p0 + ty) = a[(p0 + ty) * m + row0 + tx]: consecutive tx read consecutive addresses
-            float va = 0f;
-            if (row0 + tx < m && p0 + ty < k) {
-                va = a[aOff + (p0 + ty) * m + row0 + tx];
-            }
-            as[tx * TS + ty] = va;
-            float vb = 0f;
-            if (p0 + ty < k && col0 + tx < n) {
-                vb = b[bOff + (p0 + ty) * n + col0 + tx];
-            }
-            bs[ty * TS + tx] = vb;
-            ctx.localBarrier();
-            for (int u = 0; u < TS; u++) {
-                s += as[ty * TS + u] * bs[u * TS + tx];
-            }
-            ctx.localBarrier();
-        }
-        store(c, cOff, row0 + ty, col0 + tx, m, n, acc, s);
-    }
-
-    // ------------------------------------------------------------------ 2×2 outputs per work-item
 
     /** Edge of the C block of one work-group in the blocked kernel: 16×16 work-items, 2×2 outputs each. */
     public static final int BS = 2 * TS;

@@ -70,9 +70,9 @@ public class TornadoBackend extends JavaBackend {
     /** System property: "true" selects staging mode (every array copied in and out per operation). */
     public static final String STAGING_PROPERTY = "dagmoe.tornado.staging";
     /**
-     * System property: "true" runs the matrix products as the local-memory tiled KernelContext kernels
-     * ({@link TiledMatmulKernels}, 2×2 outputs per work-item), "1x1" as the variant with one output per work-item,
-     * "false" as the portable kernels, "auto" (default) tiled on GPU devices only
+     * System property: "true" runs the matrix products as the local-memory tiled KernelContext kernel
+     * ({@link TiledMatmulKernels}, 2×2 outputs per work-item), "false" as the portable kernels, "auto" (default)
+     * tiled on GPU devices only
      * (on a CPU OpenCL device local memory is ordinary memory and the barriers cost time).
      */
     public static final String TILED_PROPERTY = "dagmoe.tornado.tiled";
@@ -89,8 +89,8 @@ public class TornadoBackend extends JavaBackend {
     private final boolean resident;
     private final GraphRunner runner;
     private final Map<String, Object> workspaces = new HashMap<>();
-    /** 0: portable kernels; 1: tiled, one output per work-item; 2: tiled, 2×2 outputs per work-item. */
-    private int tiled;
+    /** Whether the matrix products run as {@link TiledMatmulKernels#blocked} instead of the portable kernels. */
+    private boolean tiled;
 
     /** Uses the device named by the system property {@value #DEVICE_PROPERTY} (default: TornadoVM's default). */
     public TornadoBackend(int threads) {
@@ -121,28 +121,24 @@ public class TornadoBackend extends JavaBackend {
         String t = System.getProperty(TILED_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
         switch (t) {
             case "true":
-            case "2x2":
-                tiled = 2;
-                break;
-            case "1x1":
-                tiled = 1;
+                tiled = true;
                 break;
             case "false":
-                tiled = 0;
+                tiled = false;
                 break;
             case "auto":
             case "":
-                tiled = runner.gpu() ? 2 : 0;
+                tiled = runner.gpu();
                 break;
             default:
                 runner.close();
-                throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false, auto, 1x1 or 2x2");
+                throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false or auto");
         }
     }
 
-    /** True when the matrix products run as the tiled KernelContext kernels ({@value #TILED_PROPERTY}). */
+    /** True when the matrix products run as the tiled KernelContext kernel ({@value #TILED_PROPERTY}). */
     public boolean tiled() {
-        return tiled != 0;
+        return tiled;
     }
 
     /** True when the device is a GPU (where {@value #TILED_PROPERTY}=auto turns the tiled products on). */
@@ -152,23 +148,7 @@ public class TornadoBackend extends JavaBackend {
 
     /** Switches the tiled matrix products on or off from now on (tests, benchmarks); plans of both stay cached. */
     public void setTiled(boolean on) {
-        tiled = on ? 2 : 0;
-    }
-
-    /**
-     * Selects the tiled variant from now on: outputs per work-item along each side, 1 or 2, or 0 for the portable
-     * kernels (tests, benchmarks).
-     */
-    public void setTiledVariant(int outputsPerSide) {
-        if (outputsPerSide < 0 || outputsPerSide > 2) {
-            throw new IllegalArgumentException("tiled variant " + outputsPerSide + ": must be 0, 1 or 2");
-        }
-        tiled = outputsPerSide;
-    }
-
-    /** 0: portable kernels; 1 or 2: tiled, outputs per work-item along each side. */
-    public int tiledVariant() {
-        return tiled;
+        tiled = on;
     }
 
     /** Throws IllegalArgumentException (one message, how to enable) unless TornadoVM can run the kernels in parallel. */
@@ -424,7 +404,7 @@ public class TornadoBackend extends JavaBackend {
             }
             return;
         }
-        if (tiled != 0) {
+        if (tiled) {
             tiledProduct(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate);
             return;
         }
@@ -530,34 +510,15 @@ public class TornadoBackend extends JavaBackend {
      */
     private void tiledProduct(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n,
                               int k, boolean accumulate) {
-        String op = MATMUL_NAMES[kind] + (tiled == 2 ? "Tiled" : "Tiled1x1");
+        String op = MATMUL_NAMES[kind] + "Tiled";
         float[] sa = in(op, 0, a);
         float[] sb = in(op, 1, b);
         float[] sc = inout(op, 2, c, c.length);
         int[] ip = {aOff, bOff, cOff, m, n, k, flag(accumulate)};
         int ts = TiledMatmulKernels.TS;
-        if (tiled == 2) {
-            long[] grid = {TiledMatmulKernels.blockedGlobalSize(n), TiledMatmulKernels.blockedGlobalSize(m), ts, ts};
-            runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> g.task("t",
-                    TiledMatmulKernels::blocked, new uk.ac.manchester.tornado.api.KernelContext(), sa, sb, sc, q, 0, kind));
-            back(sc, c, c.length);
-            return;
-        }
-        long[] grid = {TiledMatmulKernels.globalSize(n), TiledMatmulKernels.globalSize(m), ts, ts};
-        runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> {
-            uk.ac.manchester.tornado.api.KernelContext ctx = new uk.ac.manchester.tornado.api.KernelContext();
-            switch (kind) {
-                case MATMUL:
-                    g.task("t", TiledMatmulKernels::matmul, ctx, sa, sb, sc, q, 0);
-                    break;
-                case ABT:
-                    g.task("t", TiledMatmulKernels::matmulABt, ctx, sa, sb, sc, q, 0);
-                    break;
-                default:
-                    g.task("t", TiledMatmulKernels::matmulAtB, ctx, sa, sb, sc, q, 0);
-                    break;
-            }
-        });
+        long[] grid = {TiledMatmulKernels.blockedGlobalSize(n), TiledMatmulKernels.blockedGlobalSize(m), ts, ts};
+        runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> g.task("t",
+                TiledMatmulKernels::blocked, new uk.ac.manchester.tornado.api.KernelContext(), sa, sb, sc, q, 0, kind));
         back(sc, c, c.length);
     }
 
