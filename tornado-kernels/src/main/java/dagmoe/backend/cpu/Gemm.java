@@ -247,34 +247,22 @@ public final class Gemm {
             packA(a, aOff, ars, acs, ap, i0 + full, mc - full, p0, kc);
         }
         int aBase = aOff + i0 * ars + p0 * acs;
-        if (rowOuter) {
-            // A short k (k ≤ SHORT_K, e.g. the 64-wide DAG / mlp-mix products): a tile is only kc steps of
-            // FMAs between loading and storing its part of C, so C's traffic dominates. Walk C row panel by row
-            // panel (its rows stream left to right, which the prefetcher follows) instead of column panel by
-            // column panel (a jump of MR rows between tiles); the B panels stream from L2. Same tiles: same bits.
-            for (int r = 0; r < mc; r += MR) {
-                boolean packed = r >= full;
-                for (int jp = j0; jp < j1; jp++) {
-                    int col = jp * NR;
-                    int cols = Math.min(NR, n - col);
-                    int bIdx = bBase + jp * kc * NR;
-                    if (packed) {
-                        kernel(kc, ap, 0, 1, MR, bp, bIdx, c, cOff + (i0 + full) * n + col, n, mc - full, cols, overwrite, tile);
-                    } else {
-                        kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
-                    }
-                }
-            }
-            return;
-        }
-        for (int jp = j0; jp < j1; jp++) {
+        // Tile order. Column panel by column panel (the A block stays in L2, each B panel in L1), except for a
+        // short k (k ≤ SHORT_K, e.g. the 64-wide DAG / mlp-mix products, rowOuter): there a tile is only kc steps
+        // of FMAs between loading and storing its part of C, so C's traffic dominates; walking C row panel by row
+        // panel streams its rows left to right, which the prefetcher follows, instead of jumping MR rows between
+        // tiles. The tiles themselves are the same either way: the same bits.
+        int rowPanels = (mc + MR - 1) / MR;
+        int colPanels = j1 - j0;
+        for (int t = 0; t < rowPanels * colPanels; t++) {
+            int r = MR * (rowOuter ? t / colPanels : t % rowPanels);
+            int jp = j0 + (rowOuter ? t % colPanels : t / rowPanels);
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
             int bIdx = bBase + jp * kc * NR;
-            for (int r = 0; r < full; r += MR) {
+            if (r < full) {
                 kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
-            }
-            if (full < mc) {
+            } else {
                 kernel(kc, ap, 0, 1, MR, bp, bIdx, c, cOff + (i0 + full) * n + col, n, mc - full, cols, overwrite, tile);
             }
         }
