@@ -151,34 +151,14 @@ public final class AggregatorOverhead {
             int[] steps = new int[n];
             steps[0] = sumSteps;
             for (int i = 1; i < n; i++) steps[i] = rounds;
-            System.out.println("Backend op wall ms per step (calls per step), by aggregator:");
             java.util.Set<String> ops = new java.util.TreeSet<>();
             for (var m : perAgg) ops.addAll(m.keySet());
             StringBuilder head = new StringBuilder(String.format("%-26s", "op"));
             for (ModelConfig c : cfgs) head.append(String.format("%18s", c.aggregator().key()));
-            System.out.println(head);
-            for (String op : ops) {
-                StringBuilder row = new StringBuilder(String.format("%-26s", op));
-                int col = 0;
-                for (var m : perAgg) {
-                    long[] v = m.getOrDefault(op, new long[3]);
-                    row.append(String.format("%11.1f (%4d)", v[0] / 1e6 / steps[col], v[1] / steps[col]));
-                    col++;
-                }
-                System.out.println(row);
-            }
-            System.out.println("Backend op CPU ms per step (the calling thread + the backend's worker threads), by aggregator:");
-            System.out.println(head);
-            for (String op : ops) {
-                StringBuilder row = new StringBuilder(String.format("%-26s", op));
-                int col = 0;
-                for (var m : perAgg) {
-                    long[] v = m.getOrDefault(op, new long[3]);
-                    row.append(String.format("%18.1f", v[2] / 1e6 / steps[col]));
-                    col++;
-                }
-                System.out.println(row);
-            }
+            opTable("Backend op wall ms per step (calls per step), by aggregator:", head, ops, perAgg,
+                    (v, k) -> String.format("%11.1f (%4d)", v[0] / 1e6 / steps[k], v[1] / steps[k]));
+            opTable("Backend op CPU ms per step (the calling thread + the backend's worker threads), by aggregator:", head, ops,
+                    perAgg, (v, k) -> String.format("%18.1f", v[2] / 1e6 / steps[k]));
         }
         raw.close();
     }
@@ -253,6 +233,18 @@ public final class AggregatorOverhead {
 
     /** Per-call profile of the step being timed (filled by the {@code profile} proxy). */
     private static final java.util.Map<String, long[]> opTimes = new java.util.TreeMap<>();
+
+    /** One row per op, one cell per aggregator k: cell(profile {wall ns, calls, cpu ns}, k). */
+    private static void opTable(String title, CharSequence head, java.util.Set<String> ops, List<java.util.Map<String, long[]>> perAgg,
+                                java.util.function.BiFunction<long[], Integer, String> cell) {
+        System.out.println(title);
+        System.out.println(head);
+        for (String op : ops) {
+            StringBuilder row = new StringBuilder(String.format("%-26s", op));
+            for (int k = 0; k < perAgg.size(); k++) row.append(cell.apply(perAgg.get(k).getOrDefault(op, new long[3]), k));
+            System.out.println(row);
+        }
+    }
 
     /** Ids of the backend's worker threads (named dagmoe-…), found after warm-up; their CPU time counts in the profile. */
     static volatile long[] workerThreads = new long[0];
