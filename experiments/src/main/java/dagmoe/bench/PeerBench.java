@@ -100,7 +100,7 @@ public final class PeerBench {
 
         List<Row> rows = new ArrayList<>();
         for (String agg : o.aggregators) {
-            ModelConfig cfg = base.toBuilder().aggregator(agg).build();
+            ModelConfig cfg = base.toBuilder().set("aggregator", agg).build();
             double[] mine = new double[o.rounds], theirs = new double[o.rounds];
             JsonNode blas = null;
             for (int r = 0; r < o.rounds; r++) {

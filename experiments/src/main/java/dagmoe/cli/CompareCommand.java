@@ -123,22 +123,18 @@ public final class CompareCommand implements Callable<Integer> {
      */
     static List<PlannedRun> plan(RunConfig cfg, Path dir) {
         List<PlannedRun> plan = new ArrayList<>();
-        RunConfig dagRef = null;
+        ModelConfig dagRef = null;
         for (RunConfig.Variant v : cfg.compare().variants()) {
             RunConfig c = cfg.forVariant(v, cfg.train().seed());
             if (c.model().aggregator() == Aggregator.DAG) {
-                dagRef = c;
+                dagRef = c.model();
                 break;
             }
         }
         for (RunConfig.Variant v : cfg.compare().variants()) {
             for (int s = 0; s < cfg.compare().seeds(); s++) {
                 long seed = cfg.train().seed() + s;
-                RunConfig c = cfg.forVariant(v, seed);
-                if (c.model().aggregator() == Aggregator.SHARED && c.model().sharedHidden() == 0) {
-                    ModelConfig ref = dagRef != null ? dagRef.model() : c.model();
-                    c = c.with("model.shared.hidden", ModelConfig.matchedSharedHidden(ref));
-                }
+                RunConfig c = cfg.forVariant(v, seed, dagRef);
                 plan.add(new PlannedRun(v.name(), seed, c, dir.resolve(v.name()).resolve("s" + seed)));
             }
         }

@@ -9,9 +9,7 @@ import dagmoe.config.ConfigException;
 import dagmoe.config.RunConfig;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
-import dagmoe.model.Aggregator;
 import dagmoe.model.Model;
-import dagmoe.model.ModelConfig;
 import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
 import dagmoe.train.Trainer;
@@ -24,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -203,25 +200,10 @@ public final class TrainCommand implements Callable<Integer> {
         return r;
     }
 
-    /**
-     * The config with its derived values: vocab_size from the tokenizer (or task), seq_len from the task when 0,
-     * loss_on when auto, the matched shared width.
-     */
+    /** The run's config with its derived values from its data ({@link RunConfig#resolve}). */
     static RunConfig resolve(RunConfig cfg, RunData data) {
-        Map<String, Object> set = new LinkedHashMap<>();
-        int v = (Integer) cfg.values().get("model.vocab_size");
         String what = data.tokenizer() != null ? "tokenizer " + data.tokenizer().name() : data.source();
-        if (v == 0) set.put("model.vocab_size", data.vocabSize());
-        else if (v < data.vocabSize()) {
-            throw new ConfigException(cfg.source() + ": model.vocab_size = " + v + ": smaller than the vocabulary of "
-                    + what + " (" + data.vocabSize() + "); use 0 to take it from the data");
-        }
-        if (Integer.valueOf(0).equals(cfg.values().get("model.seq_len"))) set.put("model.seq_len", data.seqLen());
-        if ("auto".equals(cfg.values().get("train.loss_on"))) set.put("train.loss_on", cfg.train().lossOn());
-        if (cfg.model().aggregator() == Aggregator.SHARED && cfg.model().sharedHidden() == 0) {
-            set.put("model.shared.hidden", ModelConfig.matchedSharedHidden(cfg.model()));
-        }
-        return set.isEmpty() ? cfg : cfg.with(set, cfg.source());
+        return cfg.resolve(data.vocabSize(), data.seqLen(), what);
     }
 
     static void writeAtomically(Path file, String text) throws IOException {

@@ -7,8 +7,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.config.field.Field;
+import dagmoe.config.field.Fields;
+import dagmoe.config.field.Key;
+import dagmoe.config.field.Section;
 import dagmoe.model.Aggregator;
-import dagmoe.model.DagResidual;
 import dagmoe.model.ModelConfig;
 import dagmoe.train.TrainConfig;
 
@@ -30,6 +33,13 @@ import java.util.Set;
  * Built from JSON plus {@code --set key=value} overrides; every key of {@link ConfigSchema} has a value
  * (the default when absent). Immutable: {@link #with} returns a new, re-validated config.
  *
+ * <p>Keys are declared once, on the section records ({@link ModelConfig}, {@link TrainConfig} and the
+ * records below): to add a key, add a {@link Field}-annotated component to its section's record, e.g.
+ * {@code @Field(key = "encoding", def = "utf-8", choices = {"utf-8", "latin-1"}, help = "...") String encoding}
+ * in {@link DataConfig}, and read it where it is used; the schema, --list-keys, parsing, --set and config.json
+ * follow. A run's config is loaded (or made for a compare variant by {@link #forVariant}) once and resolved
+ * once ({@link #resolve}: the values derived from its data).
+ *
  * @param name    the run name (the "name" key, else the config file's base name)
  * @param source  where it came from (the file), used in error messages
  * @param values  every schema key → its typed value (Integer, Long, Double, Boolean, String, JsonNode)
@@ -37,18 +47,40 @@ import java.util.Set;
 public record RunConfig(String name, String source, Map<String, Object> values, ModelConfig model, TrainConfig train,
                         DataConfig data, BackendConfig backend, CompareConfig compare) {
 
+    /** The top-level keys. */
+    @Section("")
+    public record About(
+            @Field(key = "name", def = "null", nullable = true, help = "run name used in default output folders (default: the config file name)") String name,
+            @Field(key = "description", def = "", help = "free text, ignored by the tools") String description) {}
+
     /** The "data" section. {@code task}: null for a corpus. */
-    public record DataConfig(String path, String format, String tokenizer, int bpeVocab, String jsonlField,
-                             double valFraction, long maxBytes, String task, JsonNode taskParams) {}
+    @Section("data")
+    public record DataConfig(
+            @Field(key = "path", def = "builtin:europarl", nullable = true, help = "text file, folder, .jsonl, .bin shards, .zip, or builtin:europarl (unused with a task)") String path,
+            @Field(key = "format", def = "auto", choices = {"auto", "text", "folder", "jsonl", "bin", "zip"}, help = "dataset format; auto = from the path") String format,
+            @Field(key = "tokenizer", def = "byte", choices = {"byte", "gpt2", "bpe"}, help = "byte (V 256), gpt2 (jtokkit r50k), or bpe (byte-level BPE trained on the training split)") String tokenizer,
+            @Field(key = "bpe_vocab", def = "1024", min = 256, max = 1 << 17, help = "vocabulary of the trained bpe tokenizer") int bpeVocab,
+            @Field(key = "jsonl_field", def = "text", help = "JSONL field holding the text") String jsonlField,
+            @Field(key = "val_fraction", def = "0.1", gt = 0, max = 0.5, help = "validation share of the corpus (deterministic split)") double valFraction,
+            @Field(key = "max_bytes", def = "0", min = 0, max = 9.007199254740991E15, help = "use at most this many bytes of the corpus; 0 = all") long maxBytes,
+            @Field(key = "task", def = "null", nullable = true, choices = {"hops", "compose", "lis"}, help = "synthetic reasoning task instead of a corpus (null = corpus)") String task,
+            @Field(key = "task_params", def = "{}", help = "parameters of data.task (see the task's documentation)") JsonNode taskParams) {}
 
     /** The "backend" section. */
-    public record BackendConfig(String name, int threads, String device) {}
+    @Section("backend")
+    public record BackendConfig(
+            @Field(key = "name", def = "cpu", choices = {"java", "cpu", "tornado"}, help = "java (reference), cpu (fast, threads), tornado (when built with TornadoVM)") String name,
+            @Field(key = "threads", def = "2", min = 1, max = 4096, help = "worker threads of the cpu backend") int threads,
+            @Field(key = "device", def = "", help = "tornado device \"B:D\" (empty = default)") String device) {}
 
     /** One compare variant: a name and its overrides (schema keys → typed values). */
     public record Variant(String name, Map<String, Object> set) {}
 
-    /** The "compare" section; {@code variants} empty for a plain training config. */
-    public record CompareConfig(int seeds, List<Variant> variants) {}
+    /** The "compare" section; {@code variants} empty for a plain training config (they are read apart). */
+    @Section("compare")
+    public record CompareConfig(
+            @Field(key = "seeds", def = "1", min = 1, max = 1000, help = "seeds per variant (train.seed, train.seed+1, ...)") int seeds,
+            List<Variant> variants) {}
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
@@ -90,10 +122,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
 
     private static Map<String, Object> defaults() {
         Map<String, Object> v = new LinkedHashMap<>();
-        for (ConfigSchema.Key k : ConfigSchema.keys().values()) {
-            Object d = k.defaultValue();
-            v.put(k.path(), d instanceof JsonNode j ? j.deepCopy() : d);
-        }
+        for (Key k : ConfigSchema.keys().values()) v.put(k.path(), k.defaultValue());
         return v;
     }
 
@@ -103,7 +132,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             Map.Entry<String, JsonNode> e = it.next();
             String path = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
             JsonNode v = e.getValue();
-            ConfigSchema.Key key = ConfigSchema.key(path);
+            Key key = ConfigSchema.key(path);
             if (path.equals("compare.variants")) {
                 readVariants(v, variants, where);
             } else if (key != null) {
@@ -152,13 +181,13 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             if (!s.isMissingNode() && !s.isObject()) throw new ConfigException(where + ": " + at + ".set must be an object");
             for (Iterator<Map.Entry<String, JsonNode>> it = s.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                ConfigSchema.Key key = ConfigSchema.key(e.getKey());
+                Key key = ConfigSchema.key(e.getKey());
                 if (key == null || e.getKey().startsWith("compare.")) {
                     throw new ConfigException(where + ": " + at + ".set: unknown key " + e.getKey() + " (did you mean "
                             + ConfigSchema.nearest(e.getKey()) + "?)");
                 }
                 JsonNode val = e.getValue();
-                set.put(e.getKey(), val.isTextual() && key.type() != ConfigSchema.Type.STRING && key.type() != ConfigSchema.Type.ENUM
+                set.put(e.getKey(), val.isTextual() && key.type() != Key.Type.STRING && key.type() != Key.Type.ENUM
                         ? parse(key, val.asText(), where + ": " + at + ".set")
                         : coerce(key, val, where + ": " + at + ".set"));
             }
@@ -167,86 +196,21 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
     }
 
     /** A JSON value → the key's Java type, range-checked. */
-    static Object coerce(ConfigSchema.Key k, JsonNode v, String where) {
-        String p = k.path();
-        Object out;
-        if (v.isNull()) {
-            out = null;
-        } else {
-            out = switch (k.type()) {
-                case INT -> {
-                    if (!v.isIntegralNumber() || !v.canConvertToInt()) throw typeError(where, p, v, "must be an integer");
-                    yield v.intValue();
-                }
-                case LONG -> {
-                    if (!v.isIntegralNumber() || !v.canConvertToLong()) throw typeError(where, p, v, "must be an integer");
-                    yield v.longValue();
-                }
-                case DOUBLE -> {
-                    if (!v.isNumber()) throw typeError(where, p, v, "must be a number");
-                    yield v.doubleValue();
-                }
-                case BOOL -> {
-                    if (!v.isBoolean()) throw typeError(where, p, v, "must be true or false");
-                    yield v.booleanValue();
-                }
-                case STRING, ENUM -> {
-                    if (!v.isTextual()) throw typeError(where, p, v, k.type() == ConfigSchema.Type.ENUM
-                            ? "must be one of " + String.join(", ", k.choices()) : "must be a string");
-                    yield v.textValue();
-                }
-                case OBJECT -> {
-                    if (!v.isObject()) throw typeError(where, p, v, "must be an object");
-                    yield v.deepCopy();
-                }
-            };
+    static Object coerce(Key k, JsonNode v, String where) {
+        try {
+            return k.fromJson(v);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": " + k.path() + " = " + v + ": " + e.getMessage());
         }
-        String rule = k.violation(out);
-        if (rule != null) throw typeError(where, p, v, rule);
-        return out;
     }
 
     /** A --set string → the key's Java type, range-checked. */
-    static Object parse(ConfigSchema.Key k, String s, String where) {
-        String p = k.path();
-        Object out;
+    static Object parse(Key k, String s, String where) {
         try {
-            if (s.equals("null") && k.nullable()) {
-                out = null;
-            } else {
-                out = switch (k.type()) {
-                    case INT -> Integer.parseInt(s.trim());
-                    case LONG -> Long.parseLong(s.trim());
-                    case DOUBLE -> Double.parseDouble(s.trim());
-                    case BOOL -> {
-                        if (!s.equals("true") && !s.equals("false")) throw new NumberFormatException();
-                        yield Boolean.parseBoolean(s);
-                    }
-                    case STRING, ENUM -> s;
-                    case OBJECT -> {
-                        JsonNode n = JSON.readTree(s);
-                        if (n == null || !n.isObject()) throw new NumberFormatException();
-                        yield n;
-                    }
-                };
-            }
-        } catch (NumberFormatException | JsonProcessingException e) {
-            String want = switch (k.type()) {
-                case INT, LONG -> "an integer";
-                case DOUBLE -> "a number";
-                case BOOL -> "true or false";
-                case OBJECT -> "a JSON object";
-                default -> "a string";
-            };
-            throw new ConfigException(where + ": " + p + " = " + s + ": must be " + want);
+            return k.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": " + k.path() + " = " + s + ": " + e.getMessage());
         }
-        String rule = k.violation(out);
-        if (rule != null) throw new ConfigException(where + ": " + p + " = " + s + ": " + rule);
-        return out;
-    }
-
-    private static ConfigException typeError(String where, String path, JsonNode v, String rule) {
-        return new ConfigException(where + ": " + path + " = " + v + ": " + rule);
     }
 
     /** Applies one "--set a.b=c". {@code data.task_params.x=v} sets one task parameter. */
@@ -269,7 +233,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             values.put("data.task_params", params);
             return;
         }
-        ConfigSchema.Key k = ConfigSchema.key(path);
+        Key k = ConfigSchema.key(path);
         if (k == null || path.startsWith("compare.")) {
             if (path.equals("compare.seeds")) {
                 values.put(path, parse(ConfigSchema.key(path), raw, where));
@@ -282,82 +246,47 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
 
     // ---------------------------------------------------------------- building
 
+    /**
+     * Checks the rules between sections and builds the section records from the values (each record checks
+     * its own keys and the rules between them). The records see the derived values: loss_on auto as answer
+     * (with a task) or all; vocab_size 0 (from the tokenizer) as 256 and seq_len 0 (the task's own length) as
+     * 1 until {@link #resolve} fills them in.
+     */
     private static RunConfig build(Map<String, Object> v, List<Variant> variants, String where) {
-        // Cross-field rules of the train section (the model's own are checked by ModelConfig).
-        double lr = (Double) v.get("train.lr"), minLr = (Double) v.get("train.min_lr");
-        if (minLr > lr) throw new ConfigException(where + ": train.min_lr = " + minLr + ": must be <= train.lr (" + lr + ")");
-        int steps = (Integer) v.get("train.steps");
-        int warm = Math.min((Integer) v.get("train.warmup_steps"), steps); // documented: capped at train.steps
-        String lossOn = (String) v.get("train.loss_on");
-        if (lossOn.equals("answer") && v.get("data.task") == null) {
+        String task = (String) v.get("data.task");
+        if (v.get("train.loss_on").equals("answer") && task == null) {
             throw new ConfigException(where + ": train.loss_on = answer: needs a data.task (a corpus has no answer tokens)");
         }
-        if (v.get("data.task") == null && v.get("data.path") == null) {
+        if (task == null && v.get("data.path") == null) {
             throw new ConfigException(where + ": data.path = null: a corpus path is needed when data.task is null");
         }
-        if (Integer.valueOf(0).equals(v.get("model.seq_len")) && v.get("data.task") == null) {
+        if (Integer.valueOf(0).equals(v.get("model.seq_len")) && task == null) {
             throw new ConfigException(where + ": model.seq_len = 0: must be >= 1 (0, the task's own length, needs a data.task)");
         }
-        ModelConfig model;
+        Map<String, Object> r = new LinkedHashMap<>(v);
+        if (r.get("train.loss_on").equals("auto")) r.put("train.loss_on", task != null ? "answer" : "all");
+        if (Integer.valueOf(0).equals(r.get("model.vocab_size"))) r.put("model.vocab_size", 256);
+        if (Integer.valueOf(0).equals(r.get("model.seq_len"))) r.put("model.seq_len", 1);
         try {
-            model = modelOf(v);
+            return new RunConfig((String) v.get("name"), where, Collections.unmodifiableMap(new LinkedHashMap<>(v)),
+                    Fields.build(ModelConfig.class, r), Fields.build(TrainConfig.class, r), Fields.build(DataConfig.class, r),
+                    Fields.build(BackendConfig.class, r), new CompareConfig((Integer) v.get("compare.seeds"), List.copyOf(variants)));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + ": " + e.getMessage());
         }
-        TrainConfig train = new TrainConfig(steps, (Integer) v.get("train.batch_size"), lr, minLr, warm,
-                (Double) v.get("train.weight_decay"), (Double) v.get("train.beta1"), (Double) v.get("train.beta2"),
-                (Double) v.get("train.eps"), (Double) v.get("train.grad_clip"), (Long) v.get("train.seed"),
-                (Integer) v.get("train.eval_every"), (Integer) v.get("train.eval_batches"),
-                (Integer) v.get("train.checkpoint_every"), (Integer) v.get("train.keep_checkpoints"),
-                (Integer) v.get("train.log_every"),
-                lossOn.equals("auto") ? (v.get("data.task") != null ? "answer" : "all") : lossOn,
-                (Boolean) v.get("train.decay_all"));
-        DataConfig data = new DataConfig((String) v.get("data.path"), (String) v.get("data.format"),
-                (String) v.get("data.tokenizer"), (Integer) v.get("data.bpe_vocab"), (String) v.get("data.jsonl_field"),
-                (Double) v.get("data.val_fraction"), (Long) v.get("data.max_bytes"), (String) v.get("data.task"),
-                (JsonNode) v.get("data.task_params"));
-        BackendConfig backend = new BackendConfig((String) v.get("backend.name"), (Integer) v.get("backend.threads"),
-                (String) v.get("backend.device"));
-        CompareConfig compare = new CompareConfig((Integer) v.get("compare.seeds"), List.copyOf(variants));
-        return new RunConfig((String) v.get("name"), where, Collections.unmodifiableMap(new LinkedHashMap<>(v)),
-                model, train, data, backend, compare);
     }
 
-    /**
-     * The model record; vocab_size 0 (taken from the tokenizer later) is validated as 256, and seq_len 0 (a
-     * task's own length) as 1, until the run resolves them.
-     */
-    private static ModelConfig modelOf(Map<String, Object> v) {
-        int vocab = (Integer) v.get("model.vocab_size");
-        int seq = (Integer) v.get("model.seq_len");
-        return new ModelConfig(vocab == 0 ? 256 : vocab, i(v, "model.d_model"), i(v, "model.n_layers"),
-                i(v, "model.n_heads"), seq == 0 ? 1 : seq, i(v, "model.n_experts"), i(v, "model.top_k"),
-                i(v, "model.expert_hidden"), i(v, "model.moe_every"), (Boolean) v.get("model.tie_embeddings"),
-                (Double) v.get("model.rope_theta"), (Double) v.get("model.norm_eps"), (Double) v.get("model.init_std"),
-                Aggregator.parse((String) v.get("model.aggregator")), (Boolean) v.get("model.router.normalize_topk"),
-                (Double) v.get("model.router.balance_coef"), (Double) v.get("model.router.z_loss_coef"),
-                i(v, "model.dag.rounds"), i(v, "model.dag.width"), DagResidual.parse((String) v.get("model.dag.residual")),
-                (Boolean) v.get("model.dag.inject"), i(v, "model.shared.hidden"), i(v, "model.mlp_mix.width"),
-                i(v, "model.chain.rounds"));
-    }
-
-    private static int i(Map<String, Object> v, String k) {
-        return (Integer) v.get(k);
-    }
-
-    /** A copy with some keys replaced (typed values), re-validated; {@code where} prefixes errors. */
+    /** A copy with some keys replaced (values of the key's type; numbers converted), re-validated; {@code where} prefixes errors. */
     public RunConfig with(Map<String, Object> overrides, String where) {
         Map<String, Object> v = new LinkedHashMap<>(values);
         for (var e : overrides.entrySet()) {
-            ConfigSchema.Key k = ConfigSchema.key(e.getKey());
-            if (k == null) throw new ConfigException(where + ": unknown key " + e.getKey() + " (did you mean " + ConfigSchema.nearest(e.getKey()) + "?)");
-            Object val = e.getValue();
-            if (val instanceof Number n && k.type() == ConfigSchema.Type.DOUBLE) val = n.doubleValue();
-            if (val instanceof Number n && k.type() == ConfigSchema.Type.LONG) val = n.longValue();
-            if (val instanceof Number n && k.type() == ConfigSchema.Type.INT) val = n.intValue();
-            String rule = k.violation(val);
-            if (rule != null) throw new ConfigException(where + ": " + e.getKey() + " = " + val + ": " + rule);
-            v.put(e.getKey(), val);
+            Key k = ConfigSchema.key(e.getKey());
+            if (k == null) throw unknown(where, e.getKey());
+            try {
+                v.put(e.getKey(), k.normalize(e.getValue()));
+            } catch (IllegalArgumentException ex) {
+                throw new ConfigException(where + ": " + e.getKey() + " = " + e.getValue() + ": " + ex.getMessage());
+            }
         }
         return build(v, compare.variants(), where);
     }
@@ -368,10 +297,49 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
 
     /** The variant's config: this one with the variant's overrides and the given seed (no compare section). */
     public RunConfig forVariant(Variant variant, long seed) {
+        return forVariant(variant, seed, null);
+    }
+
+    /**
+     * The variant's config (one build): this one with the variant's overrides and the given seed, no compare
+     * section; a shared variant whose shared.hidden is 0 gets the width matching {@code sharedRef}'s dag
+     * settings when given (else {@link #resolve} matches its own).
+     */
+    public RunConfig forVariant(Variant variant, long seed, ModelConfig sharedRef) {
         Map<String, Object> o = new LinkedHashMap<>(variant.set());
         o.put("train.seed", seed);
+        Object agg = o.getOrDefault("model.aggregator", values.get("model.aggregator"));
+        Object hidden = o.getOrDefault("model.shared.hidden", values.get("model.shared.hidden"));
+        if (sharedRef != null && Aggregator.SHARED.key().equals(agg) && Integer.valueOf(0).equals(hidden)) {
+            o.put("model.shared.hidden", ModelConfig.matchedSharedHidden(sharedRef));
+        }
         RunConfig c = with(o, source + ": variant " + variant.name());
         return new RunConfig(c.name, c.source, c.values, c.model, c.train, c.data, c.backend, new CompareConfig(1, List.of()));
+    }
+
+    /**
+     * The run's config with its derived values, filled in once before the run writes anything: vocab_size
+     * from the data when 0 (a smaller one than the data's is an error), seq_len from the task when 0, loss_on
+     * when auto, and a shared width of 0 matched to the dag settings.
+     *
+     * @param dataVocab  the vocabulary of the run's tokenizer or task
+     * @param dataSeqLen the task's own sequence length (used when seq_len is 0)
+     * @param dataName   names the data in the error message ("tokenizer byte", "task:hops")
+     */
+    public RunConfig resolve(int dataVocab, int dataSeqLen, String dataName) {
+        Map<String, Object> set = new LinkedHashMap<>();
+        int v = (Integer) values.get("model.vocab_size");
+        if (v == 0) set.put("model.vocab_size", dataVocab);
+        else if (v < dataVocab) {
+            throw new ConfigException(source + ": model.vocab_size = " + v + ": smaller than the vocabulary of "
+                    + dataName + " (" + dataVocab + "); use 0 to take it from the data");
+        }
+        if (Integer.valueOf(0).equals(values.get("model.seq_len"))) set.put("model.seq_len", dataSeqLen);
+        if ("auto".equals(values.get("train.loss_on"))) set.put("train.loss_on", train.lossOn());
+        if (model.aggregator() == Aggregator.SHARED && model.sharedHidden() == 0) {
+            set.put("model.shared.hidden", ModelConfig.matchedSharedHidden(model));
+        }
+        return set.isEmpty() ? this : with(set, source);
     }
 
     /** Model shorthand: the aggregator key ("sum", "dag", ...). */

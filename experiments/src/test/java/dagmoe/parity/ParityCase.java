@@ -1,5 +1,6 @@
 package dagmoe.parity;
 
+import dagmoe.config.field.Fields;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
@@ -58,11 +59,11 @@ final class ParityCase {
     }
 
     /** The tiny base every case starts from: V 32, d 16, 2 heads (hd 8), 2 layers, seq 8, N 4, K 2, de 24. */
-    static ModelConfig.Builder tiny(String aggregator) {
-        return ModelConfig.builder().vocabSize(32).dModel(16).nHeads(2).nLayers(2).seqLen(SEQ).nExperts(4).topK(2)
-                .expertHidden(24).moeEvery(1).tieEmbeddings(false).initStd(0.02).aggregator(aggregator)
-                .dagRounds(2).dagWidth(8).mixWidth(8).chainRounds(2).sharedHidden(0)
-                .balanceCoef(0.01).zLossCoef(0.001).normalizeTopk(true);
+    static Fields.Builder<ModelConfig> tiny(String aggregator) {
+        return ModelConfig.builder().set("vocab_size", 32).set("d_model", 16).set("n_heads", 2).set("n_layers", 2).set("seq_len", SEQ).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 24).set("moe_every", 1).set("tie_embeddings", false).set("init_std", 0.02).set("aggregator", aggregator)
+                .set("dag.rounds", 2).set("dag.width", 8).set("mlp_mix.width", 8).set("chain.rounds", 2).set("shared.hidden", 0)
+                .set("router.balance_coef", 0.01).set("router.z_loss_coef", 0.001).set("router.normalize_topk", true);
     }
 
     /** A model on {@code backend} holding this case's weights. */

@@ -56,11 +56,11 @@ class TorchParityTest {
         if (!TorchReference.available()) return; // every test then reports itself skipped, with the reason
 
         cases.add(new ParityCase("sum", ParityCase.tiny("sum").build(), 11));
-        cases.add(new ParityCase("shared (normalize_topk=false)", ParityCase.tiny("shared").normalizeTopk(false).build(), 12));
+        cases.add(new ParityCase("shared (normalize_topk=false)", ParityCase.tiny("shared").set("router.normalize_topk", false).build(), 12));
         cases.add(new ParityCase("dag", ParityCase.tiny("dag").build(), 13));
-        cases.add(new ParityCase("dag residual=outer", ParityCase.tiny("dag").dagResidual("outer").build(), 14));
-        cases.add(new ParityCase("dag inject=false", ParityCase.tiny("dag").dagInject(false).build(), 15));
-        cases.add(new ParityCase("dag moe_every=2 tied", ParityCase.tiny("dag").moeEvery(2).tieEmbeddings(true).build(), 16));
+        cases.add(new ParityCase("dag residual=outer", ParityCase.tiny("dag").set("dag.residual", "outer").build(), 14));
+        cases.add(new ParityCase("dag inject=false", ParityCase.tiny("dag").set("dag.inject", false).build(), 15));
+        cases.add(new ParityCase("dag moe_every=2 tied", ParityCase.tiny("dag").set("moe_every", 2).set("tie_embeddings", true).build(), 16));
         cases.add(new ParityCase("mlp-mix", ParityCase.tiny("mlp-mix").build(), 17));
         cases.add(new ParityCase("chain", ParityCase.tiny("chain").build(), 18));
 

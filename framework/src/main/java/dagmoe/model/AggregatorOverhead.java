@@ -33,9 +33,9 @@ public final class AggregatorOverhead {
     static final int B = 16, S = 128;
 
     static ModelConfig config(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(512).dModel(256).nLayers(4).nHeads(4).seqLen(S).nExperts(8).topK(2)
-                .expertHidden(512).aggregator(agg).dagRounds(2).dagWidth(64).mixWidth(64).chainRounds(2)
-                .sharedHidden(0).build();
+        return ModelConfig.builder().set("vocab_size", 512).set("d_model", 256).set("n_layers", 4).set("n_heads", 4).set("seq_len", S).set("n_experts", 8).set("top_k", 2)
+                .set("expert_hidden", 512).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 64).set("mlp_mix.width", 64).set("chain.rounds", 2)
+                .set("shared.hidden", 0).build();
     }
 
     /** Forward FLOPs per token of the model (matrix products; attention at the mean causal length (S+1)/2). */

@@ -57,16 +57,16 @@ class AggregatorTest {
         // injected (default): h' = Σ_i (g_i Y_i + h/K) = h + Σ g_i Y_i
         assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", dag, new Scratch()), h, x, d)) < 1e-6);
         // L = 0: no rounds, the same identity
-        ModelConfig l0 = dag.toBuilder().dagRounds(0).build();
+        ModelConfig l0 = dag.toBuilder().set("dag.rounds", 0).build();
         assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", l0, new Scratch()), h, x, d)) < 1e-6);
         // outer: h' = h + Σ_i (g_i Y_i + x/K) = (sum output) + x
-        ModelConfig outer = dag.toBuilder().dagResidual(DagResidual.OUTER).build();
+        ModelConfig outer = dag.toBuilder().set("dag.residual", DagResidual.OUTER).build();
         assertTrue(maxDiff(plus(outSum, 1, x, 0, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outer, new Scratch()), h, x, d)) < 1e-6);
         // outer without injection: exactly sum
-        ModelConfig outerNo = outer.toBuilder().dagInject(false).build();
+        ModelConfig outerNo = outer.toBuilder().set("dag.inject", false).build();
         assertTrue(maxDiff(outSum, run(new MoeDag(new ParamRegistry(9), "layers.0.moe", outerNo, new Scratch()), h, x, d)) < 1e-6);
         // injected without injection: no residual path at all, h' = Σ g_i Y_i
-        ModelConfig injNo = dag.toBuilder().dagInject(false).build();
+        ModelConfig injNo = dag.toBuilder().set("dag.inject", false).build();
         assertTrue(maxDiff(plus(outSum, 0, x, -1, h), run(new MoeDag(new ParamRegistry(9), "layers.0.moe", injNo, new Scratch()), h, x, d)) < 1e-6);
 
         // control: with non-zero up-projections the dag output differs
@@ -84,7 +84,7 @@ class AggregatorTest {
         Model sum = new Model(Tiny.config(Aggregator.SUM).build(), BE, 42);
         sum.forward(in, null, B, S);
         for (ModelConfig c : new ModelConfig[] {Tiny.config(Aggregator.DAG).build(),
-                Tiny.config(Aggregator.DAG).dagRounds(0).build()}) {
+                Tiny.config(Aggregator.DAG).set("dag.rounds", 0).build()}) {
             Model dag = new Model(c, BE, 42);
             dag.forward(in, null, B, S);
             assertTrue(maxDiff(sum.logits(), dag.logits()) < 1e-6, "dag L=" + c.dagRounds());
@@ -93,7 +93,7 @@ class AggregatorTest {
 
     @Test
     void oneExpertTopOneEqualsDenseSwiGlu() {
-        ModelConfig c = Tiny.config(Aggregator.SUM).nExperts(1).topK(1).zLossCoef(0).balanceCoef(0).build();
+        ModelConfig c = Tiny.config(Aggregator.SUM).set("n_experts", 1).set("top_k", 1).set("router.z_loss_coef", 0).set("router.balance_coef", 0).build();
         int d = c.dModel(), de = c.expertHidden();
         ParamRegistry ra = new ParamRegistry(3), rb = new ParamRegistry(4);
         MoeSum moe = new MoeSum(ra, "layers.0.moe", c, new Scratch());
@@ -122,7 +122,7 @@ class AggregatorTest {
     @Test
     void dagIsInvariantToTheOrderOfTheSelectedExperts() {
         for (DagResidual res : DagResidual.values()) {
-            ModelConfig c = Tiny.config(Aggregator.DAG).topK(3).dagResidual(res).build();
+            ModelConfig c = Tiny.config(Aggregator.DAG).set("top_k", 3).set("dag.residual", res).build();
             int d = c.dModel(), K = c.topK();
             ParamRegistry reg = new ParamRegistry(5);
             MoeDag dag = new MoeDag(reg, "layers.0.moe", c, new Scratch());

@@ -29,21 +29,21 @@ class GradientCheckTest {
                 new Object[] {"sum", Tiny.config(Aggregator.SUM).build()},
                 new Object[] {"shared", Tiny.config(Aggregator.SHARED).build()},
                 new Object[] {"dag", Tiny.config(Aggregator.DAG).build()},
-                new Object[] {"dag-outer", Tiny.config(Aggregator.DAG).dagResidual(DagResidual.OUTER).build()},
-                new Object[] {"dag-noinject", Tiny.config(Aggregator.DAG).dagInject(false).build()},
-                new Object[] {"dag-outer-noinject-K3", Tiny.config(Aggregator.DAG).dagResidual(DagResidual.OUTER)
-                        .dagInject(false).topK(3).build()},
+                new Object[] {"dag-outer", Tiny.config(Aggregator.DAG).set("dag.residual", DagResidual.OUTER).build()},
+                new Object[] {"dag-noinject", Tiny.config(Aggregator.DAG).set("dag.inject", false).build()},
+                new Object[] {"dag-outer-noinject-K3", Tiny.config(Aggregator.DAG).set("dag.residual", DagResidual.OUTER)
+                        .set("dag.inject", false).set("top_k", 3).build()},
                 new Object[] {"mlp-mix", Tiny.config(Aggregator.MLP_MIX).build()},
                 new Object[] {"chain", Tiny.config(Aggregator.CHAIN).build()},
-                new Object[] {"chain-R3-unnormalized", Tiny.config(Aggregator.CHAIN).chainRounds(3).normalizeTopk(false).build()},
-                new Object[] {"dag-moe_every2-tied", Tiny.config(Aggregator.DAG).moeEvery(2).tieEmbeddings(true).build()},
-                new Object[] {"sum-moe_every2-tied", Tiny.config(Aggregator.SUM).moeEvery(2).tieEmbeddings(true).build()});
+                new Object[] {"chain-R3-unnormalized", Tiny.config(Aggregator.CHAIN).set("chain.rounds", 3).set("router.normalize_topk", false).build()},
+                new Object[] {"dag-moe_every2-tied", Tiny.config(Aggregator.DAG).set("moe_every", 2).set("tie_embeddings", true).build()},
+                new Object[] {"sum-moe_every2-tied", Tiny.config(Aggregator.SUM).set("moe_every", 2).set("tie_embeddings", true).build()});
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
     void everyParameterMatchesFiniteDifferences(String label, ModelConfig base) {
-        ModelConfig cfg = base.toBuilder().balanceCoef(0.1).zLossCoef(0.01).build();
+        ModelConfig cfg = base.toBuilder().set("router.balance_coef", 0.1).set("router.z_loss_coef", 0.01).build();
         Model m = new Model(cfg, Tiny.JAVA, 7);
         Tiny.randomize(m, 0.3, 11);
         int B = 2, S = 6, T = B * S;

@@ -13,8 +13,8 @@ class ParamCountTest {
     static final int V = 96, d = 64, nL = 4, N = 8, K = 2, de = 96, L = 2, g = 16;
 
     static ModelConfig base(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(V).dModel(d).nLayers(nL).nHeads(4).seqLen(64).nExperts(N).topK(K)
-                .expertHidden(de).aggregator(agg).dagRounds(L).dagWidth(g).mixWidth(g).chainRounds(2).build();
+        return ModelConfig.builder().set("vocab_size", V).set("d_model", d).set("n_layers", nL).set("n_heads", 4).set("seq_len", 64).set("n_experts", N).set("top_k", K)
+                .set("expert_hidden", de).set("aggregator", agg).set("dag.rounds", L).set("dag.width", g).set("mlp_mix.width", g).set("chain.rounds", 2).build();
     }
 
     /** Everything except the aggregator: embedding, head, attention, norms, routers, experts. */
@@ -59,13 +59,13 @@ class ParamCountTest {
         ModelConfig c = base(Aggregator.SHARED);
         Model m = new Model(c, Tiny.JAVA, 1);
         assertEquals(33, m.parameter("layers.0.moe.shared.w_gate").shape()[0]);
-        Model explicit = new Model(c.toBuilder().sharedHidden(7).build(), Tiny.JAVA, 1);
+        Model explicit = new Model(c.toBuilder().set("shared.hidden", 7).build(), Tiny.JAVA, 1);
         assertEquals(nL * 3L * d * 7, explicit.paramCounts().aggregator());
-        Model tied = new Model(base(Aggregator.SUM).toBuilder().tieEmbeddings(true).build(), Tiny.JAVA, 1);
+        Model tied = new Model(base(Aggregator.SUM).toBuilder().set("tie_embeddings", true).build(), Tiny.JAVA, 1);
         assertEquals(backbone() - (long) V * d, tied.paramCounts().total());
         assertEquals(0L, tied.paramCounts().byComponent().get("head"));
         // moe_every 2: blocks 1 and 3 are MoE, blocks 0 and 2 dense SwiGLU of hidden de
-        Model every2 = new Model(base(Aggregator.DAG).toBuilder().moeEvery(2).build(), Tiny.JAVA, 1);
+        Model every2 = new Model(base(Aggregator.DAG).toBuilder().set("moe_every", 2).build(), Tiny.JAVA, 1);
         assertEquals(2L * 3 * d * de, every2.paramCounts().byComponent().get("dense"));
         assertEquals(2L * L * (2L * d * g + 4L * g * g + d), every2.paramCounts().aggregator());
         every2.parameter("layers.0.ffn.w_gate");

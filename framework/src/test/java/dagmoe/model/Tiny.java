@@ -1,5 +1,6 @@
 package dagmoe.model;
 
+import dagmoe.config.field.Fields;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
 
@@ -12,10 +13,10 @@ final class Tiny {
     static final Backend JAVA = Backends.create("java", 1);
 
     /** V 13, d 8, 2 heads, 2 layers, seq 6, 4 experts top-2, de 6, dag L 2 g 4, mix g 5, chain R 2. */
-    static ModelConfig.Builder config(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(13).dModel(8).nHeads(2).nLayers(2).seqLen(6).nExperts(4).topK(2)
-                .expertHidden(6).aggregator(agg).dagRounds(2).dagWidth(4).mixWidth(5).chainRounds(2)
-                .initStd(0.02).moeEvery(1);
+    static Fields.Builder<ModelConfig> config(Aggregator agg) {
+        return ModelConfig.builder().set("vocab_size", 13).set("d_model", 8).set("n_heads", 2).set("n_layers", 2).set("seq_len", 6).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 6).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 4).set("mlp_mix.width", 5).set("chain.rounds", 2)
+                .set("init_std", 0.02).set("moe_every", 1);
     }
 
     static int[] tokens(int n, int V, long seed) {

@@ -18,15 +18,15 @@ class TrainingTest {
 
     /** d 32, 2 layers, 4 heads, V 32, seq 16, 4 experts top-2, expert hidden 32, dag L 2 g 16, mix g 16. */
     static ModelConfig small(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(32).dModel(32).nHeads(4).nLayers(2).seqLen(S).nExperts(4).topK(2)
-                .expertHidden(32).aggregator(agg).dagRounds(2).dagWidth(16).mixWidth(16).chainRounds(2).build();
+        return ModelConfig.builder().set("vocab_size", 32).set("d_model", 32).set("n_heads", 4).set("n_layers", 2).set("seq_len", S).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 32).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 16).set("mlp_mix.width", 16).set("chain.rounds", 2).build();
     }
 
     @Test
     void freshModelLossIsLnV() {
         // logits = RMSNorm(h)·lm_headᵀ have std ~ init_std·sqrt(d) = 0.11: loss ≈ ln V + 0.006; tolerance 0.03
         for (Aggregator agg : Aggregator.values()) {
-            ModelConfig c = small(agg).toBuilder().vocabSize(64).build();
+            ModelConfig c = small(agg).toBuilder().set("vocab_size", 64).build();
             Model m = new Model(c, Tiny.JAVA, 1);
             StepResult r = m.forward(Tiny.tokens(B * S, 64, 1), Tiny.tokens(B * S, 64, 2), B, S);
             assertEquals(Math.log(64), r.loss(), 0.03, agg.key());

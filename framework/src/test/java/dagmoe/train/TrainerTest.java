@@ -26,12 +26,15 @@ import static org.junit.jupiter.api.Assertions.*;
 class TrainerTest {
     @TempDir Path tmp;
 
-    static final ModelConfig TINY = ModelConfig.builder().build().toBuilder()
-            .vocabSize(32).dModel(16).nLayers(1).nHeads(2).seqLen(8).nExperts(4).topK(2).expertHidden(16)
-            .aggregator(Aggregator.DAG).dagRounds(1).dagWidth(8).build();
+    static final ModelConfig TINY = ModelConfig.builder()
+            .set("vocab_size", 32).set("d_model", 16).set("n_layers", 1).set("n_heads", 2).set("seq_len", 8)
+            .set("n_experts", 4).set("top_k", 2).set("expert_hidden", 16)
+            .set("aggregator", Aggregator.DAG).set("dag.rounds", 1).set("dag.width", 8).build();
 
     static TrainConfig train(int steps, int ckptEvery, double lr) {
-        return new TrainConfig(steps, 2, lr, lr / 10, 2, 0.1, 0.9, 0.95, 1e-8, 1.0, 3, 5, 2, ckptEvery, 0, 1, "all", false);
+        return TrainConfig.builder().set("steps", steps).set("batch_size", 2).set("lr", lr).set("min_lr", lr / 10)
+                .set("warmup_steps", 2).set("seed", 3).set("eval_every", 5).set("eval_batches", 2)
+                .set("checkpoint_every", ckptEvery).set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").build();
     }
 
     static TokenSeq corpus() {

@@ -44,8 +44,8 @@ class TornadoTrainingTest {
 
     /** d 16, 2 layers, 2 heads, V 24, seq 8, 4 experts top-2, expert hidden 16, dag L 2 g 8, mix g 8, chain R 2. */
     static ModelConfig config(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(V).dModel(16).nHeads(2).nLayers(2).seqLen(S).nExperts(4).topK(2)
-                .expertHidden(16).aggregator(agg).dagRounds(2).dagWidth(8).mixWidth(8).chainRounds(2).build();
+        return ModelConfig.builder().set("vocab_size", V).set("d_model", 16).set("n_heads", 2).set("n_layers", 2).set("seq_len", S).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 16).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 8).set("mlp_mix.width", 8).set("chain.rounds", 2).build();
     }
 
     static int[] tokens(int n, long seed) {
@@ -138,8 +138,8 @@ class TornadoTrainingTest {
     void trainingStepKeepsWeightsAndMomentsOnTheDevice() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(
                 (Boolean) tornado.getClass().getMethod("resident").invoke(tornado), "staging mode");
-        ModelConfig c = ModelConfig.builder().vocabSize(96).dModel(48).nHeads(2).nLayers(2).seqLen(S).nExperts(4).topK(2)
-                .expertHidden(48).aggregator(Aggregator.DAG).dagRounds(2).dagWidth(16).build();
+        ModelConfig c = ModelConfig.builder().set("vocab_size", 96).set("d_model", 48).set("n_heads", 2).set("n_layers", 2).set("seq_len", S).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 48).set("aggregator", Aggregator.DAG).set("dag.rounds", 2).set("dag.width", 16).build();
         Model mt = new Model(c, tornado, 5), mj = new Model(c, JAVA, 5);
         AdamW ot = new AdamW(mt.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, tornado);
         AdamW oj = new AdamW(mj.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f, JAVA);
