@@ -108,6 +108,7 @@ class Config:
         self.dag_width = int(get("dag.width", 64))
         self.dag_residual = str(get("dag.residual", "injected"))
         self.dag_inject = bool(get("dag.inject", True))
+        self.dag_inject_divide = bool(get("dag.inject_divide", True))
         self.shared_hidden = int(get("shared.hidden", 0))
         self.mix_width = int(get("mlp_mix.width", 64))
         self.chain_rounds = int(get("chain.rounds", 2))
@@ -274,7 +275,7 @@ def dag_forward(h, x, gY, p, pre, cfg):
         raise ValueError(f"model.dag.residual = {cfg.dag_residual}: must be injected or outer")
     nodes = gY
     if cfg.dag_inject:
-        share = K + 1 if MUTATE == "injection" else K
+        share = K + 1 if MUTATE == "injection" else (K if cfg.dag_inject_divide else 1)
         base = x if outer else h
         nodes = nodes + base[:, None, :] / share                 # x_i^0 = g_i Y_i + h/K (or x/K)
     for r in range(cfg.dag_rounds):

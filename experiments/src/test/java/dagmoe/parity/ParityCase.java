@@ -136,7 +136,7 @@ final class ParityCase {
         m.put("router", Map.of("normalize_topk", c.normalizeTopk(), "balance_coef", c.balanceCoef(),
                 "z_loss_coef", c.zLossCoef()));
         m.put("dag", Map.of("rounds", c.dagRounds(), "width", c.dagWidth(), "residual", c.dagResidual().key(),
-                "inject", c.dagInject()));
+                "inject", c.dagInject(), "inject_divide", c.dagInjectDivide()));
         m.put("shared", Map.of("hidden", c.sharedHidden()));
         m.put("mlp_mix", Map.of("width", c.mixWidth()));
         m.put("chain", Map.of("rounds", c.chainRounds()));

@@ -60,6 +60,7 @@ class TorchParityTest {
         cases.add(new ParityCase("dag", ParityCase.tiny("dag").build(), 13));
         cases.add(new ParityCase("dag residual=outer", ParityCase.tiny("dag").set("dag.residual", "outer").build(), 14));
         cases.add(new ParityCase("dag inject=false", ParityCase.tiny("dag").set("dag.inject", false).build(), 15));
+        cases.add(new ParityCase("dag inject_divide=false", ParityCase.tiny("dag").set("dag.inject_divide", false).build(), 19));
         cases.add(new ParityCase("dag moe_every=2 tied", ParityCase.tiny("dag").set("moe_every", 2).set("tie_embeddings", true).build(), 16));
         cases.add(new ParityCase("mlp-mix", ParityCase.tiny("mlp-mix").build(), 17));
         cases.add(new ParityCase("chain", ParityCase.tiny("chain").build(), 18));

@@ -256,6 +256,13 @@ public final class Model {
 
     // ---------------------------------------------------------------- test hooks (package-private)
 
+    /** The MoE blocks' feed-forwards, in order ({@link GateProbe}). */
+    List<FeedForward> moeFeedForwards() {
+        List<FeedForward> out = new ArrayList<>();
+        for (Block b : blocks) if (b.ffn.isMoe()) out.add(b.ffn);
+        return out;
+    }
+
     /** Every router's top-K indices of the last forward, MoE blocks in order. */
     int[][] routingSnapshot() {
         List<int[]> all = new ArrayList<>();

@@ -35,6 +35,7 @@ public record ModelConfig(
         @Field(key = "dag.width", def = "64", min = 1, max = 1 << 16, help = "structure width d_g") int dagWidth,
         @Field(key = "dag.residual", def = "injected", help = "injected: h/K inside the nodes is the residual; outer: x/K plus the block's own residual") DagResidual dagResidual,
         @Field(key = "dag.inject", def = "true", help = "add h/K (x/K) to the initial nodes (false only as an ablation)") boolean dagInject,
+        @Field(key = "dag.inject_divide", def = "true", help = "divide the injection by K (false only as an ablation: each node gets all of h)") boolean dagInjectDivide,
         @Field(key = "shared.hidden", def = "0", min = 0, max = 1 << 20, help = "shared expert width d_r; 0 = parameter-matched to the dag settings") int sharedHidden,
         @Field(key = "mlp_mix.width", def = "64", min = 1, max = 1 << 16, help = "mlp-mix hidden width") int mixWidth,
         @Field(key = "chain.rounds", def = "2", min = 1, max = 64, help = "chain-of-experts rounds R") int chainRounds

@@ -6,7 +6,8 @@ import dagmoe.backend.Backend;
  * {@code dag}: DAG-MoE structural aggregation (method doc, section 2). Over the K nodes of every token
  * (slot order, rows t·K+i), with g = d_g (structureWidth) and L = dagRounds:
  * <pre>
- *   x_i^0 = g_i Y_i + h/K            (inject; residual "outer": + x/K; inject=false: no second term)
+ *   x_i^0 = g_i Y_i + h/K            (inject; residual "outer": + x/K; inject=false: no second term;
+ *                                     inject_divide=false: + h, the ablation of the 1/K)
  *   round r: u_i = RMSNorm_r(x_i);  z_i = w_down u_i;  [a|b|c|e]_i = [A;B;C;D] z_i
  *            x_i += w_up Σ_j sigmoid(a_i + b_j) ⊙ (c_i + e_j)        (edge gate ⊙ message)
  *   h' = Σ_i x_i^L  ("injected")   or   h + Σ_i x_i^L  ("outer")
@@ -16,21 +17,24 @@ import dagmoe.backend.Backend;
  */
 final class MoeDag extends MoeRouted {
     final Parameter[] norm, wDown, a, b, c, e, wUp; // per round: [d], [g,d], [g,g] ×4, [d,g]
-    private final int g, L;
+    final int g, L;                         // read by GateProbe
     private final boolean inject;
+    private final float injectScale;        // 1/K, or 1 (inject_divide = false)
     private final DagResidual residual;
     private final float eps;
     private final float[][] w4;             // [L][4g×g] packed A;B;C;D
     private final float[][] gateMeans;      // [L][K·K]
     boolean collectGateStats = true;        // Model.setGateStats
-    private float[][] X;                    // [L+1][TK×d] nodes before each round; X[L] the final nodes
-    private float[][] U, rstd, Z, P, M;     // per round: [TK×d], [TK], [TK×g], [TK×4g], [TK×g]
+    float[][] X;                            // [L+1][TK×d] nodes before each round; X[L] the final nodes (GateProbe)
+    float[][] P;                            // per round [TK×4g]: a|b|c|e (GateProbe)
+    private float[][] U, rstd, Z, M;     // per round: [TK×d], [TK], [TK×g], [TK×4g], [TK×g]
 
     MoeDag(ParamRegistry reg, String prefix, ModelConfig cfg, Scratch scratch) {
         super(reg, prefix, cfg, scratch);
         g = cfg.dagWidth();
         L = cfg.dagRounds();
         inject = cfg.dagInject();
+        injectScale = cfg.dagInjectDivide() ? 1f / cfg.topK() : 1f;
         residual = cfg.dagResidual();
         eps = (float) cfg.normEps();
         double std = cfg.initStd();
@@ -70,7 +74,7 @@ final class MoeDag extends MoeRouted {
     /** The aggregation alone: gated expert outputs gy[TK×d] (slot order), h, x [T×d] -> out[T×d]. */
     void aggregate(Backend be, float[] h, float[] x, float[] gy, float[] out, int T) {
         int s = T * K;
-        if (inject) be.addTokenToSlots(gy, residual == DagResidual.INJECTED ? h : x, 1f / K, X[0], T, K, d);
+        if (inject) be.addTokenToSlots(gy, residual == DagResidual.INJECTED ? h : x, injectScale, X[0], T, K, d);
         else be.copy(gy, X[0], s * d);
         for (int r = 0; r < L; r++) {
             be.rmsnormForward(X[r], norm[r].data(), U[r], rstd[r], s, d, eps);
@@ -120,9 +124,9 @@ final class MoeDag extends MoeRouted {
             be.matmulAtB(dZ, 0, U[r], 0, wDown[r].grad(), 0, g, d, s, true);     // dW_down += dZᵀ U
             be.rmsnormBackward(X[r], norm[r].data(), rstd[r], dU, dX, norm[r].grad(), s, d); // residual kept in dX
         }
-        if (inject) { // x_i^0 = ... + src/K: src gets (1/K) Σ_i ∂/∂x_i^0
+        if (inject) { // x_i^0 = ... + src·s (s = 1/K): src gets s Σ_i ∂/∂x_i^0
             be.sumSlotRows(dX, identity, dTok, T, K, d, false);
-            be.axpy(1f / K, dTok, residual == DagResidual.INJECTED ? dh : dx, T * d);
+            be.axpy(injectScale, dTok, residual == DagResidual.INJECTED ? dh : dx, T * d);
         }
     }
 

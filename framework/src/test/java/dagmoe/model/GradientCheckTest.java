@@ -31,6 +31,7 @@ class GradientCheckTest {
                 new Object[] {"dag", Tiny.config(Aggregator.DAG).build()},
                 new Object[] {"dag-outer", Tiny.config(Aggregator.DAG).set("dag.residual", DagResidual.OUTER).build()},
                 new Object[] {"dag-noinject", Tiny.config(Aggregator.DAG).set("dag.inject", false).build()},
+                new Object[] {"dag-inject-undivided", Tiny.config(Aggregator.DAG).set("dag.inject_divide", false).build()},
                 new Object[] {"dag-outer-noinject-K3", Tiny.config(Aggregator.DAG).set("dag.residual", DagResidual.OUTER)
                         .set("dag.inject", false).set("top_k", 3).build()},
                 new Object[] {"mlp-mix", Tiny.config(Aggregator.MLP_MIX).build()},
