@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 GenerateCommand.class,
                 SuiteCommand.class,
+                StudyCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

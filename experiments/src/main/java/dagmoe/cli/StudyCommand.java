@@ -1,0 +1,253 @@
+package dagmoe.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.config.RunConfig;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.data.DataSpec;
+import dagmoe.data.TokenDataset;
+import dagmoe.data.Tokenizer;
+import dagmoe.data.Tokenizers;
+import dagmoe.model.Aggregator;
+import dagmoe.model.GateProbe;
+import dagmoe.model.Model;
+import dagmoe.report.StudyReport;
+import dagmoe.train.Checkpoints;
+import dagmoe.train.Trainer;
+import dagmoe.train.TrainingDivergedException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dagmoe study}: the plan of a study file ({@link StudyPlan}: variants × seeds × token budgets × model
+ * sizes), trained through compare's plan and training path, each finished run then evaluated once
+ * ({@value #EVAL_FILE}: per-batch validation losses in domain and on every out-of-domain corpus, and for dag the
+ * edge gates per expert pair at every checkpoint with the up-projection's norm), and after every run the study's
+ * tables and plots ({@link StudyReport}). Resumable: finished runs and evaluations are skipped, an interrupted
+ * run continues from its last checkpoint, a diverged run is recorded and not retried.
+ */
+@Command(name = "study", mixinStandardHelpOptions = true,
+        description = {"Run a study file (variants × seeds × token budgets × model sizes over a base compare config), evaluate",
+                "every run in and out of domain (paired over seeds and validation batches), analyse the dag edge gates, and write",
+                "the study's tables and plots. Started again, it skips what is done and resumes an interrupted run."},
+        footer = {"", "Example: ./dagmoe study --config configs/study/study.json",
+                "Exit codes: 0 done, 1 a run diverged or internal failure, 2 bad input."})
+public final class StudyCommand implements Callable<Integer> {
+    static final String EVAL_FILE = "study-eval.json";
+    static final String DIVERGED_FILE = "diverged.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "study file")
+    Path config;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "tables and plots (default experiments/results/<study name>)")
+    Path out;
+
+    @Option(names = "--runs", paramLabel = "DIR", description = "run folders with checkpoints (default runs/<study name>)")
+    Path runs;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a key of the base config for every run (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
+    Integer threads;
+
+    @Option(names = "--max-runs", paramLabel = "N", description = "train at most N runs in this invocation, then report (0 = all)")
+    int maxRuns;
+
+    @Option(names = "--report-only", description = "train nothing: evaluate finished runs and write the tables")
+    boolean reportOnly;
+
+    @Override
+    public Integer call() {
+        return CliSupport.guard(() -> {
+            long t0 = System.nanoTime();
+            List<String> all = new ArrayList<>(sets);
+            if (threads != null) all.add("backend.threads=" + threads);
+            String name = RunConfig.readJson(config).path("name").asText(config.getFileName().toString().replaceFirst("\\.json$", ""));
+            Path runsDir = runs != null ? runs : Path.of("runs", name);
+            StudyPlan plan = StudyPlan.load(config, runsDir, all);
+            Path outDir = out != null ? out : Path.of("experiments", "results", plan.name());
+            for (StudyPlan.Cell c : plan.cells()) { // refuse before anything is written: a folder of another config
+                Path d = c.run().dir();
+                if (Files.isRegularFile(d.resolve("config.json"))) {
+                    List<String> diff = TrainCommand.configDiff(TrainCommand.savedConfig(d, List.of()), c.run().config());
+                    if (!diff.isEmpty()) {
+                        throw new CliSupport.BadInput(d + " holds a run of another config (" + String.join(", ", diff)
+                                + "): use another --runs; nothing was written");
+                    }
+                }
+            }
+            System.out.printf("study %s: %d runs over %d scales; runs in %s, tables in %s%n", plan.name(), plan.cells().size(),
+                    plan.scales().size(), runsDir, outDir);
+            int trained = 0, i = 0;
+            List<String> failed = new ArrayList<>();
+            for (StudyPlan.Cell c : plan.cells()) {
+                i++;
+                CompareCommand.PlannedRun r = c.run();
+                String label = String.format("[%d/%d] %s %s s%d", i, plan.cells().size(), c.scale().name(), r.variant(), r.seed());
+                Path d = r.dir();
+                if (Files.isRegularFile(d.resolve(DIVERGED_FILE))) {
+                    failed.add(label + ": diverged earlier");
+                    continue;
+                }
+                if (!Files.isRegularFile(d.resolve("summary.json"))) {
+                    if (reportOnly || (maxRuns > 0 && trained >= maxRuns)) continue;
+                    trained++;
+                    try {
+                        var res = TrainCommand.trainRun(r.config(), d, true, 0, new ConsoleProgress(label, System.out));
+                        System.out.println(TrainCommand.summaryLine(d, res));
+                    } catch (TrainingDivergedException e) {
+                        System.out.println(label + ": diverged: " + e.getMessage());
+                        failed.add(label + ": " + e.getMessage());
+                        ObjectNode o = JSON.createObjectNode().put("step", e.step()).put("tensor", e.tensor()).put("message", e.getMessage());
+                        TrainCommand.writeAtomically(d.resolve(DIVERGED_FILE), JSON.writeValueAsString(o));
+                        continue;
+                    }
+                }
+                if (!Files.isRegularFile(d.resolve(EVAL_FILE))) {
+                    long e0 = System.nanoTime();
+                    evaluate(d, plan);
+                    System.out.printf("%s: evaluated (%.1f s)%n", label, (System.nanoTime() - e0) / 1e9);
+                }
+                String table = StudyReport.write(outDir, plan.name(), command(), cells(plan), (System.nanoTime() - t0) / 1e9);
+                if (i == plan.cells().size()) System.out.println(table);
+            }
+            String table = StudyReport.write(outDir, plan.name(), command(), cells(plan), (System.nanoTime() - t0) / 1e9);
+            System.out.println();
+            System.out.println(table);
+            System.out.printf("tables: %s%nwall time: %.1f s%n", outDir.resolve("report.md"), (System.nanoTime() - t0) / 1e9);
+            return failed.stream().anyMatch(f -> !f.endsWith("diverged earlier")) ? CliSupport.INTERNAL : CliSupport.OK;
+        });
+    }
+
+    static List<StudyReport.Cell> cells(StudyPlan plan) {
+        List<StudyReport.Cell> out = new ArrayList<>();
+        for (StudyPlan.Cell c : plan.cells()) {
+            out.add(new StudyReport.Cell(c.scale().name(), c.scale().size(), c.scale().tokens(), c.run().variant(), c.run().seed(),
+                    c.run().dir()));
+        }
+        return out;
+    }
+
+    private String command() {
+        StringBuilder c = new StringBuilder("./dagmoe study --config ").append(config);
+        if (out != null) c.append(" --out ").append(out);
+        if (runs != null) c.append(" --runs ").append(runs);
+        if (threads != null) c.append(" --threads ").append(threads);
+        for (String x : sets) c.append(" --set ").append(x);
+        return c.toString();
+    }
+
+    // ---------------------------------------------------------------- evaluation of one finished run
+
+    private static final Map<DataSpec, TokenDataset> OOD_CACHE = new HashMap<>();
+
+    /**
+     * Writes the run's {@value #EVAL_FILE}: the final checkpoint's loss on each of the first eval_batches validation
+     * batches of its own data and of every ood corpus (the run's tokenizer; the corpus' own deterministic validation
+     * split), and for dag, at every checkpoint, the gate probe on probe_batches validation batches and ‖W_up‖.
+     */
+    static void evaluate(Path run, StudyPlan plan) throws IOException {
+        RunConfig cfg = TrainCommand.savedConfig(run, List.of());
+        Tokenizer tok = Tokenizers.load(run);
+        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
+        Checkpoints ck = new Checkpoints(run);
+        List<Long> steps = ck.completeSteps();
+        if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");
+        int batch = cfg.train().batchSize(), seq = cfg.model().seqLen();
+        TokenDataset own = TokenDataset.load(RunData.spec(cfg), tok);
+        List<Batch> val = Batcher.evalBatches(own.val(), batch, seq, plan.evalBatches());
+        List<Batch> probeVal = val.subList(0, Math.min(plan.probeBatches(), val.size()));
+
+        ObjectNode root = JSON.createObjectNode();
+        root.put("run", run.toString()).put("final_step", steps.get(steps.size() - 1));
+        Model model = load(cfg, be, ck, steps.get(steps.size() - 1));
+        root.set("val_batch_loss", losses(model, val));
+        ObjectNode ood = root.putObject("ood_batch_loss");
+        for (String corpus : plan.ood()) {
+            Map<String, Object> set = new LinkedHashMap<>();
+            set.put("data.path", corpus);
+            set.put("data.format", "auto");
+            set.put("data.max_bytes", 0L);
+            DataSpec spec = RunData.spec(cfg.with(set, "ood " + corpus));
+            TokenDataset ds = OOD_CACHE.computeIfAbsent(spec, s -> TokenDataset.load(s, tok));
+            ood.set(Path.of(corpus).getFileName().toString(), losses(model, Batcher.evalBatches(ds.val(), batch, seq, plan.evalBatches())));
+        }
+        if (cfg.model().aggregator() == Aggregator.DAG && cfg.model().dagRounds() > 0) {
+            ArrayNode probes = root.putArray("gate_probes");
+            for (long step : steps) {
+                Model m = step == steps.get(steps.size() - 1) ? model : load(cfg, be, ck, step);
+                GateProbe probe = new GateProbe(m);
+                for (Batch b : probeVal) {
+                    m.forward(b.inputs(), b.targets(), b.batchSize(), b.seqLen());
+                    probe.observe(m, b.batchSize() * b.seqLen());
+                }
+                ObjectNode p = probes.addObject().put("step", step);
+                ArrayNode rounds = p.putArray("rounds");
+                for (GateProbe.Round st : probe.rounds()) {
+                    ObjectNode o = rounds.addObject().put("block", st.block).put("round", st.round)
+                            .put("mean", st.mean()).put("sd_tokens", st.sdTokens()).put("sd_pairs", st.sdPairs())
+                            .put("eta_squared", st.etaSquared()).put("sd_channels", st.sdChannels())
+                            .put("update_ratio", st.updateRatio());
+                    float[] wUp = m.parameter("layers." + layerOf(cfg, st.block) + ".moe.dag." + st.round + ".w_up").data();
+                    double s = 0;
+                    for (float w : wUp) s += (double) w * w;
+                    o.put("w_up_norm", Math.sqrt(s));
+                    for (int half = -1; half <= 1; half++) {
+                        ArrayNode a = o.putArray(half < 0 ? "pair_means" : "pair_means_half" + half);
+                        for (double v : st.pairMeans(half)) a.add(v);
+                    }
+                    ArrayNode counts = o.putArray("pair_counts");
+                    ArrayNode rank = o.putArray("rank_means");
+                    for (int x = 0; x < st.n; x++) for (int y = 0; y < st.n; y++) counts.add(st.count(x, y));
+                    for (int x = 0; x < st.k; x++) for (int y = 0; y < st.k; y++) rank.add(st.rankMean(x, y));
+                }
+            }
+        }
+        be.close();
+        TrainCommand.writeAtomically(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
+    }
+
+    /** The layer index of the b-th MoE block. */
+    private static int layerOf(RunConfig cfg, int moeBlock) {
+        int b = 0;
+        for (int l = 0; l < cfg.model().nLayers(); l++) {
+            if (cfg.model().isMoe(l) && b++ == moeBlock) return l;
+        }
+        throw new IllegalStateException("no MoE block " + moeBlock);
+    }
+
+    private static Model load(RunConfig cfg, Backend be, Checkpoints ck, long step) {
+        Checkpoints.Loaded loaded = Checkpoints.load(ck.dir().resolve(Checkpoints.folderName(step)));
+        Model m = new Model(cfg.model(), be, cfg.train().seed());
+        Trainer.loadWeights(loaded, m.parameters());
+        m.setGateStats(false);
+        return m;
+    }
+
+    private static ArrayNode losses(Model m, List<Batch> batches) {
+        ArrayNode a = JSON.createArrayNode();
+        for (Batch b : batches) {
+            double loss = m.forward(b.inputs(), b.targets(), b.batchSize(), b.seqLen()).loss();
+            a.add(loss);
+        }
+        return a;
+    }
+
+}
