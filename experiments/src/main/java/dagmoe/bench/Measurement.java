@@ -1,5 +1,7 @@
 package dagmoe.bench;
 
+import dagmoe.stats.Quantiles;
+
 import java.util.Arrays;
 
 /**
@@ -27,7 +29,7 @@ public final class Measurement {
         double[] s = samplesMs.clone();
         Arrays.sort(s);
         int n = s.length;
-        this.medianMs = n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+        this.medianMs = Quantiles.median(s);
         this.minMs = s[0];
         double mean = 0;
         for (double v : s) {

@@ -1,7 +1,7 @@
 package dagmoe.bench;
 
 import dagmoe.backend.Backend;
-import dagmoe.model.AggregatorOverhead;
+import dagmoe.model.Flops;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
@@ -23,7 +23,7 @@ import java.util.Map;
  * {@code warmup} untimed steps, then {@code reps} timed steps: median, min, coefficient of variation, tokens/s
  * at the median (batch × seq tokens per step, the trainer's throughput definition).
  *
- * <p>GFLOP/s uses 3 × the forward matrix-product FLOPs ({@link AggregatorOverhead#forwardFlopsPerToken}: the
+ * <p>GFLOP/s uses 3 × the forward matrix-product FLOPs ({@link Flops#forwardPerToken}: the
  * backward costs about twice the forward), so it is an estimate for comparing backends, not a hardware count.
  * On tornado the row also gets TornadoVM's split: compiles and compile ms over the whole row (first step
  * included), H2D/kernel/D2H ms per timed step.
@@ -95,7 +95,7 @@ public final class StepBench {
         Map<String, Map<String, Double>> timedByOp = TornadoSplit.byOp(be);
         Measurement m = Measurement.of(firstMs, warmup, samples, busy);
 
-        double flops = 3 * AggregatorOverhead.forwardFlopsPerToken(cfg, S) * B * S;
+        double flops = 3 * Flops.forwardPerToken(cfg, S) * B * S;
         String op = "trainStep " + cfg.aggregator().name().toLowerCase(Locale.ROOT).replace('_', '-');
         String shape = String.format(Locale.ROOT, "B%d S%d d%d L%d N%d K%d de%d V%d", B, S, cfg.dModel(), cfg.nLayers(),
                 cfg.nExperts(), cfg.topK(), cfg.expertHidden(), cfg.vocabSize());

@@ -132,14 +132,14 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code --suite aggregators}: {@link dagmoe.model.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2): every
+     * {@code --suite aggregators}: {@link dagmoe.bench.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2): every
      * aggregator's training-step time, alternating aggregators each round, against its analytic extra FLOPs.
      */
     int runAggregators(PrintStream out) {
         String backend = backends.size() == 1 ? backends.get(0).trim() : "cpu";
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         out.println("# dagmoe bench --suite aggregators");
-        dagmoe.model.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2"});
+        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2"});
         return 0;
     }
 

@@ -102,7 +102,7 @@ public final class Model {
     }
 
     /** The parameters of one component ("aggregator", "experts", ...; see {@link #paramCounts}), in order. */
-    List<Parameter> parametersOf(String comp) {
+    public List<Parameter> parametersOf(String comp) {
         List<Parameter> out = new ArrayList<>();
         for (Parameter p : params) if (comp.equals(component.get(p.name()))) out.add(p);
         return out;
@@ -207,6 +207,25 @@ public final class Model {
      */
     public void setGateStats(boolean on) {
         for (Block b : blocks) if (b.ffn instanceof MoeDag dag) dag.collectGateStats = on;
+    }
+
+    /** One forward and backward of an MoE block's aggregator alone (for benchmarks): inputs h, x, dOut; outputs out, dh, dx; all T·d. */
+    public interface AggregatorPass {
+        void run(float[] h, float[] x, float[] out, float[] dOut, float[] dh, float[] dx, int T);
+    }
+
+    /**
+     * The aggregator of block {@code layer} alone, combining the K expert outputs the last step routed there
+     * ({@code aggregateForward} + {@code aggregateBackward}); null when that block is dense or combines by
+     * whole routing rounds (chain).
+     */
+    public AggregatorPass aggregatorPass(int layer) {
+        if (!(blocks[layer].ffn instanceof MoeRouted agg)) return null;
+        return (h, x, out, dOut, dh, dx, T) -> {
+            agg.aggregateForward(be, h, x, out, T);
+            agg.backwardBuffers(T);
+            agg.aggregateBackward(be, h, x, dOut, dh, dx, T);
+        };
     }
 
     /** The logits [batch·seq × V] of the last forward (a copy). */

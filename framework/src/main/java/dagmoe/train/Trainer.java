@@ -19,7 +19,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +63,6 @@ public final class Trainer {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final int RECENT = 20; // final_train_loss = mean LM loss of the last RECENT steps
 
     private final Model model;
     private final Backend be;
@@ -76,17 +74,8 @@ public final class Trainer {
     private final int B, S;
     private final int[] inputs, targets;
 
-    // progress carried across checkpoints (state.json "progress")
-    private int step;                 // optimizer steps done
-    private double wallSecondsBefore; // wall time of earlier segments of this run
-    private double trainSeconds;      // time inside training steps (not evaluation or checkpoints)
-    private long tokens;              // tokens processed (batch · seq per step; throughput counts every input)
-    private long countedTargets;      // targets the loss counted (fewer with a task's answer-only loss)
-    private double lateSeconds;       // time and tokens of the steps in the second half of the run: the
-    private long lateTokens, lateSteps; // steady-state speed, without JIT warm-up (for overhead comparisons)
-    private static final int LATE_KEEP = 1000;
-    private final ArrayDeque<Double> lateStepMs = new ArrayDeque<>(); // the last LATE_KEEP of them: median step time
-    private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
+    private int step;                                  // optimizer steps done
+    private TrainCounters counters = new TrainCounters(); // carried across checkpoints (state.json "progress")
     private Path lastCheckpoint;
 
     public Trainer(Model model, TrainConfig cfg, Setup setup) {
@@ -132,18 +121,7 @@ public final class Trainer {
                 step++;
                 double seconds = (System.nanoTime() - t0) / 1e9;
 
-                trainSeconds += seconds;
-                tokens += (long) B * S;
-                countedTargets += r.tokens();
-                if (step > cfg.steps() / 2) {
-                    lateSeconds += seconds;
-                    lateTokens += (long) B * S;
-                    lateSteps++;
-                    lateStepMs.addLast(1000 * seconds);
-                    if (lateStepMs.size() > LATE_KEEP) lateStepMs.removeFirst();
-                }
-                recentLosses.addLast(r.loss());
-                if (recentLosses.size() > RECENT) recentLosses.removeFirst();
+                counters.add(step, cfg.steps(), seconds, (long) B * S, r.tokens(), r.loss());
                 window.add(r, seconds);
                 progress.step(step, r.loss(), B * S / Math.max(seconds, 1e-9));
 
@@ -168,18 +146,18 @@ public final class Trainer {
                     progress.log(msg.toString());
                 }
                 if (cfg.isCheckpointStep(step) || step == last) {
-                    double wallNow = wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+                    double wallNow = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
                     lastCheckpoint = saveCheckpoint(wallNow);
                 }
             }
         } finally {
             progress.end();
         }
-        double wall = wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
-        wallSecondsBefore = wall;
+        double wall = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+        counters.wallSecondsBefore = wall;
         boolean finished = step >= cfg.steps();
-        Result result = new Result(step, finished, finalTrainLoss(), valLoss, Math.exp(valLoss), extra,
-                tokens / Math.max(trainSeconds, 1e-9), wall, lastCheckpoint);
+        Result result = new Result(step, finished, counters.finalTrainLoss(), valLoss, Math.exp(valLoss), extra,
+                counters.tokensPerSecond(), wall, lastCheckpoint);
         if (finished) writeSummary(result);
         return result;
     }
@@ -196,10 +174,6 @@ public final class Trainer {
             }
         }
         return n > 0 ? sum / n : Double.NaN;
-    }
-
-    private double finalTrainLoss() {
-        return recentLosses.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 
     // ---------------------------------------------------------------- NaN / Inf
@@ -244,14 +218,7 @@ public final class Trainer {
         state.putObject("data").put("cursor", setup.train().cursor());
         state.put("backend", be.name());
         state.put("threads", be.threads());
-        ObjectNode prog = state.putObject("progress");
-        prog.put("wall_seconds", wallSeconds).put("train_seconds", trainSeconds).put("tokens", tokens)
-                .put("targets", countedTargets).put("late_seconds", lateSeconds).put("late_tokens", lateTokens)
-                .put("late_steps", lateSteps);
-        ArrayNode late = prog.putArray("late_step_ms");
-        lateStepMs.forEach(late::add);
-        ArrayNode recent = prog.putArray("recent_losses");
-        recentLosses.forEach(recent::add);
+        state.set("progress", counters.toJson(wallSeconds));
         if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
         if (setup.config() != null) state.set("config", setup.config());
         Path folder = checkpoints.save(step, weights, moments, state, cfg.keepCheckpoints());
@@ -274,18 +241,7 @@ public final class Trainer {
         optimizer.setStepCount(st.path("optimizer_step").asInt((int) c.step()));
         setup.train().seek(st.path("data").path("cursor").asLong());
         step = (int) c.step();
-        JsonNode prog = st.path("progress");
-        wallSecondsBefore = prog.path("wall_seconds").asDouble(0);
-        trainSeconds = prog.path("train_seconds").asDouble(0);
-        tokens = prog.path("tokens").asLong(0);
-        lateSeconds = prog.path("late_seconds").asDouble(0);
-        lateTokens = prog.path("late_tokens").asLong(0);
-        lateSteps = prog.path("late_steps").asLong(0);
-        countedTargets = prog.path("targets").asLong(0);
-        lateStepMs.clear();
-        prog.path("late_step_ms").forEach(n -> lateStepMs.addLast(n.asDouble()));
-        recentLosses.clear();
-        prog.path("recent_losses").forEach(n -> recentLosses.addLast(n.asDouble()));
+        counters = TrainCounters.fromJson(st.path("progress"));
         lastCheckpoint = folder;
     }
 
@@ -330,18 +286,7 @@ public final class Trainer {
         r.extra().forEach(s::put);
         s.put("threads", be.threads());
         s.put("seed", cfg.seed());
-        s.put("mean_step_ms", 1000 * trainSeconds / Math.max(1, r.step()));
-        // Second half of the run only (no JIT warm-up): what compare uses for speed and overhead.
-        s.put("steady_step_ms", 1000 * lateSeconds / Math.max(1, lateSteps));
-        s.put("steady_tokens_per_second", lateTokens / Math.max(lateSeconds, 1e-9));
-        // Median over the last (up to 1000) steps of the second half: robust to other processes' load spikes.
-        double[] ms = lateStepMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double median = ms.length == 0 ? Double.NaN
-                : ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
-        s.put("median_step_ms", median);
-        s.put("median_tokens_per_second", B * S / (median / 1000));
-        s.put("tokens", tokens);
-        s.put("targets", countedTargets);
+        counters.summarise(s, r.step(), (long) B * S);
         try {
             Path tmp = setup.runDir().resolve("summary.json.tmp");
             Files.write(tmp, JSON.writeValueAsBytes(s));

@@ -1,7 +1,13 @@
-package dagmoe.model;
+package dagmoe.bench;
 
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
+import dagmoe.model.Aggregator;
+import dagmoe.model.Flops;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.ParamCounts;
+import dagmoe.model.Parameter;
 import dagmoe.optim.AdamW;
 import dagmoe.optim.GradClip;
 
@@ -9,6 +15,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+
+import static dagmoe.stats.Quantiles.bootstrapMedianCi;
+import static dagmoe.stats.Quantiles.median;
+import static dagmoe.stats.Quantiles.quantile;
 
 /**
  * Cost of each aggregator against {@code sum}: parameters, analytic extra forward FLOPs per token, and the
@@ -24,8 +34,8 @@ import java.util.SplittableRandom;
  * with {@code profile} every Backend call is timed (wall clock, and CPU time of the calling and worker threads) and
  * per-op tables per aggregator are printed;
  * {@code nogatestats} switches off the dag's per-step edge-gate statistics ({@link Model#setGateStats}).
- * <p>FLOPs count matrix products only (2 per multiply-add); element-wise work (norms, SwiGLU, the dag's
- * pairwise gates, softmax) is left out, which is why the dag's measured overhead can exceed its FLOP share.
+ * <p>FLOPs: {@link Flops} (matrix products only, so the dag's measured overhead can exceed its FLOP share).
+ * Run by {@code dagmoe bench --suite aggregators}.
  */
 public final class AggregatorOverhead {
     private AggregatorOverhead() {}
@@ -36,32 +46,6 @@ public final class AggregatorOverhead {
         return ModelConfig.builder().set("vocab_size", 512).set("d_model", 256).set("n_layers", 4).set("n_heads", 4).set("seq_len", S).set("n_experts", 8).set("top_k", 2)
                 .set("expert_hidden", 512).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 64).set("mlp_mix.width", 64).set("chain.rounds", 2)
                 .set("shared.hidden", 0).build();
-    }
-
-    /** Forward FLOPs per token of the model (matrix products; attention at the mean causal length (S+1)/2). */
-    public static double forwardFlopsPerToken(ModelConfig c, int seq) {
-        double d = c.dModel(), N = c.nExperts(), K = c.topK(), de = c.expertHidden();
-        double perLayerBase = 4 * d * d + d * (seq + 1);              // q,k,v,o + (qkᵀ and pv) over (S+1)/2 keys
-        double macs = c.vocabSize() * d;                              // lm head
-        for (int l = 0; l < c.nLayers(); l++) {
-            macs += perLayerBase;
-            if (!c.isMoe(l)) { macs += 3 * d * de; continue; }
-            macs += N * d + K * 3 * d * de;                           // router + K experts
-            macs += aggregatorMacs(c);
-        }
-        return 2 * macs;
-    }
-
-    /** Extra multiply-adds per token of one MoE block's aggregator over sum. */
-    public static double aggregatorMacs(ModelConfig c) {
-        double d = c.dModel(), N = c.nExperts(), K = c.topK(), de = c.expertHidden();
-        return switch (c.aggregator()) {
-            case SUM -> 0;
-            case SHARED -> 3 * d * c.effectiveSharedHidden();
-            case DAG -> c.dagRounds() * K * (2 * d * c.dagWidth() + 4.0 * c.dagWidth() * c.dagWidth()); // L·K·g·(2d + 4g)
-            case MLP_MIX -> K * d * c.mixWidth() + c.mixWidth() * d;
-            case CHAIN -> (c.chainRounds() - 1) * (N * d + K * 3 * d * de);
-        };
     }
 
     public static void main(String[] args) {
@@ -119,13 +103,13 @@ public final class AggregatorOverhead {
         times[0] = sumWall.stream().mapToDouble(Double::doubleValue).toArray();
         cpu[0] = sumCpu.stream().mapToDouble(Double::doubleValue).toArray();
         int sumSteps = times[0].length;
-        double baseFlops = forwardFlopsPerToken(cfgs.get(0), S);
+        double baseFlops = Flops.forwardPerToken(cfgs.get(0), S);
         System.out.printf("%-15s %12s %12s %11s %14s %9s %10s %17s %18s %17s %18s%n", "aggregator", "params", "active", "agg params",
                 "fwd FLOP/tok", "FLOP +%", "wall s", "wall +% [IQR]", "ratio [95% CI]", "cpu +% [IQR]", "ratio [95% CI]");
         for (int i = 0; i < n; i++) {
             ModelConfig c = cfgs.get(i);
             ParamCounts pc = models[i].paramCounts();
-            double flopOver = forwardFlopsPerToken(c, S) / baseFlops - 1;
+            double flopOver = Flops.forwardPerToken(c, S) / baseFlops - 1;
             double[] wall = i == 0 ? null : pairedOverheads(times[i], baseWall[i]);
             double[] cpuOver = i == 0 ? null : pairedOverheads(cpu[i], baseCpu[i]);
             String label = switch (c.aggregator()) {
@@ -136,7 +120,7 @@ public final class AggregatorOverhead {
                 default -> c.aggregator().key();
             };
             System.out.printf("%-15s %,12d %,12d %,11d %,14.0f %8.2f%% %10.3f %17s %18s %17s %18s%n", label, pc.total(),
-                    pc.active(), pc.aggregator(), forwardFlopsPerToken(c, S), 100 * flopOver, median(times[i]),
+                    pc.active(), pc.aggregator(), Flops.forwardPerToken(c, S), 100 * flopOver, median(times[i]),
                     i == 0 ? "-" : percentWithIqr(wall), i == 0 ? "-" : ratioWithCi(wall, flopOver),
                     i == 0 ? "-" : percentWithIqr(cpuOver), i == 0 ? "-" : ratioWithCi(cpuOver, flopOver));
         }
@@ -173,7 +157,7 @@ public final class AggregatorOverhead {
      */
     static void componentTable(List<ModelConfig> cfgs, Model[] models, Backend be, int pairs, double sumStep, double baseFlops) {
         int T = B * S;
-        MoeRouted base = (MoeRouted) models[0].blocks[0].ffn;
+        Model.AggregatorPass base = models[0].aggregatorPass(0);
         int d = cfgs.get(0).dModel();
         SplittableRandom r = new SplittableRandom(11);
         float[] h = new float[T * d], x = new float[T * d], out = new float[T * d], dOut = new float[T * d];
@@ -184,13 +168,14 @@ public final class AggregatorOverhead {
                 + "optimizer work on its parameters), as %% of sum's median step %.3f s:%n", pairs, sumStep);
         System.out.printf("%-15s %12s %12s %12s %10s %9s %18s%n", "aggregator", "block ms", "vs sum ms", "optim ms", "step +%", "FLOP +%", "ratio [95% CI]");
         for (int i = 1; i < models.length; i++) {
-            if (!(models[i].blocks[0].ffn instanceof MoeRouted agg)) continue;
+            Model.AggregatorPass agg = models[i].aggregatorPass(0);
+            if (agg == null) continue;
             int moeBlocks = cfgs.get(i).moeLayers();
             double[] diff = new double[pairs], own = new double[pairs];
             for (int k = -5; k < pairs; k++) {
                 boolean aggFirst = (k & 1) == 1;
-                double t1 = timeAggregator(aggFirst ? agg : base, be, h, x, out, dOut, dh, dx, T);
-                double t2 = timeAggregator(aggFirst ? base : agg, be, h, x, out, dOut, dh, dx, T);
+                double t1 = timeAggregator(aggFirst ? agg : base, h, x, out, dOut, dh, dx, T);
+                double t2 = timeAggregator(aggFirst ? base : agg, h, x, out, dOut, dh, dx, T);
                 if (k < 0) continue; // warm-up
                 double tAgg = aggFirst ? t1 : t2, tSum = aggFirst ? t2 : t1;
                 diff[k] = tAgg - tSum;
@@ -215,19 +200,17 @@ public final class AggregatorOverhead {
             double[] ci = bootstrapMedianCi(diff, 2000, 0.95);
             double over = (moeBlocks * med + optMed) / sumStep;
             double lo = (moeBlocks * ci[0] + optMed) / sumStep, hi = (moeBlocks * ci[1] + optMed) / sumStep;
-            double flopOver = forwardFlopsPerToken(cfgs.get(i), S) / baseFlops - 1;
+            double flopOver = Flops.forwardPerToken(cfgs.get(i), S) / baseFlops - 1;
             System.out.printf("%-15s %12.2f %12.2f %12.2f %9.2f%% %8.2f%% %18s%n", cfgs.get(i).aggregator().key(), 1e3 * median(own),
                     1e3 * med, 1e3 * optMed, 100 * over, 100 * flopOver,
                     String.format("%.2f [%.2f,%.2f]", over / flopOver, lo / flopOver, hi / flopOver));
         }
     }
 
-    private static double timeAggregator(MoeRouted agg, Backend be, float[] h, float[] x, float[] out, float[] dOut,
+    private static double timeAggregator(Model.AggregatorPass agg, float[] h, float[] x, float[] out, float[] dOut,
                                          float[] dh, float[] dx, int T) {
         long t0 = System.nanoTime();
-        agg.aggregateForward(be, h, x, out, T);
-        agg.backwardBuffers(T);
-        agg.aggregateBackward(be, h, x, dOut, dh, dx, T);
+        agg.run(h, x, out, dOut, dh, dx, T);
         return (System.nanoTime() - t0) / 1e9;
     }
 
@@ -320,38 +303,12 @@ public final class AggregatorOverhead {
         return new double[] {quantile(r, 0.25), median(r), quantile(r, 0.75), ci[0], ci[1]};
     }
 
-    /** Percentile-bootstrap confidence interval of the median (seeded: the same data give the same interval). */
-    static double[] bootstrapMedianCi(double[] r, int resamples, double level) {
-        SplittableRandom rnd = new SplittableRandom(1234);
-        double[] med = new double[resamples], draw = new double[r.length];
-        for (int b = 0; b < resamples; b++) {
-            for (int k = 0; k < r.length; k++) draw[k] = r[rnd.nextInt(r.length)];
-            med[b] = median(draw);
-        }
-        return new double[] {quantile(med, (1 - level) / 2), quantile(med, (1 + level) / 2)};
-    }
-
     private static String percentWithIqr(double[] q) {
         return String.format("%+.1f%% [%+.0f,%+.0f]", 100 * q[1], 100 * q[0], 100 * q[2]);
     }
 
     private static String ratioWithCi(double[] q, double flopOver) {
         return String.format("%.2f [%.2f,%.2f]", q[1] / flopOver, q[3] / flopOver, q[4] / flopOver);
-    }
-
-    /** Linear-interpolation quantile (type 7, as numpy's default). */
-    static double quantile(double[] a, double q) {
-        double[] s = a.clone();
-        Arrays.sort(s);
-        double pos = q * (s.length - 1);
-        int lo = (int) Math.floor(pos), hi = Math.min(s.length - 1, lo + 1);
-        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
-    }
-
-    static double median(double[] a) {
-        double[] s = a.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
     }
 
     private static double[] round3(double[] a) {
