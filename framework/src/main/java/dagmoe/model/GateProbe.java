@@ -128,7 +128,7 @@ public final class GateProbe {
                 throw new IllegalArgumentException("GateProbe needs a dag model (model.aggregator = " + model.config().aggregator() + ")");
             }
             dags.add(dag);
-            for (int r = 0; r < dag.L; r++) rounds.add(new Round(b, r, dag.N, dag.K));
+            for (int r = 0; r < dag.rounds; r++) rounds.add(new Round(b, r, dag.N, dag.K));
             b++;
         }
     }
@@ -144,7 +144,7 @@ public final class GateProbe {
             int K = dag.K, N = dag.N, g = dag.g, d = dag.d;
             dag.routingToHost(be);
             int[] top = dag.routing(T)[0];
-            for (int r = 0; r < dag.L; r++) {
+            for (int r = 0; r < dag.rounds; r++) {
                 Round st = rounds.get(idx++);
                 float[] p = dag.P[r], x0 = dag.X[r], x1 = dag.X[r + 1];
                 be.toHost(p, x0, x1);
