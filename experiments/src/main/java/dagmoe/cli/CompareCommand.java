@@ -6,6 +6,7 @@ import dagmoe.model.ModelConfig;
 import dagmoe.report.Comparison;
 import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -39,11 +40,8 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a base config key for every variant (repeatable)")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--backend", description = "java | cpu | tornado (overrides backend.name)")
-    String backend;
-
-    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
-    Integer threads;
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
 
     /** One run of the plan. */
     record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
@@ -53,8 +51,7 @@ public final class CompareCommand implements Callable<Integer> {
         return CliSupport.guard(() -> {
             long t0 = System.nanoTime();
             List<String> all = new ArrayList<>(sets);
-            if (backend != null) all.add("backend.name=" + backend);
-            if (threads != null) all.add("backend.threads=" + threads);
+            backendOptions.addTo(all);
             if (seeds != null) all.add("compare.seeds=" + seeds);
             RunConfig cfg = RunConfig.load(config, all);
             if (cfg.compare().variants().isEmpty()) {

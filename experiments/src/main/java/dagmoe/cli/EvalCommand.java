@@ -8,6 +8,7 @@ import dagmoe.data.Batcher;
 import dagmoe.data.TokenDataset;
 import dagmoe.model.StepResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -34,11 +35,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batches", paramLabel = "N", description = "evaluation batches (default train.eval_batches; 0 = the whole split)")
     Integer batches;
 
-    @Option(names = "--backend", description = "java | cpu | tornado (default: the run's)")
-    String backend;
-
-    @Option(names = "--threads", description = "worker threads (default: the run's)")
-    Integer threads;
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
 
     @Option(names = "--json", description = "print one JSON object instead of a line of text")
     boolean json;
@@ -46,7 +44,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         return CliSupport.guard(() -> {
-            RunModel rm = RunModel.load(run, backend, threads);
+            RunModel rm = RunModel.load(run, backendOptions.backend, backendOptions.threads);
             RunConfig cfg = rm.config();
             if (data != null) {
                 Map<String, Object> set = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package dagmoe.cli;
 
 import dagmoe.model.Model;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -32,11 +33,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "sampling seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--backend", description = "java | cpu | tornado (default: the run's)")
-    String backend;
-
-    @Option(names = "--threads", description = "worker threads (default: the run's)")
-    Integer threads;
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
 
     @Override
     public Integer call() {
@@ -44,7 +42,7 @@ public final class GenerateCommand implements Callable<Integer> {
             if (tokens < 0) throw new CliSupport.BadInput("--tokens " + tokens + ": must be >= 0");
             if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new CliSupport.BadInput("--temperature " + temperature + ": must be >= 0");
             if (topK < 0) throw new CliSupport.BadInput("--top-k " + topK + ": must be >= 0");
-            RunModel rm = RunModel.load(run, backend, threads);
+            RunModel rm = RunModel.load(run, backendOptions.backend, backendOptions.threads);
             if (rm.tokenizer() == null) {
                 throw new CliSupport.BadInput(run + " trains the reasoning task " + rm.config().data().task()
                         + ", not text: use dagmoe eval for its test accuracy");

@@ -9,6 +9,7 @@ import dagmoe.report.Comparison;
 import dagmoe.report.ReasoningReport;
 import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -56,11 +57,8 @@ public final class SuiteCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a key of every config (repeatable)")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--backend", description = "java | cpu | tornado (overrides backend.name)")
-    String backend;
-
-    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
-    Integer threads;
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
 
     @Option(names = "--report-only", description = "train nothing: write the tables and plots of the runs finished so far")
     boolean reportOnly;
@@ -141,8 +139,7 @@ public final class SuiteCommand implements Callable<Integer> {
         }
         if (files.isEmpty()) throw new CliSupport.BadInput("--dir " + dir + ": no compare configs (*.json) in it");
         List<String> all = new ArrayList<>(sets);
-        if (backend != null) all.add("backend.name=" + backend);
-        if (threads != null) all.add("backend.threads=" + threads);
+        backendOptions.addTo(all);
         if (seeds != null) all.add("compare.seeds=" + seeds);
         List<Planned> suite = new ArrayList<>();
         Set<String> names = new HashSet<>();
@@ -226,8 +223,8 @@ public final class SuiteCommand implements Callable<Integer> {
         if (out != null) c.append(" --out ").append(out);
         if (runs != null) c.append(" --runs ").append(runs);
         if (seeds != null) c.append(" --seeds ").append(seeds);
-        if (backend != null) c.append(" --backend ").append(backend);
-        if (threads != null) c.append(" --threads ").append(threads);
+        if (backendOptions.backend != null) c.append(" --backend ").append(backendOptions.backend);
+        if (backendOptions.threads != null) c.append(" --threads ").append(backendOptions.threads);
         for (String x : sets) c.append(" --set ").append(x);
         return c.toString();
     }

@@ -14,6 +14,7 @@ import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
 import dagmoe.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -43,11 +44,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
     Path out;
 
-    @Option(names = "--backend", description = "java | cpu | tornado (overrides backend.name)")
-    String backend;
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
 
-    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
-    Integer threads;
     @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)") String device;
 
     @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
@@ -76,8 +75,7 @@ public final class TrainCommand implements Callable<Integer> {
                 return CliSupport.OK;
             }
             List<String> all = new ArrayList<>(sets);
-            if (backend != null) all.add("backend.name=" + backend);
-            if (threads != null) all.add("backend.threads=" + threads);
+            backendOptions.addTo(all);
             if (device != null) all.add("backend.device=" + device);
             if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
             RunConfig cfg;

@@ -351,16 +351,9 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
 
     /** The resolved config as nested JSON (what config.json holds; reloadable with {@link #fromJson}). */
     public ObjectNode toJson() {
-        ObjectNode root = JSON.createObjectNode();
-        for (var e : values.entrySet()) {
-            if (e.getKey().startsWith("compare.") && compare.variants().isEmpty()) continue;
-            String[] parts = e.getKey().split("\\.");
-            ObjectNode at = root;
-            for (int i = 0; i < parts.length - 1; i++) {
-                at = at.has(parts[i]) ? (ObjectNode) at.get(parts[i]) : at.putObject(parts[i]);
-            }
-            at.set(parts[parts.length - 1], JSON.valueToTree(e.getValue()));
-        }
+        Map<String, Object> shown = new LinkedHashMap<>(values);
+        if (compare.variants().isEmpty()) shown.keySet().removeIf(k -> k.startsWith("compare."));
+        ObjectNode root = Fields.nest(shown);
         if (!compare.variants().isEmpty()) {
             ArrayNode arr = ((ObjectNode) root.get("compare")).putArray("variants");
             for (Variant var : compare.variants()) {

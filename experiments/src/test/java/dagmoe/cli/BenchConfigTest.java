@@ -120,12 +120,17 @@ class BenchConfigTest {
         }
     }
 
-    @Test
-    void tornadoAloneWithoutTornadoVmExitsTwoWithHowToEnable(@TempDir Path dir) throws IOException {
+    /** A one-step bench of {@code backends} into {@code out}, in a build without the TornadoVM backend. */
+    private Result benchWithoutTornadoVm(Path dir, String backends, Path out) throws IOException {
         assumeTrue(!tornadoInThisJvm(), "this build has the TornadoVM backend");
         Path cfg = config(dir, "{\"kernels\": \"none\", \"warmup\": 0, \"reps\": 1}");
+        return run("bench", "--config", cfg.toString(), "--backends", backends, "--out", out.toString());
+    }
+
+    @Test
+    void tornadoAloneWithoutTornadoVmExitsTwoWithHowToEnable(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out");
-        Result r = run("bench", "--config", cfg.toString(), "--backends", "tornado", "--out", out.toString());
+        Result r = benchWithoutTornadoVm(dir, "tornado", out);
         assertEquals(2, r.code, r.out + r.err);
         String err = r.err.trim();
         assertTrue(err.startsWith("dagmoe: ") && err.contains("tornado") && err.contains("TORNADOVM_HOME"), err);
@@ -135,10 +140,8 @@ class BenchConfigTest {
 
     @Test
     void tornadoAmongOthersIsSkippedWithALine(@TempDir Path dir) throws IOException {
-        assumeTrue(!tornadoInThisJvm(), "this build has the TornadoVM backend");
-        Path cfg = config(dir, "{\"kernels\": \"none\", \"warmup\": 0, \"reps\": 1}");
         Path out = dir.resolve("out");
-        Result r = run("bench", "--config", cfg.toString(), "--backends", "java,tornado", "--out", out.toString());
+        Result r = benchWithoutTornadoVm(dir, "java,tornado", out);
         assertEquals(0, r.code, r.out + r.err);
         List<String> skipped = new ArrayList<>(r.out.lines().filter(l -> l.startsWith("bench: skipping backend tornado: ")).toList());
         assertEquals(1, skipped.size(), r.out);

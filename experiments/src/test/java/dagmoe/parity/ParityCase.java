@@ -1,9 +1,10 @@
 package dagmoe.parity;
 
-import dagmoe.config.field.Fields;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
+import dagmoe.config.field.Fields;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
@@ -12,6 +13,7 @@ import dagmoe.optim.AdamW;
 import dagmoe.optim.GradClip;
 import dagmoe.optim.LrSchedule;
 import dagmoe.train.Safetensors;
+import dagmoe.train.TrainConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,9 +37,12 @@ final class ParityCase {
     static final int BATCH = 2, SEQ = 8, STEPS = 10;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The "train" keys of the 10-step run: warm-up then cosine, clipping active, decay on matrices. */
-    static final double LR = 3e-3, MIN_LR = 3e-4, BETA1 = 0.9, BETA2 = 0.95, EPS = 1e-8, WD = 0.1, CLIP = 0.5;
-    static final int WARMUP = 3;
+    /**
+     * The "train" section of the 10-step run: warm-up then cosine, clipping active, decay on matrices (AdamW
+     * beta1 0.9, beta2 0.95, eps 1e-8, weight decay 0.1: the defaults).
+     */
+    static final TrainConfig TRAIN = TrainConfig.builder().set("steps", STEPS).set("lr", 3e-3).set("min_lr", 3e-4)
+            .set("warmup_steps", 3).set("grad_clip", 0.5).build();
 
     final String name;
     final ModelConfig cfg;
@@ -116,46 +121,13 @@ final class ParityCase {
         return job;
     }
 
-    /** The "model" section with the keys of framework/MODEL.md and the config schema. */
-    static Map<String, Object> modelJson(ModelConfig c) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("vocab_size", c.vocabSize());
-        m.put("d_model", c.dModel());
-        m.put("n_layers", c.nLayers());
-        m.put("n_heads", c.nHeads());
-        m.put("seq_len", c.seqLen());
-        m.put("n_experts", c.nExperts());
-        m.put("top_k", c.topK());
-        m.put("expert_hidden", c.expertHidden());
-        m.put("moe_every", c.moeEvery());
-        m.put("tie_embeddings", c.tieEmbeddings());
-        m.put("rope_theta", c.ropeTheta());
-        m.put("norm_eps", c.normEps());
-        m.put("init_std", c.initStd());
-        m.put("aggregator", c.aggregator().key());
-        m.put("router", Map.of("normalize_topk", c.normalizeTopk(), "balance_coef", c.balanceCoef(),
-                "z_loss_coef", c.zLossCoef()));
-        m.put("dag", Map.of("rounds", c.dagRounds(), "width", c.dagWidth(), "residual", c.dagResidual().key(),
-                "inject", c.dagInject(), "inject_divide", c.dagInjectDivide()));
-        m.put("shared", Map.of("hidden", c.sharedHidden()));
-        m.put("mlp_mix", Map.of("width", c.mixWidth()));
-        m.put("chain", Map.of("rounds", c.chainRounds()));
-        return m;
+    /** The "model" section with the keys of framework/MODEL.md and the config schema (from the declarations). */
+    static JsonNode modelJson(ModelConfig c) {
+        return Fields.toJson(c);
     }
 
     static Map<String, Object> trainJson() {
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("lr", LR);
-        t.put("min_lr", MIN_LR);
-        t.put("warmup_steps", WARMUP);
-        t.put("steps", STEPS);
-        t.put("beta1", BETA1);
-        t.put("beta2", BETA2);
-        t.put("eps", EPS);
-        t.put("weight_decay", WD);
-        t.put("grad_clip", CLIP);
-        t.put("decay_all", false);
-        return Map.of("train", t);
+        return Map.of("train", Fields.toJson(TRAIN));
     }
 
     /**
@@ -179,13 +151,14 @@ final class ParityCase {
         out.put("loss", new float[] {(float) first.totalLoss()});
         for (Parameter p : params) out.put("grad." + p.name(), p.grad().clone());
 
-        AdamW opt = new AdamW(params, (float) BETA1, (float) BETA2, (float) EPS, (float) WD, false, be);
+        TrainConfig t = TRAIN;
+        AdamW opt = new AdamW(params, (float) t.beta1(), (float) t.beta2(), (float) t.eps(), (float) t.weightDecay(), t.decayAll(), be);
         float[] losses = new float[STEPS], lm = new float[STEPS], bal = new float[STEPS], z = new float[STEPS];
         float[] norms = new float[STEPS];
         for (int step = 0; step < STEPS; step++) {
-            double lr = LrSchedule.at(step, WARMUP, STEPS, LR, MIN_LR);
+            double lr = LrSchedule.at(step, t.warmupSteps(), t.steps(), t.lr(), t.minLr());
             StepResult r = m.trainStep(inputs, targets, BATCH, SEQ);
-            norms[step] = (float) GradClip.clipGlobalNorm(params, (float) CLIP, be);
+            norms[step] = (float) GradClip.clipGlobalNorm(params, (float) t.gradClip(), be);
             opt.step((float) lr);
             losses[step] = (float) r.totalLoss();
             lm[step] = (float) r.loss();

@@ -74,17 +74,11 @@ public final class Batcher {
         this.cursor = cursor;
     }
 
-    public long seed() {
-        return seed;
-    }
+    public long seed() { return seed; }
 
-    public int batchSize() {
-        return batchSize;
-    }
+    public int batchSize() { return batchSize; }
 
-    public int seqLen() {
-        return seqLen;
-    }
+    public int seqLen() { return seqLen; }
 
     /** Number of evaluation batches of the validation split (all of them when maxBatches &lt;= 0). */
     public static int evalBatchCount(TokenSeq val, int batchSize, int seqLen, int maxBatches) {

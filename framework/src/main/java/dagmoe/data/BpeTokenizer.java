@@ -266,15 +266,7 @@ public final class BpeTokenizer implements Tokenizer {
                     int p = pairs.id.get(key(s[i], s[i + 1]));
                     pairs.count[p] -= f;
                 }
-                int j = 0;
-                for (int i = 0; i < n; ) {
-                    if (i + 1 < n && s[i] == a && s[i + 1] == b) {
-                        s[j++] = t;
-                        i += 2;
-                    } else {
-                        s[j++] = s[i++];
-                    }
-                }
+                int j = mergeInPlace(s, n, a, b, t);
                 len[w] = j;
                 for (int i = 0; i + 1 < j; i++) {
                     int p = pairs.idOf(key(s[i], s[i + 1]));
@@ -324,16 +316,7 @@ public final class BpeTokenizer implements Tokenizer {
                 if (r >= 0 && r < bestRank) bestRank = r;
             }
             if (bestRank == Integer.MAX_VALUE) break;
-            int a = left[bestRank], b = right[bestRank], t = 256 + bestRank, j = 0;
-            for (int i = 0; i < n; ) {
-                if (i + 1 < n && s[i] == a && s[i + 1] == b) {
-                    s[j++] = t;
-                    i += 2;
-                } else {
-                    s[j++] = s[i++];
-                }
-            }
-            n = j;
+            n = mergeInPlace(s, n, left[bestRank], right[bestRank], 256 + bestRank);
         }
         int[] ids = Arrays.copyOf(s, n);
         if (cache.size() >= CACHE_LIMIT) cache.clear();
@@ -389,5 +372,19 @@ public final class BpeTokenizer implements Tokenizer {
     @Override
     public int hashCode() {
         return 31 * Arrays.hashCode(left) + Arrays.hashCode(right);
+    }
+
+    /** Replaces every adjacent (a, b) in s[0, n) by t, left to right; returns the new length. */
+    private static int mergeInPlace(int[] s, int n, int a, int b, int t) {
+        int j = 0;
+        for (int i = 0; i < n; ) {
+            if (i + 1 < n && s[i] == a && s[i + 1] == b) {
+                s[j++] = t;
+                i += 2;
+            } else {
+                s[j++] = s[i++];
+            }
+        }
+        return j;
     }
 }

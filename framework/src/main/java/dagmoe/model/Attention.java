@@ -18,9 +18,7 @@ final class Attention {
 
     Attention(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
         this.scratch = scratch;
-        d = c.dModel();
-        heads = c.nHeads();
-        hd = c.headDim();
+        d = c.dModel(); heads = c.nHeads(); hd = c.headDim();
         theta = (float) c.ropeTheta();
         double std = c.initStd();
         wq = reg.matrix(prefix + ".wq", "attention", std, d, d);

@@ -31,10 +31,7 @@ final class Experts {
 
     Experts(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
         this.scratch = scratch;
-        d = c.dModel();
-        N = c.nExperts();
-        K = c.topK();
-        de = c.expertHidden();
+        d = c.dModel(); N = c.nExperts(); K = c.topK(); de = c.expertHidden();
         double std = c.initStd();
         wGate = reg.matrix(prefix + ".w_gate", "experts", std, N, de, d);
         wUp = reg.matrix(prefix + ".w_up", "experts", std, N, de, d);

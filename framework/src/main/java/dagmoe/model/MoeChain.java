@@ -20,10 +20,7 @@ final class MoeChain extends FeedForward {
 
     MoeChain(ParamRegistry reg, String prefix, ModelConfig c, Scratch scratch) {
         this.scratch = scratch;
-        d = c.dModel();
-        N = c.nExperts();
-        K = c.topK();
-        R = c.chainRounds();
+        d = c.dModel(); N = c.nExperts(); K = c.topK(); R = c.chainRounds();
         routers = new Router[R];
         routers[0] = new Router(reg.matrix(prefix + ".router", "router", c.initStd(), N, d), c);
         experts = new Experts(reg, prefix + ".experts", c, scratch);

@@ -1,8 +1,8 @@
 package dagmoe.model;
 
-import dagmoe.config.field.Fields;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
+import dagmoe.config.field.Fields;
 
 import java.util.SplittableRandom;
 

@@ -20,20 +20,13 @@ class BackendsTest {
     }
 
     @Test
-    void javaIsTheSequentialReference() {
-        try (Backend b = Backends.create("java", 8)) {
-            assertInstanceOf(JavaBackend.class, b);
-            assertEquals("java", b.name());
-            assertEquals(1, b.threads());
-        }
-    }
-
-    @Test
-    void cpuGetsItsThreadCount() {
-        try (Backend b = Backends.create("cpu", 2)) {
-            assertInstanceOf(CpuBackend.class, b);
-            assertEquals("cpu", b.name());
-            assertEquals(2, b.threads());
+    void javaIsTheSequentialReferenceAndCpuGetsItsThreadCount() {
+        for (Object[] c : new Object[][] {{"java", 8, JavaBackend.class, 1}, {"cpu", 2, CpuBackend.class, 2}}) {
+            try (Backend b = Backends.create((String) c[0], (Integer) c[1])) {
+                assertInstanceOf((Class<?>) c[2], b);
+                assertEquals(c[0], b.name());
+                assertEquals(c[3], b.threads());
+            }
         }
     }
 

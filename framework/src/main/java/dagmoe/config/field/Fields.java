@@ -1,6 +1,8 @@
 package dagmoe.config.field;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
@@ -33,6 +35,8 @@ import java.util.Map;
 public final class Fields {
 
     private record Decl(String section, List<Key> keys, Constructor<?> canonical) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final ClassValue<Decl> DECLS = new ClassValue<>() {
         @Override
@@ -101,6 +105,28 @@ public final class Fields {
             }
         }
         return out;
+    }
+
+    /** Values by dotted key → nested JSON objects: {"dag.rounds": 2, "dag.width": 8} → {"dag": {"rounds": 2, "width": 8}}. */
+    public static ObjectNode nest(Map<String, ?> byKey) {
+        ObjectNode root = JSON.createObjectNode();
+        for (var e : byKey.entrySet()) {
+            String[] parts = e.getKey().split("\\.");
+            ObjectNode at = root;
+            for (int i = 0; i < parts.length - 1; i++) {
+                at = at.has(parts[i]) ? (ObjectNode) at.get(parts[i]) : at.putObject(parts[i]);
+            }
+            at.set(parts[parts.length - 1], JSON.valueToTree(e.getValue()));
+        }
+        return root;
+    }
+
+    /** A section record as its section's JSON (keys inside the section, nested; enums by name). */
+    public static ObjectNode toJson(Record r) {
+        String prefix = DECLS.get(r.getClass()).section().isEmpty() ? "" : DECLS.get(r.getClass()).section() + ".";
+        Map<String, Object> inside = new LinkedHashMap<>();
+        values(r).forEach((path, v) -> inside.put(path.substring(prefix.length()), v));
+        return nest(inside);
     }
 
     /** A builder starting from the declared defaults. */

@@ -29,29 +29,12 @@ public final class ComposeTask implements ReasoningTask {
         return NAME;
     }
 
-    @Override
-    public int vocabSize() {
-        return FIRST + p + 3;
-    }
+    @Override public int vocabSize() { return FIRST + p + 3; }
+    @Override public int maxLength() { return 2 * stepsMax + 3; }
+    @Override public int maxLevel() { return stepsMax; }
 
-    @Override
-    public int maxLength() {
-        return 2 * stepsMax + 3;
-    }
-
-    @Override
-    public int maxLevel() {
-        return stepsMax;
-    }
-
-    int num(int v) {
-        return FIRST + v;
-    }
-
-    int op(int o) {
-        return FIRST + p + o;
-    }
-
+    int num(int v) { return FIRST + v; }
+    int op(int o) { return FIRST + p + o; }
     int apply(int acc, int o, int v) {
         return switch (o) {
             case 0 -> (acc + v) % p;
@@ -85,13 +68,7 @@ public final class ComposeTask implements ReasoningTask {
     }
 
     @Override
-    public String render(int[] tokens) {
-        StringBuilder sb = new StringBuilder();
-        for (int t : tokens) {
-            if (t == PAD) continue;
-            if (sb.length() > 0) sb.append(' ');
-            sb.append(t == ANSWER ? "=" : t < FIRST ? "#" + t : t < FIRST + p ? String.valueOf(t - FIRST) : String.valueOf(OPS.charAt(t - FIRST - p)));
-        }
-        return sb.toString();
+    public String symbol(int t) {
+        return t == ANSWER ? "=" : t < FIRST ? "#" + t : t < FIRST + p ? String.valueOf(t - FIRST) : String.valueOf(OPS.charAt(t - FIRST - p));
     }
 }

@@ -30,28 +30,12 @@ public final class HopsTask implements ReasoningTask {
         return NAME;
     }
 
-    @Override
-    public int vocabSize() {
-        return FIRST + n + kMax;
-    }
+    @Override public int vocabSize() { return FIRST + n + kMax; }
+    @Override public int maxLength() { return 4 * n + 5; }
+    @Override public int maxLevel() { return kMax; }
 
-    @Override
-    public int maxLength() {
-        return 4 * n + 5;
-    }
-
-    @Override
-    public int maxLevel() {
-        return kMax;
-    }
-
-    int sym(int a) {
-        return FIRST + a;
-    }
-
-    int hop(int k) {
-        return FIRST + n + k - 1;
-    }
+    int sym(int a) { return FIRST + a; }
+    int hop(int k) { return FIRST + n + k - 1; }
 
     @Override
     public Example sample(SplittableRandom rnd) {
@@ -103,13 +87,7 @@ public final class HopsTask implements ReasoningTask {
     }
 
     @Override
-    public String render(int[] tokens) {
-        StringBuilder sb = new StringBuilder();
-        for (int t : tokens) {
-            if (t == PAD) continue;
-            if (sb.length() > 0) sb.append(' ');
-            sb.append(t == SEP ? "," : t == MAP ? "→" : t == QUERY ? "?" : t == ANSWER ? "=" : t < FIRST + n ? "s" + (t - FIRST) : "k" + (t - FIRST - n + 1));
-        }
-        return sb.toString();
+    public String symbol(int t) {
+        return t == SEP ? "," : t == MAP ? "→" : t == QUERY ? "?" : t == ANSWER ? "=" : t < FIRST + n ? "s" + (t - FIRST) : "k" + (t - FIRST - n + 1);
     }
 }

@@ -28,20 +28,9 @@ public final class LisTask implements ReasoningTask {
         return NAME;
     }
 
-    @Override
-    public int vocabSize() {
-        return FIRST + m;
-    }
-
-    @Override
-    public int maxLength() {
-        return length + 2;
-    }
-
-    @Override
-    public int maxLevel() {
-        return length;
-    }
+    @Override public int vocabSize() { return FIRST + m; }
+    @Override public int maxLength() { return length + 2; }
+    @Override public int maxLevel() { return length; }
 
     /** O(L^2) dynamic programme: best[i] = longest increasing subsequence ending at i. */
     static int lis(int[] x, int from, int to) {
@@ -75,13 +64,7 @@ public final class LisTask implements ReasoningTask {
     }
 
     @Override
-    public String render(int[] tokens) {
-        StringBuilder sb = new StringBuilder();
-        for (int t : tokens) {
-            if (t == PAD) continue;
-            if (sb.length() > 0) sb.append(' ');
-            sb.append(t == ANSWER ? "=" : t < FIRST ? "#" + t : String.valueOf(t - FIRST));
-        }
-        return sb.toString();
+    public String symbol(int t) {
+        return t == ANSWER ? "=" : t < FIRST ? "#" + t : String.valueOf(t - FIRST);
     }
 }

@@ -35,6 +35,17 @@ public interface ReasoningTask {
     /** The correct answer of a prompt, computed from the tokens (used by tests and generate). */
     int[] solve(int[] prompt);
 
-    /** Human-readable text of tokens, e.g. "s3→s1 , s1→s0 , ? s3 k2 = s0". */
-    String render(int[] tokens);
+    /** The text of one token (not PAD), e.g. "s3", "→", "=". */
+    String symbol(int token);
+
+    /** Human-readable text of tokens, e.g. "s3→s1 , s1→s0 , ? s3 k2 = s0": the symbols, PAD left out. */
+    default String render(int[] tokens) {
+        StringBuilder sb = new StringBuilder();
+        for (int t : tokens) {
+            if (t == PAD) continue;
+            if (sb.length() > 0) sb.append(' ');
+            sb.append(symbol(t));
+        }
+        return sb.toString();
+    }
 }
