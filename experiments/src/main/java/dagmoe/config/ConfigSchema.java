@@ -31,7 +31,9 @@ public final class ConfigSchema {
 
     static {
         for (Class<? extends Record> section : SECTIONS) {
-            for (Key k : Fields.of(section)) KEYS.put(k.path(), k);
+            for (Key k : Fields.of(section)) {
+                if (KEYS.put(k.path(), k) != null) throw new IllegalStateException(k.path() + ": declared twice");
+            }
         }
     }
 
