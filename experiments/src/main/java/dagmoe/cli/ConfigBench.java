@@ -134,6 +134,12 @@ final class ConfigBench {
                     if (be.name().equals("java")) javaMedian = row.medianMs();
                     rows.add(row);
                 }
+                // model-FLOPs utilisation against the matrix-product ceilings measured now, in this run
+                dagmoe.bench.MatmulCeiling.Ceilings ceil = dagmoe.bench.MatmulCeiling.measure(threads);
+                double stepFlops = dagmoe.model.Flops.trainingStep(model, cfg.train().batchSize());
+                for (BenchRow row : rows) {
+                    if (row.suite().equals("step")) ceil.printMfu(out, row.op() + " on " + row.backend(), stepFlops, row.medianMs() / 1000);
+                }
                 out.println();
             }
             out.println("## summary");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.backend.Backend;
 import dagmoe.data.Batch;
+import dagmoe.model.Flops;
 import dagmoe.model.Model;
 import dagmoe.model.ParamCounts;
 import dagmoe.model.Parameter;
@@ -287,6 +288,12 @@ public final class Trainer {
         s.put("threads", be.threads());
         s.put("seed", cfg.seed());
         counters.summarise(s, r.step(), (long) B * S);
+        // model FLOPs utilisation at the median step, against the cpu 1024³ product ceiling (framework/MODEL.md)
+        double flops = Flops.trainingStep(model.config(), B), median = s.get("median_step_ms").asDouble();
+        double ceiling = Mfu.ceilingGflops(be.threads());
+        s.put("model_flops_per_step", flops);
+        s.put("matmul_ceiling_gflops", ceiling);
+        s.put("mfu", Double.isFinite(median) ? Mfu.of(flops, median / 1000, ceiling) : Double.NaN);
         try {
             Path tmp = setup.runDir().resolve("summary.json.tmp");
             Files.write(tmp, JSON.writeValueAsBytes(s));
