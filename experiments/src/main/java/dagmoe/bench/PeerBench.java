@@ -225,9 +225,9 @@ public final class PeerBench {
      * aggregator overridden, so that its peak resident memory is the training's own; returns the child's JSON line.
      */
     static JsonNode runDagmoeChild(Path config, String agg, int steps, int warmup, int threads) {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String javaCmd = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>();
-        cmd.add(java);
+        cmd.add(javaCmd);
         cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PeerBench.class.getName(), config.toString(), agg,
                 Integer.toString(steps), Integer.toString(warmup), Integer.toString(threads)));
