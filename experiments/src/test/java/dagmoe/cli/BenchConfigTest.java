@@ -81,6 +81,11 @@ class BenchConfigTest {
 
         JsonNode rows = JSON.readTree(out.resolve("bench.json").toFile());
         assertEquals(rows, JSON.readTree(dir.resolve("copy.json").toFile()), "--json writes the same rows");
+        // MFU of each step row against the cpu 1024³ ceiling (a tiny step: the OpenBLAS ceiling is skipped)
+        for (String be : List.of("java", "cpu")) {
+            assertTrue(r.out.contains("MFU trainStep dag on " + be + ": "), r.out);
+        }
+        assertTrue(r.out.contains("% of the cpu 1024³ product ceiling"), r.out);
         // 2 kernel cases x 2 backends + the training step x 2 backends
         assertEquals(6, rows.size(), rows.toString());
         Set<String> seen = new HashSet<>();

@@ -21,7 +21,7 @@ public final class Mfu {
 
     /** The cached cpu 1024³ ceiling in GFLOP/s for {@code threads} threads (measured on first use). */
     public static double ceilingGflops(int threads) {
-        return CEILING.computeIfAbsent(threads, t -> measureGflops(t, 4));
+        return CEILING.computeIfAbsent(threads, t -> measureGflops(t, 2));
     }
 
     /** Best GFLOP/s of {@code reps} 1024³ A·B products (after one untimed) on a fresh cpu backend. */

@@ -88,6 +88,12 @@ class TrainerTest {
         }
         assertTrue(la.get(11) < la.get(0), "the loss goes down: " + la);
         assertTrue(Files.exists(b.resolve("summary.json")));
+        // model-FLOPs utilisation: analytic FLOPs over the median step, against the cpu 1024³ ceiling
+        var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(b.resolve("summary.json").toFile());
+        double flops = summary.get("model_flops_per_step").asDouble(), ceiling = summary.get("matmul_ceiling_gflops").asDouble();
+        double mfu = summary.get("mfu").asDouble(), median = summary.get("median_step_ms").asDouble();
+        assertTrue(flops > 0 && ceiling > 0 && mfu > 0 && mfu < 1, summary.toString());
+        assertEquals(flops / (median / 1000) / (ceiling * 1e9), mfu, 1e-9 * mfu, summary.toString());
     }
 
     @Test
