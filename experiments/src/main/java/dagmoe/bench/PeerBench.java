@@ -238,7 +238,7 @@ public final class PeerBench {
     public static void main(String[] args) {
         long before = memoryKib("VmRSS");
         RunConfig rc = RunConfig.load(Path.of(args[0]), List.of());
-        ModelConfig cfg = rc.model().toBuilder().aggregator(args[1]).build();
+        ModelConfig cfg = rc.model().toBuilder().set("aggregator", args[1]).build();
         Result d = runDagmoe(cfg, rc.train(), Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), null);
         ObjectNode n = JSON.createObjectNode();
         n.put("tokens_per_second", d.tokensPerSecond).put("seconds", d.seconds).put("first_loss", d.firstLoss)

@@ -46,7 +46,7 @@ class FlopsTest {
     void analyticFlopsMatchTheProductsOfAStep() {
         for (Aggregator agg : Aggregator.values()) {
             for (int every : new int[] {1, 2}) {
-                ModelConfig cfg = Tiny.config(agg).moeEvery(every).build();
+                ModelConfig cfg = Tiny.config(agg).set("moe_every", every).build();
                 double counted = countedStepFlops(cfg, 3);
                 assertEquals(counted, Flops.trainingStep(cfg, 3), 1e-9 * counted, agg + " moe_every " + every);
             }
@@ -57,8 +57,9 @@ class FlopsTest {
     void peerRefStepFlops() {
         // d 256, 4 layers, seq 128, batch 16, V 512, 8 experts top-2 hidden 512 (configs/peer-ref.json), sum:
         // per layer 8·T·d² + 2·B·d·S(S+1) + 2·T·d·N + 6·T·K·d·de, plus the head 2·T·d·V; T = 2048; × 3
-        ModelConfig c = ModelConfig.builder().vocabSize(512).dModel(256).nLayers(4).nHeads(4).seqLen(128).nExperts(8)
-                .topK(2).expertHidden(512).moeEvery(1).aggregator(Aggregator.SUM).build();
+        ModelConfig c = ModelConfig.builder().set("vocab_size", 512).set("d_model", 256).set("n_layers", 4).set("n_heads", 4)
+                .set("seq_len", 128).set("n_experts", 8).set("top_k", 2).set("expert_hidden", 512).set("moe_every", 1)
+                .set("aggregator", "sum").build();
         double T = 2048, d = 256;
         double layer = 8 * T * d * d + 2 * 16 * d * 128 * 129 + 2 * T * d * 8 + 6 * T * 2 * d * 512;
         assertEquals(3 * (4 * layer + 2 * T * d * 512), Flops.trainingStep(c, 16), 1);
