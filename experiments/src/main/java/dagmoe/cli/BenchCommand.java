@@ -80,7 +80,6 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             if (peer != null) return runPeer(out);
             validate();
-            ConfigBench.selectDevice(device);
             if (config != null) return runConfig(out);
             if (suite.equals("aggregators")) return runAggregators(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
@@ -139,7 +138,8 @@ public final class BenchCommand implements Callable<Integer> {
         String backend = backends.size() == 1 ? backends.get(0).trim() : "cpu";
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         out.println("# dagmoe bench --suite aggregators");
-        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2"});
+        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2",
+                device == null ? "" : device});
         return 0;
     }
 
@@ -192,6 +192,7 @@ public final class BenchCommand implements Callable<Integer> {
         o.warmupSeconds = warmupSeconds;
         o.budgetSeconds = budgetSeconds;
         o.filter = filter;
+        o.device = device;
         return KernelBench.run(o, peak, out);
     }
 }

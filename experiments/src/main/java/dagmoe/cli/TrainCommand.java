@@ -164,8 +164,7 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
-        ConfigBench.selectDevice(cfg.backend().device()); // the tornado backend reads its device from a system property
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
+        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
         RunData data = RunData.load(cfg, tokenizer);
         RunConfig resolved = resolve(cfg, data);
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
