@@ -37,7 +37,7 @@ class KernelReadinessTest {
     static final List<Class<?>> KERNELS = List.of(
             MatmulKernels.class, ElementwiseKernels.class, EmbeddingKernels.class, NormKernels.class,
             ActivationKernels.class, RopeKernels.class, AttentionKernels.class, RouterKernels.class,
-            DispatchKernels.class, AggregationKernels.class, LossKernels.class, OptimizerKernels.class);
+            DispatchKernels.class, AggregationKernels.class, LossKernels.class, OptimizerKernels.class, GroupedKernels.class);
 
     @Test
     void parallelMarkerHasTypeUseLocalVariableAndRuntimeRetention() {

@@ -441,7 +441,8 @@ final class GraphRunner implements AutoCloseable {
 
     /** The device plans run on, as "description (backend)". */
     String deviceDescription() {
-        return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ")";
+        return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ", TornadoVM "
+                + TornadoDevices.version() + ")";
     }
 
     /** Prints TornadoVM's thread info (global/local work size) for every execution from now on (tests). */

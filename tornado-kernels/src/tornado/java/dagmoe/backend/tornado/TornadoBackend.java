@@ -245,7 +245,34 @@ public class TornadoBackend extends JavaBackend {
         return out;
     }
 
-    /** Clears the counters of {@link #profile()} (cached plans stay compiled). */
+    /**
+     * Device work and host waits since the last {@link #resetProfile()}, over every operation and transfer:
+     * executions (plan executions), launches (kernels of those plans), syncs (host waits: finished executions,
+     * blocking uploads and downloads), h2d_count, h2d_bytes, d2h_count, d2h_bytes.
+     */
+    public Map<String, Long> counts() {
+        GraphRunner.Counts c = runner.counts();
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("executions", c.executions);
+        m.put("launches", c.launches);
+        m.put("syncs", c.syncs);
+        m.put("h2d_count", c.h2dCount);
+        m.put("h2d_bytes", c.h2dBytes);
+        m.put("d2h_count", c.d2hCount);
+        m.put("d2h_bytes", c.d2hBytes);
+        return m;
+    }
+
+    /**
+     * The fixed cost (ms) of one plan execution on this device, as operations pay it: the median of {@code reps}
+     * executions of a one-element kernel after {@code warmup} (the first compiles it). Not counted in
+     * {@link #counts()} or {@link #profile()}.
+     */
+    public double launchCostMs(int warmup, int reps) {
+        return runner.launchCostMs(warmup, reps);
+    }
+
+    /** Clears the counters of {@link #profile()} and {@link #counts()} (cached plans stay compiled). */
     public void resetProfile() {
         runner.resetStats();
     }
