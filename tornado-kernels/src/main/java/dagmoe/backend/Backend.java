@@ -60,6 +60,47 @@ public interface Backend extends AutoCloseable {
     /** C[m×n] (+)= A[k×m]ᵀ · B[k×n]. The weight gradient of a linear layer. */
     void matmulAtB(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
 
+    // ---------------------------------------------------------------- grouped expert products
+    // Over the S expert-sorted rows of the dropless dispatch: expert e owns rows [offsets[e], offsets[e+1]) and its
+    // weights w[e] are the e-th block of a stacked [N × ...] array. The defaults run one product per expert with a
+    // row (reading offsets on the host); a device backend runs ONE grouped kernel reading offsets on the device
+    // (dagmoe.kernels.GroupedKernels computes exactly the per-expert loop's sums).
+
+    /** y[S×n] (+)= per expert e: x[rows of e] · w[e]ᵀ, x = [S×k], w = [N×n×k] (gate, up, down forward). */
+    default void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                                  boolean accumulate) {
+        toHost(offsets);
+        for (int e = 0; e < N; e++) {
+            int rows = offsets[e + 1] - offsets[e];
+            if (rows > 0) {
+                matmulABt(x, offsets[e] * k, w, e * n * k, y, offsets[e] * n, rows, n, k, accumulate);
+            }
+        }
+    }
+
+    /** y[S×n] (+)= per expert e: dy[rows of e] · w[e], dy = [S×k], w = [N×k×n] (input gradients). */
+    default void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                               boolean accumulate) {
+        toHost(offsets);
+        for (int e = 0; e < N; e++) {
+            int rows = offsets[e + 1] - offsets[e];
+            if (rows > 0) {
+                matmul(dy, offsets[e] * k, w, e * k * n, y, offsets[e] * n, rows, n, k, accumulate);
+            }
+        }
+    }
+
+    /** g[e] += a[rows of e]ᵀ · b[rows of e] for every expert e, a = [S×m], b = [S×n], g = [N×m×n] (weight gradients). */
+    default void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int N, int m, int n) {
+        toHost(offsets);
+        for (int e = 0; e < N; e++) {
+            int rows = offsets[e + 1] - offsets[e];
+            if (rows > 0) {
+                matmulAtB(a, offsets[e] * m, b, offsets[e] * n, g, e * m * n, m, n, rows, true);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- elementwise and reductions
 
     /** x[0..n) = value. */

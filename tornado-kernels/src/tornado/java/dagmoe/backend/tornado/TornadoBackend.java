@@ -12,6 +12,7 @@ import dagmoe.kernels.AggregationKernels;
 import dagmoe.kernels.AttentionKernels;
 import dagmoe.kernels.DispatchKernels;
 import dagmoe.kernels.ElementwiseKernels;
+import dagmoe.kernels.GroupedKernels;
 import dagmoe.kernels.EmbeddingKernels;
 import dagmoe.kernels.LossKernels;
 import dagmoe.kernels.MatmulKernels;
@@ -474,6 +475,55 @@ public class TornadoBackend extends JavaBackend {
             default:
                 return createPackage("t", MatmulKernels::matmulAtB, a, 0, b, 0, c, 0, m, n, k, acc);
         }
+    }
+
+    // ---------------------------------------------------------------- grouped expert products
+
+    /*
+     * One execution per product family and layer, whatever the routing: the grouped kernels read the per-expert
+     * row ranges from the offsets array ON THE DEVICE (written there by dispatchPlan), so the host does not read
+     * the routing, and the shapes (S = T·K rows) do not change from step to step, so one plan serves the run.
+     */
+
+    @Override
+    public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                                 boolean accumulate) {
+        checkGrouped("groupedMatmulABt", x, S, k, w, N, n, k, y, S, n, offsets);
+        if (S > 0) {
+            int acc = flag(accumulate);
+            run("groupedMatmulABt", shape(S, N, n, k, acc), createPackage("t", GroupedKernels::groupedABt, in(x), in(w),
+                    inout(y, S * n), in(offsets), S, N, n, k, acc));
+        }
+    }
+
+    @Override
+    public void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                              boolean accumulate) {
+        checkGrouped("groupedMatmul", dy, S, k, w, N, k, n, y, S, n, offsets);
+        if (S > 0) {
+            int acc = flag(accumulate);
+            run("groupedMatmul", shape(S, N, n, k, acc), createPackage("t", GroupedKernels::groupedAB, in(dy), in(w),
+                    inout(y, S * n), in(offsets), S, N, n, k, acc));
+        }
+    }
+
+    @Override
+    public void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int N, int m, int n) {
+        Shapes.positive("groupedMatmulAtB", "N", N);
+        Shapes.matrix("groupedMatmulAtB", "g", g, N * m, n, "N*m", "n");
+        Shapes.ints("groupedMatmulAtB", "offsets", offsets, N + 1, "N+1");
+        run("groupedMatmulAtB", shape(N, m, n), createPackage("t", GroupedKernels::groupedAtB, in(a),
+                in(b), inout(g, N * m * n), in(offsets), N, m, n, 1));
+    }
+
+    private static void checkGrouped(String op, float[] x, int S, int k, float[] w, int N, int wRows, int wCols,
+                                     float[] y, int yRows, int n, int[] offsets) {
+        Shapes.nonNegative(op, "S", S);
+        Shapes.positive(op, "N", N);
+        Shapes.matrix(op, "x", x, S, k, "S", "k");
+        Shapes.matrix(op, "w", w, N * wRows, wCols, "N*rows", "cols");
+        Shapes.matrix(op, "y", y, yRows, n, "S", "n");
+        Shapes.ints(op, "offsets", offsets, N + 1, "N+1");
     }
 
     // ---------------------------------------------------------------- elementwise and reductions
