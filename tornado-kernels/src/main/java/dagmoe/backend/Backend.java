@@ -69,34 +69,26 @@ public interface Backend extends AutoCloseable {
     /** y[S×n] (+)= per expert e: x[rows of e] · w[e]ᵀ, x = [S×k], w = [N×n×k] (gate, up, down forward). */
     default void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                   boolean accumulate) {
-        toHost(offsets);
-        for (int e = 0; e < N; e++) {
-            int rows = offsets[e + 1] - offsets[e];
-            if (rows > 0) {
-                matmulABt(x, offsets[e] * k, w, e * n * k, y, offsets[e] * n, rows, n, k, accumulate);
-            }
-        }
+        eachExpert(offsets, N, (e, o) -> matmulABt(x, o * k, w, e * n * k, y, o * n, offsets[e + 1] - o, n, k, accumulate));
     }
 
     /** y[S×n] (+)= per expert e: dy[rows of e] · w[e], dy = [S×k], w = [N×k×n] (input gradients). */
     default void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                boolean accumulate) {
-        toHost(offsets);
-        for (int e = 0; e < N; e++) {
-            int rows = offsets[e + 1] - offsets[e];
-            if (rows > 0) {
-                matmul(dy, offsets[e] * k, w, e * k * n, y, offsets[e] * n, rows, n, k, accumulate);
-            }
-        }
+        eachExpert(offsets, N, (e, o) -> matmul(dy, o * k, w, e * k * n, y, o * n, offsets[e + 1] - o, n, k, accumulate));
     }
 
     /** g[e] += a[rows of e]ᵀ · b[rows of e] for every expert e, a = [S×m], b = [S×n], g = [N×m×n] (weight gradients). */
     default void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int N, int m, int n) {
+        eachExpert(offsets, N, (e, o) -> matmulAtB(a, o * m, b, o * n, g, e * m * n, m, n, offsets[e + 1] - o, true));
+    }
+
+    /** Calls {@code product}(expert, its first row) for every expert with rows, in expert order (offsets read on the host). */
+    private void eachExpert(int[] offsets, int N, java.util.function.BiConsumer<Integer, Integer> product) {
         toHost(offsets);
         for (int e = 0; e < N; e++) {
-            int rows = offsets[e + 1] - offsets[e];
-            if (rows > 0) {
-                matmulAtB(a, offsets[e] * m, b, offsets[e] * n, g, e * m * n, m, n, rows, true);
+            if (offsets[e + 1] > offsets[e]) {
+                product.accept(e, offsets[e]);
             }
         }
     }

@@ -488,22 +488,25 @@ public class TornadoBackend extends JavaBackend {
     @Override
     public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                  boolean accumulate) {
-        checkGrouped("groupedMatmulABt", x, S, k, w, N, n, k, y, S, n, offsets);
-        if (S > 0) {
-            int acc = flag(accumulate);
-            run("groupedMatmulABt", shape(S, N, n, k, acc), createPackage("t", GroupedKernels::groupedABt, in(x), in(w),
-                    inout(y, S * n), in(offsets), S, N, n, k, acc));
-        }
+        grouped(true, x, w, y, offsets, S, N, n, k, accumulate);
     }
 
     @Override
     public void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                               boolean accumulate) {
-        checkGrouped("groupedMatmul", dy, S, k, w, N, k, n, y, S, n, offsets);
+        grouped(false, dy, w, y, offsets, S, N, n, k, accumulate);
+    }
+
+    /** y[S×n] (+)= x[S×k] · w[e]ᵀ ({@code transposed}, w[e] = [n×k]) or x · w[e] (w[e] = [k×n]) per expert e. */
+    private void grouped(boolean transposed, float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                         boolean accumulate) {
+        String op = transposed ? "groupedMatmulABt" : "groupedMatmul";
+        checkGrouped(op, x, S, k, w, N, transposed ? n : k, transposed ? k : n, y, S, n, offsets);
         if (S > 0) {
             int acc = flag(accumulate);
-            run("groupedMatmul", shape(S, N, n, k, acc), createPackage("t", GroupedKernels::groupedAB, in(dy), in(w),
-                    inout(y, S * n), in(offsets), S, N, n, k, acc));
+            run(op, shape(S, N, n, k, acc), transposed
+                    ? createPackage("t", GroupedKernels::groupedABt, in(x), in(w), inout(y, S * n), in(offsets), S, N, n, k, acc)
+                    : createPackage("t", GroupedKernels::groupedAB, in(x), in(w), inout(y, S * n), in(offsets), S, N, n, k, acc));
         }
     }
 
@@ -571,11 +574,7 @@ public class TornadoBackend extends JavaBackend {
         run("sumSquares", shape(n, REDUCE_CHUNK),
                 createPackage("t", ElementwiseKernels::sumSquaresPartials, in(x), n, REDUCE_CHUNK, temp(partials)));
         toHost(partials);
-        double s = 0.0;
-        for (double v : partials) {
-            s += v;
-        }
-        return s;
+        return sum(partials);
     }
 
     /**
@@ -712,9 +711,7 @@ public class TornadoBackend extends JavaBackend {
     @Override
     public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                   float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
-        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
-                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
-                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+        checkAttentionBackward(q, k, v, probs, dOut, dq, dk, dv, scratch, B, S, H, hd);
         if (B == 0) {
             return;
         }
