@@ -64,14 +64,14 @@ final class Experts {
         float[] dHu = scratch.get("experts.dHu", s * de);
         be.gatherRows(dYSlots, a.order, 1, dYg, s, d); // expert order: dYg[p] = dYSlots[order[p]]
         be.groupedMatmul(dYg, wDown.data(), dAct, a.offsets, s, N, de, d, false);
-        be.groupedMatmulAtB(dYg, a.act, wDown.grad(), a.offsets, N, d, de);
+        be.groupedMatmulAtB(dYg, a.act, wDown.grad(), a.offsets, s, N, d, de);
         be.fill(dHg, s * de, 0f);
         be.fill(dHu, s * de, 0f);
         be.swigluBackward(a.hg, a.hu, dAct, dHg, dHu, s * de);
         be.groupedMatmul(dHg, wGate.data(), dXg, a.offsets, s, N, d, de, false);
         be.groupedMatmul(dHu, wUp.data(), dXg, a.offsets, s, N, d, de, true);
-        be.groupedMatmulAtB(dHg, a.xg, wGate.grad(), a.offsets, N, de, d);
-        be.groupedMatmulAtB(dHu, a.xg, wUp.grad(), a.offsets, N, de, d);
+        be.groupedMatmulAtB(dHg, a.xg, wGate.grad(), a.offsets, s, N, de, d);
+        be.groupedMatmulAtB(dHu, a.xg, wUp.grad(), a.offsets, s, N, de, d);
         be.sumSlotRows(dXg, a.position, dx, T, K, d, true); // dx[t] += Σ_i dXg[position[t·K+i]]
     }
 }

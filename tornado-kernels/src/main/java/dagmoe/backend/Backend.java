@@ -69,17 +69,20 @@ public interface Backend extends AutoCloseable {
     /** y[S×n] (+)= per expert e: x[rows of e] · w[e]ᵀ, x = [S×k], w = [N×n×k] (gate, up, down forward). */
     default void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                   boolean accumulate) {
+        Shapes.grouped("groupedMatmulABt", x, S, k, w, N, n, k, y, n, offsets);
         eachExpert(offsets, N, (e, o) -> matmulABt(x, o * k, w, e * n * k, y, o * n, offsets[e + 1] - o, n, k, accumulate));
     }
 
     /** y[S×n] (+)= per expert e: dy[rows of e] · w[e], dy = [S×k], w = [N×k×n] (input gradients). */
     default void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                boolean accumulate) {
+        Shapes.grouped("groupedMatmul", dy, S, k, w, N, k, n, y, n, offsets);
         eachExpert(offsets, N, (e, o) -> matmul(dy, o * k, w, e * k * n, y, o * n, offsets[e + 1] - o, n, k, accumulate));
     }
 
     /** g[e] += a[rows of e]ᵀ · b[rows of e] for every expert e, a = [S×m], b = [S×n], g = [N×m×n] (weight gradients). */
-    default void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int N, int m, int n) {
+    default void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int S, int N, int m, int n) {
+        Shapes.grouped("groupedMatmulAtB", a, S, m, g, N, m, n, b, n, offsets);
         eachExpert(offsets, N, (e, o) -> matmulAtB(a, o * m, b, o * n, g, e * m * n, m, n, offsets[e + 1] - o, true));
     }
 

@@ -71,7 +71,7 @@ class GroupedTornadoTest {
         TornadoBackendTest.both(what + " groupedMatmul acc", new float[][] {dx0}, (be, f) ->
                 be.groupedMatmul(dy, w, f[0], be == TornadoBackendTest.java ? offJ : offT, S, N, D, DE, true));
         TornadoBackendTest.both(what + " groupedMatmulAtB", new float[][] {g}, (be, f) ->
-                be.groupedMatmulAtB(dy, x, f[0], be == TornadoBackendTest.java ? offJ : offT, N, DE, D));
+                be.groupedMatmulAtB(dy, x, f[0], be == TornadoBackendTest.java ? offJ : offT, S, N, DE, D));
     }
 
     @Test
@@ -87,51 +87,47 @@ class GroupedTornadoTest {
     @Test
     void onePlanPerFamilyServesEveryRoutingAndTheHostNeverReadsIt() {
         TornadoBackend t = TornadoBackendTest.tornado;
-        {
-            int T = 9, K = 2, S = T * K;
-            float[] x = TornadoBackendTest.rnd(S * D, 1), w = TornadoBackendTest.rnd(N * DE * D, 2), y = new float[S * DE];
-            int[] counts = new int[N], offsets = new int[N + 1], order = new int[S], position = new int[S];
-            int plans = -1;
-            for (int step = 0; step < 6; step++) {
-                int[] top = routing(T, K, step % 3 == 2 ? -1 : step % N, step);
-                t.hostWrote(top);
-                t.dispatchPlan(top, counts, offsets, order, position, T, K, N);
-                t.groupedMatmulABt(x, w, y, offsets, S, N, DE, D, false);
-                if (step == 0) {
-                    t.resetProfile(); // the plans of both operations exist now
-                    plans = t.cachedPlans();
-                }
+        int T = 9, K = 2, S = T * K;
+        float[] x = TornadoBackendTest.rnd(S * D, 1), w = TornadoBackendTest.rnd(N * DE * D, 2), y = new float[S * DE];
+        int[] counts = new int[N], offsets = new int[N + 1], order = new int[S], position = new int[S];
+        int plans = -1;
+        for (int step = 0; step < 6; step++) {
+            int[] top = routing(T, K, step % 3 == 2 ? -1 : step % N, step);
+            t.hostWrote(top);
+            t.dispatchPlan(top, counts, offsets, order, position, T, K, N);
+            t.groupedMatmulABt(x, w, y, offsets, S, N, DE, D, false);
+            if (step == 0) {
+                t.resetProfile(); // the plans of both operations exist now
+                plans = t.cachedPlans();
             }
-            assertEquals(plans, t.cachedPlans(), "no plan compiled for a new routing");
-            Map<String, Double> p = t.profile().get("total");
-            assertEquals(0.0, p.get("compiles"), "no compile after the first step: " + p);
-            Map<String, Long> c = t.counts();
-            assertEquals(10L, c.get("executions"), "5 steps x (dispatchPlan + one grouped product): " + c);
-            assertEquals(10L, c.get("launches"), "one kernel per plan: " + c);
-            assertEquals(0L, c.get("d2h_count"), "the host read nothing: " + c);
-            assertTrue(c.get("h2d_bytes") >= 5L * 4 * S && c.get("h2d_bytes") < 5L * 4 * S + 1024, "only the routing moved: " + c);
-            // the result is the routing of the last step
-            float[] ref = new float[S * DE];
-            int[] top = routing(T, K, -1, 5);
-            int[] offJ = offsets(TornadoBackendTest.java, top, T, K);
-            TornadoBackendTest.java.groupedMatmulABt(x, w, ref, offJ, S, N, DE, D, false);
-            t.toHost(y);
-            TornadoBackendTest.close(ref, y, "last step's product");
-            assertNotEquals(0f, y[0]);
         }
+        assertEquals(plans, t.cachedPlans(), "no plan compiled for a new routing");
+        Map<String, Double> p = t.profile().get("total");
+        assertEquals(0.0, p.get("compiles"), "no compile after the first step: " + p);
+        Map<String, Long> c = t.counts();
+        assertEquals(10L, c.get("executions"), "5 steps x (dispatchPlan + one grouped product): " + c);
+        assertEquals(10L, c.get("launches"), "one kernel per plan: " + c);
+        assertEquals(0L, c.get("d2h_count"), "the host read nothing: " + c);
+        assertTrue(c.get("h2d_bytes") >= 5L * 4 * S && c.get("h2d_bytes") < 5L * 4 * S + 1024, "only the routing moved: " + c);
+        // the result is the routing of the last step
+        float[] ref = new float[S * DE];
+        int[] top = routing(T, K, -1, 5);
+        int[] offJ = offsets(TornadoBackendTest.java, top, T, K);
+        TornadoBackendTest.java.groupedMatmulABt(x, w, ref, offJ, S, N, DE, D, false);
+        t.toHost(y);
+        TornadoBackendTest.close(ref, y, "last step's product");
+        assertNotEquals(0f, y[0]);
     }
 
     @Test
     void launchCostIsMeasuredAndNotCounted() {
         TornadoBackend t = TornadoBackendTest.tornado;
-        {
-            t.resetProfile();
-            double ms = t.launchCostMs(3, 21);
-            assertTrue(ms > 0 && ms < 1000, "a plan execution costs " + ms + " ms");
-            assertEquals(0L, t.counts().get("executions"), "the launch-cost plan is not counted");
-            String v = TornadoDevices.version();
-            assertTrue(v.matches("\\d+\\.\\d+\\.\\d+.*"), "TornadoVM version from the SDK: " + v);
-            assertTrue(t.device().contains("TornadoVM " + v), t.device());
-        }
+        t.resetProfile();
+        double ms = t.launchCostMs(3, 21);
+        assertTrue(ms > 0 && ms < 1000, "a plan execution costs " + ms + " ms");
+        assertEquals(0L, t.counts().get("executions"), "the launch-cost plan is not counted");
+        String v = TornadoDevices.version();
+        assertTrue(v.matches("\\d+\\.\\d+\\.\\d+.*"), "TornadoVM version from the SDK: " + v);
+        assertTrue(t.device().contains("TornadoVM " + v), t.device());
     }
 }

@@ -501,7 +501,7 @@ public class TornadoBackend extends JavaBackend {
     private void grouped(boolean transposed, float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                          boolean accumulate) {
         String op = transposed ? "groupedMatmulABt" : "groupedMatmul";
-        checkGrouped(op, x, S, k, w, N, transposed ? n : k, transposed ? k : n, y, S, n, offsets);
+        Shapes.grouped(op, x, S, k, w, N, transposed ? n : k, transposed ? k : n, y, n, offsets);
         if (S > 0) {
             int acc = flag(accumulate);
             run(op, shape(S, N, n, k, acc), transposed
@@ -511,22 +511,10 @@ public class TornadoBackend extends JavaBackend {
     }
 
     @Override
-    public void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int N, int m, int n) {
-        Shapes.positive("groupedMatmulAtB", "N", N);
-        Shapes.matrix("groupedMatmulAtB", "g", g, N * m, n, "N*m", "n");
-        Shapes.ints("groupedMatmulAtB", "offsets", offsets, N + 1, "N+1");
+    public void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int S, int N, int m, int n) {
+        Shapes.grouped("groupedMatmulAtB", a, S, m, g, N, m, n, b, n, offsets);
         run("groupedMatmulAtB", shape(N, m, n), createPackage("t", GroupedKernels::groupedAtB, in(a),
                 in(b), inout(g, N * m * n), in(offsets), N, m, n, 1));
-    }
-
-    private static void checkGrouped(String op, float[] x, int S, int k, float[] w, int N, int wRows, int wCols,
-                                     float[] y, int yRows, int n, int[] offsets) {
-        Shapes.nonNegative(op, "S", S);
-        Shapes.positive(op, "N", N);
-        Shapes.matrix(op, "x", x, S, k, "S", "k");
-        Shapes.matrix(op, "w", w, N * wRows, wCols, "N*rows", "cols");
-        Shapes.matrix(op, "y", y, yRows, n, "S", "n");
-        Shapes.ints(op, "offsets", offsets, N + 1, "N+1");
     }
 
     // ---------------------------------------------------------------- elementwise and reductions
