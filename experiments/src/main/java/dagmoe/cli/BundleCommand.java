@@ -9,14 +9,11 @@ import java.io.UncheckedIOException;
 import java.lang.module.ModuleFinder;
 import java.lang.module.ModuleReference;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,7 +47,7 @@ import picocli.CommandLine.Option;
  *   lib/            the project's jars and their dependencies (the launcher's class path)
  *   configs/        the repository's configs
  *   corpora/        the built-in corpus (builtin:europarl)
- *   tornado/        with --tornado: the SDK's argfile, jars, native libraries and etc/ from TORNADOVM_HOME
+ *   tornado/        with --tornado: from TORNADOVM_HOME the argfile, the jars the JVM resolved, native libraries, etc/
  * </pre>
  * The archive is written next to a temporary copy and moved into place at the end; an earlier bundle stays
  * until then. Exit 2 when this JVM cannot make one (no jlink: a runtime, not a JDK; --tornado without a
@@ -127,7 +124,7 @@ public final class BundleCommand implements Callable<Integer> {
         }
         if (sdk != null) {
             modules.addAll(TORNADO_MODULES);
-            modules.addAll(sdkModules(jdeps, sdk));
+            modules.addAll(sdkModules(sdk));
         }
 
         Files.createDirectories(out);
@@ -181,6 +178,10 @@ public final class BundleCommand implements Callable<Integer> {
             Class.forName(DevicesCommand.LISTING_CLASS, false, BundleCommand.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
             throw new CliSupport.BadInput("bundle --tornado: this build has no TornadoVM backend: rebuild with TORNADOVM_HOME set (the Maven profile 'tornado')");
+        }
+        if (ModuleLayer.boot().findModule("tornado.runtime").isEmpty()) {
+            throw new CliSupport.BadInput("bundle --tornado: this JVM runs without the SDK's modules: run it through ./dagmoe with TORNADOVM_HOME "
+                    + "set (it adds " + sdk.resolve("tornado-argfile") + ")");
         }
         Integer jdk = sdkJdk(sdk);
         if (jdk != null && jdk != Runtime.version().feature()) {
@@ -238,23 +239,40 @@ public final class BundleCommand implements Callable<Integer> {
         return systemModules(printed.lines().reduce((a, b) -> b).orElse(""));
     }
 
-    /** System modules the SDK's jars need (jdeps) and its argfile names (--add-exports/--add-opens sources, --add-modules). */
-    static Set<String> sdkModules(ToolProvider jdeps, Path sdk) throws IOException {
-        Set<String> out = new TreeSet<>();
-        Path jars = sdk.resolve("share/java/tornado");
-        try (Stream<Path> s = Files.list(jars)) {
-            for (Path jar : (Iterable<Path>) s.filter(BundleCommand::keepSdkFile).filter(p -> p.toString().endsWith(".jar")).sorted()::iterator) {
-                out.addAll(systemModules(runTool(jdeps, "--multi-release", Integer.toString(Runtime.version().feature()), "--ignore-missing-deps",
-                        "--print-module-deps", "--module-path", jars.toString(), jar.toString()).lines().reduce((a, b) -> b).orElse("")));
+    /** The SDK's jars this JVM resolved at start-up (the boot layer's modules loaded from under the SDK folder). */
+    static List<Path> sdkJars(Path sdk) throws IOException {
+        Path real = sdk.toRealPath();
+        List<Path> out = new ArrayList<>();
+        for (java.lang.module.ResolvedModule m : ModuleLayer.boot().configuration().modules()) {
+            java.net.URI loc = m.reference().location().orElse(null);
+            if (loc == null || !loc.getScheme().equals("file")) continue;
+            Path p = Paths.get(loc).toRealPath();
+            if (p.startsWith(real) && Files.isRegularFile(p)) out.add(real.relativize(p));
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    /** System modules the SDK's resolved modules require, and those its argfile names (--add-exports/--add-opens sources). */
+    static Set<String> sdkModules(Path sdk) throws IOException {
+        Set<String> sdkNames = new TreeSet<>();
+        Path real = sdk.toRealPath();
+        StringBuilder names = new StringBuilder();
+        for (java.lang.module.ResolvedModule m : ModuleLayer.boot().configuration().modules()) {
+            java.net.URI loc = m.reference().location().orElse(null);
+            if (loc == null || !loc.getScheme().equals("file") || !Paths.get(loc).toRealPath().startsWith(real)) continue;
+            sdkNames.add(m.name());
+            for (java.lang.module.ModuleDescriptor.Requires r : m.reference().descriptor().requires()) {
+                if (!r.modifiers().contains(java.lang.module.ModuleDescriptor.Requires.Modifier.STATIC)) names.append(r.name()).append(',');
             }
         }
-        StringBuilder names = new StringBuilder();
         String[] words = Files.readString(sdk.resolve("tornado-argfile")).split("\\s+");
         for (int i = 0; i + 1 < words.length; i++) {
             if (words[i].equals("--add-exports") || words[i].equals("--add-opens")) names.append(words[i + 1], 0, Math.max(0, words[i + 1].indexOf('/'))).append(',');
             if (words[i].equals("--add-modules")) names.append(words[i + 1]).append(',');
         }
-        out.addAll(systemModules(names.toString()));
+        Set<String> out = systemModules(names.toString());
+        out.removeAll(sdkNames); // an upgraded module (the SDK's Graal compiler) comes from the SDK, not the runtime
         return out;
     }
 
@@ -314,33 +332,14 @@ public final class BundleCommand implements Callable<Integer> {
         }
     }
 
-    /** SDK files the bundle leaves out: launchers and sources, examples, tests and benchmarks. */
-    static boolean keepSdkFile(Path p) {
-        String n = p.getFileName().toString();
-        return !n.endsWith("-sources.jar") && !n.endsWith("-javadoc.jar") && !n.startsWith("tornado-unittests")
-                && !n.startsWith("tornado-benchmarks") && !n.startsWith("tornado-examples");
-    }
-
-    /** The SDK's argfile (its path replaced by the placeholder), jars, native libraries and etc/. */
+    /** The SDK's argfile (its path replaced by the placeholder), the jars this JVM resolved, native libraries and etc/. */
     private static void copySdk(Path sdk, Path dest) throws IOException {
-        Files.createDirectories(dest);
-        for (String part : new String[] {"share", "lib", "etc"}) {
-            Path src = sdk.resolve(part);
-            if (!Files.isDirectory(src)) continue;
-            Files.walkFileTree(src, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
-                    if (d.getFileName().toString().equals("examples")) return FileVisitResult.SKIP_SUBTREE;
-                    Files.createDirectories(dest.resolve(sdk.relativize(d).toString()));
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                    if (keepSdkFile(f)) Files.copy(f, dest.resolve(sdk.relativize(f).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+        for (String part : new String[] {"lib", "etc"}) {
+            if (Files.isDirectory(sdk.resolve(part))) copyTree(sdk.resolve(part), dest.resolve(part));
+        }
+        for (Path jar : sdkJars(sdk)) {
+            Files.createDirectories(dest.resolve(jar.toString()).getParent());
+            Files.copy(sdk.toRealPath().resolve(jar), dest.resolve(jar.toString()));
         }
         String argfile = Files.readString(sdk.resolve("tornado-argfile"));
         List<String> forms = new ArrayList<>(List.of(sdk.toString(), sdk.toRealPath().toString()));

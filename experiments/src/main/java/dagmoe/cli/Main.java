@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 SuiteCommand.class,
                 StudyCommand.class,
                 BundleCommand.class,
+                SelftestCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
