@@ -22,8 +22,8 @@ public final class StepCheck {
 
     /** d 16, 2 layers, 2 heads, 4 experts top-2, expert hidden 16, dag L 2 g 8, mix g 8, chain R 2. */
     public static ModelConfig config(Aggregator agg) {
-        return ModelConfig.builder().vocabSize(V).dModel(16).nHeads(2).nLayers(2).seqLen(S).nExperts(4).topK(2)
-                .expertHidden(16).aggregator(agg).dagRounds(2).dagWidth(8).mixWidth(8).chainRounds(2).build();
+        return ModelConfig.builder().set("vocab_size", V).set("d_model", 16).set("n_heads", 2).set("n_layers", 2).set("seq_len", S).set("n_experts", 4).set("top_k", 2)
+                .set("expert_hidden", 16).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 8).set("mlp_mix.width", 8).set("chain.rounds", 2).build();
     }
 
     static int[] tokens(int n, long seed) {
