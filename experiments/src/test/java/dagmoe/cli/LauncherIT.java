@@ -27,13 +27,17 @@ class LauncherIT {
         repo = BundleIT.packagedRepository();
     }
 
-    /** An SDK folder: argfile (module path = its jars), tornado-api-5.2.0-jdkNN.jar, etc/tornado.backend with one backend. */
+    /**
+     * An SDK folder: an argfile whose module path is an empty folder (or modulePath), an (empty) tornado-api-5.2.0-jdkNN.jar
+     * the launcher reads the JDK from, and etc/tornado.backend with one backend.
+     */
     static Path sdk(Path dir, int jdk, String modulePath) throws Exception {
         Path jars = Files.createDirectories(dir.resolve("share/java/tornado"));
         Files.writeString(jars.resolve("tornado-api-5.2.0-jdk" + jdk + ".jar"), "");
         Files.createDirectories(dir.resolve("etc"));
         Files.writeString(dir.resolve("etc/tornado.backend"), "tornado.backends=opencl-backend\n");
-        Files.writeString(dir.resolve("tornado-argfile"), "# JVM options\n--module-path .:" + (modulePath != null ? modulePath : jars) + "\n");
+        Path modules = Files.createDirectories(dir.resolve("modules"));
+        Files.writeString(dir.resolve("tornado-argfile"), "# JVM options\n--module-path .:" + (modulePath != null ? modulePath : modules) + "\n");
         return dir;
     }
 

@@ -12,7 +12,7 @@ import dagmoe.backend.Backends;
 import dagmoe.backend.JavaBackend;
 import dagmoe.backend.OpCases;
 
-/** The selftest's training-step check: cpu agrees with java for every aggregator; a wrong activation fails it. */
+/** The selftest's training-step check: cpu agrees with java for every aggregator; a wrong activation or loss fails it. */
 class StepCheckTest {
 
     @Test
@@ -27,7 +27,7 @@ class StepCheckTest {
     }
 
     @Test
-    void aBackendWithAWrongActivationFailsTheStep() {
+    void aWrongActivationFailsTheGradientsAndAWrongLossTheLoss() {
         Backend broken = new JavaBackend() {
             @Override
             public String name() {
@@ -38,6 +38,12 @@ class StepCheckTest {
             public void swigluForward(float[] gate, float[] up, float[] out, int n) {
                 super.swigluForward(gate, up, out, n);
                 for (int i = 0; i < n; i++) out[i] *= 1.01f; // 1% off: far beyond float rounding
+            }
+
+            @Override
+            public void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V) {
+                super.crossEntropyForward(logits, targets, loss, lse, T, V);
+                for (int t = 0; t < T; t++) loss[t] *= 1.001f; // the reported loss 1e-3 high (the backward does not use it)
             }
         };
         List<OpCases.Row> rows = StepCheck.check(Aggregator.SUM, broken, Tiny.JAVA);
