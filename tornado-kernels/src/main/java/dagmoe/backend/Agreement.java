@@ -83,7 +83,7 @@ public final class Agreement {
         public Diff worse(Diff o) {
             if (o == null) return this;
             if (pass != o.pass) return pass ? o : this;
-            return o.maxRel > maxRel || (o.maxRel == maxRel && o.maxAbs > maxAbs) ? o : this;
+            return o.maxRel > maxRel || (o.maxRel == maxRel && o.maxAbs >= maxAbs) ? o : this; // a tie keeps the earlier one
         }
     }
 
