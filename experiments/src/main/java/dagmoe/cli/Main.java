@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                FinetuneCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,

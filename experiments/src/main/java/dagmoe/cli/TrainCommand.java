@@ -61,7 +61,7 @@ public final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Keys whose value here means "derived by the run" (and the value they then take in config.json). */
     private static final Map<String, Object> DERIVED = Map.of("model.vocab_size", 0, "model.shared.hidden", 0,
-            "model.seq_len", 0, "train.loss_on", "auto");
+            "model.seq_len", 0, "train.loss_on", "auto", "finetune.checkpoint", 0);
     /** Keys a resumed run may change: the length, where it runs, and labels. */
     private static final Set<String> RESUME_MAY_CHANGE = Set.of("train.steps", "backend.name", "backend.threads",
             "backend.device", "name", "description", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
@@ -74,31 +74,35 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.print(dagmoe.config.ConfigSchema.describe());
                 return CliSupport.OK;
             }
-            List<String> all = new ArrayList<>(sets);
-            backendOptions.addTo(all);
+            List<String> all = backendOptions.addTo(new ArrayList<>(sets));
             if (device != null) all.add("backend.device=" + device);
-            if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
-            RunConfig cfg;
-            if (config != null) {
-                cfg = RunConfig.load(config, all);
-            } else if (resume && out != null) {
-                cfg = savedConfig(out, all);
-            } else {
-                throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
-            }
-            Path dir = out != null ? out : defaultOut(cfg);
-            if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
-                throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
-            }
-            if (!resume && !CliSupport.isEmptyOrMissing(dir)) {
-                throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
-                        + "or choose another --out; nothing was written");
-            }
-            Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
-                    new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
-            System.out.println(summaryLine(dir, r));
-            return CliSupport.OK;
+            return execute(config, all, out, resume, until);
         });
+    }
+
+    /** The body of train (and finetune, which adds its finetune.* keys to {@code all}). */
+    static int execute(Path config, List<String> all, Path out, boolean resume, Integer until) {
+        if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
+        RunConfig cfg;
+        if (config != null) {
+            cfg = RunConfig.load(config, all);
+        } else if (resume && out != null) {
+            cfg = savedConfig(out, all);
+        } else {
+            throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
+        }
+        Path dir = out != null ? out : defaultOut(cfg);
+        if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
+        }
+        if (!resume && !CliSupport.isEmptyOrMissing(dir)) {
+            throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
+                    + "or choose another --out; nothing was written");
+        }
+        Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
+                new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+        System.out.println(summaryLine(dir, r));
+        return CliSupport.OK;
     }
 
     static Path defaultOut(RunConfig cfg) {
@@ -164,11 +168,20 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
-        ConfigBench.selectDevice(cfg.backend().device()); // the tornado backend reads its device from a system property
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
-        RunData data = RunData.load(cfg, tokenizer);
-        RunConfig resolved = resolve(cfg, data);
+        Finetune.Source source = null; // fine-tuning: the checkpoint that initialises the weights (unless resuming)
+        if (cfg.values().get("finetune.from") != null && latest.isEmpty()) {
+            source = Finetune.open(cfg);
+            if (tokenizer == null && cfg.data().task() == null) tokenizer = source.tokenizer(cfg);
+            cfg = source.withVocabulary(cfg);
+        }
+        RunConfig base = cfg;
+        ConfigBench.selectDevice(base.backend().device()); // the tornado backend reads its device from a system property
+        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads()));
+        RunData data = RunData.load(base, tokenizer);
+        RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
+        CliSupport.input(() -> Trainer.trainable(model, resolved.train().freeze()));
+        if (source != null) source.initialise(model, progress);
 
         // ---- from here on the run folder is written
         try {
@@ -185,6 +198,7 @@ public final class TrainCommand implements Callable<Integer> {
                         .put("vocab_size", data.vocabSize()).put("file", Tokenizer.FILE_NAME);
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
+        Finetune.recordInSummary(resolved, trainer);
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
             progress.log("resumed from " + dir.relativize(latest.get()));

@@ -99,16 +99,16 @@ class AggregatorTest {
     void upcycledModelHasTheSumModelsLogitsBitForBit() {
         int B = 3, S = 16;
         for (Backend be : new Backend[] {BE, dagmoe.backend.Backends.create("cpu", 2)}) {
-            ModelConfig base = Tiny.config(Aggregator.SUM).dModel(32).nHeads(4).seqLen(S).expertHidden(24)
-                    .vocabSize(50).dagWidth(8).build();
+            ModelConfig base = Tiny.config(Aggregator.SUM).set("d_model", 32).set("n_heads", 4).set("seq_len", S)
+                    .set("expert_hidden", 24).set("vocab_size", 50).set("dag.width", 8).build();
             int[] in = Tiny.tokens(B * S, 50, 7);
             Model sum = new Model(base, be, 3);
             Tiny.randomize(sum, 0.3, 11); // "trained" weights, far from the initial ones
             sum.forward(in, null, B, S);
             float[] want = sum.logits();
-            for (ModelConfig c : new ModelConfig[] {base.toBuilder().aggregator(Aggregator.DAG).build(),
-                    base.toBuilder().aggregator(Aggregator.DAG).dagRounds(3).build(),
-                    base.toBuilder().aggregator(Aggregator.MLP_MIX).build()}) {
+            for (ModelConfig c : new ModelConfig[] {base.toBuilder().set("aggregator", Aggregator.DAG).build(),
+                    base.toBuilder().set("aggregator", Aggregator.DAG).set("dag.rounds", 3).build(),
+                    base.toBuilder().set("aggregator", Aggregator.MLP_MIX).build()}) {
                 Model up = new Model(c, be, 99); // another seed: the new aggregator weights are its own
                 Tiny.copyWeights(sum, up);
                 up.forward(in, null, B, S);

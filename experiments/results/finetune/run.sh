@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The fine-tuning experiment (experiments/results/finetune/README.md). Resumable: a finished run (summary.json)
+# is skipped, an interrupted one is continued with --resume. Usage, from the repository root:
+#   nice experiments/results/finetune/run.sh [phase...]      phases: pretrain tasks finetune eval report (default: all)
+# Run folders go to $FT_RUNS (default runs/finetune); only the report (results.*, plots/) is committed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+HERE="$ROOT/experiments/results/finetune"
+RUNS="${FT_RUNS:-$ROOT/runs/finetune}"
+DAGMOE="${DAGMOE:-$ROOT/dagmoe}"
+SEEDS="${FT_SEEDS:-1 2 3}"
+CFG="$HERE/configs"
+LOG="$RUNS/times.tsv"
+mkdir -p "$RUNS"
+cd "$ROOT"
+
+stamp() { date -u +%H:%M:%S; }
+
+# run NAME DIR COMMAND...: skip when DIR/summary.json exists; --resume when DIR holds an unfinished run
+run() {
+  local name="$1" dir="$2"; shift 2
+  if [ -f "$dir/summary.json" ]; then return 0; fi
+  local extra=()
+  [ -f "$dir/config.json" ] && extra=(--resume)
+  echo "$(stamp) $name -> $dir" >&2
+  local t0=$SECONDS
+  "$DAGMOE" "$@" --out "$dir" "${extra[@]}" > "$dir.log" 2>&1 || { echo "$(stamp) FAILED $name (see $dir.log)" >&2; return 1; }
+  printf '%s\t%s\t%d\n' "$name" "$dir" $((SECONDS - t0)) >> "$LOG"
+}
+
+pretrain() {
+  for s in $SEEDS; do
+    for agg in sum shared dag; do
+      mkdir -p "$RUNS/pretrain/$agg"
+      run "pretrain $agg s$s" "$RUNS/pretrain/$agg/s$s" train --config "$CFG/pretrain.json" \
+        --set model.aggregator=$agg --set train.seed=$s
+    done
+  done
+}
+
+phases=("$@")
+[ ${#phases[@]} -eq 0 ] && phases=(pretrain)
+for p in "${phases[@]}"; do "$p"; done
