@@ -38,6 +38,25 @@ pretrain() {
   done
 }
 
+# fine-tune every pre-trained run on the second corpus and on the reasoning task (same aggregator), and upcycle sum
+# to dag on both (against sum fine-tuned for the same tokens: the ft-moby/ft-hops sum runs)
+finetune() {
+  for s in $SEEDS; do
+    for agg in sum shared dag; do
+      for t in moby hops; do
+        mkdir -p "$RUNS/ft-$t/$agg"
+        run "ft-$t $agg s$s" "$RUNS/ft-$t/$agg/s$s" finetune --from "$RUNS/pretrain/$agg/s$s" \
+          --config "$CFG/finetune-$t.json" --set model.aggregator=$agg --set train.seed=$s
+      done
+    done
+    for t in moby hops; do
+      mkdir -p "$RUNS/ft-$t/sum-to-dag"
+      run "ft-$t sum-to-dag s$s" "$RUNS/ft-$t/sum-to-dag/s$s" finetune --from "$RUNS/pretrain/sum/s$s" \
+        --config "$CFG/finetune-$t.json" --set model.aggregator=dag --set train.seed=$s
+    done
+  done
+}
+
 phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(pretrain)
 for p in "${phases[@]}"; do "$p"; done
