@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 TrainCommand.class,
                 FinetuneCommand.class,
+                TasksCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,
