@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  * Splits are disjoint by document: {@code test} comes from the corpus's validation chunks ({@link Split} with
  * {@code valFraction}, the same text a model trained on the corpus with that data.val_fraction never saw), and
  * {@code train} / {@code val} from the documents of the training chunks (a seeded share {@code taskVal} to val).
- * A document is {@code docSentences} consecutive sentences of one region; sentences end at . ! or ? (with closing
+ * A document is up to {@code docSentences} consecutive sentences of one chunk of the split; sentences end at . ! or ? (with closing
  * quotes) before white space and a capital letter, and at paragraph breaks. Every line carries its document id.
  */
 public final class TaskMaker {
@@ -53,10 +53,11 @@ public final class TaskMaker {
 
     public static Made make(String text, Params p) {
         if (p.examples() < 1) throw new IllegalArgumentException("examples = " + p.examples() + ": must be >= 1");
-        String[] regions = Split.splitText(text, p.valFraction());
         List<Doc> docs = new ArrayList<>();
-        documents(regions[0], false, p, docs);
-        documents(regions[1], true, p, docs);
+        List<Integer> ends = Split.textChunkEnds(text);
+        for (int c = 0, start = 0; c < ends.size(); start = ends.get(c), c++) { // documents never span two chunks
+            documents(text.substring(start, ends.get(c)), Split.isValidation(c, ends.size(), p.valFraction()), p, docs);
+        }
         Map<String, List<ObjectNode>> files = new LinkedHashMap<>();
         for (String kind : KINDS) {
             for (int s = 0; s < SPLITS.size(); s++) {

@@ -14,8 +14,8 @@ import java.util.List;
  *       {@code acc}: the choice of highest log-likelihood is the label; {@code acc_norm}: the same with the
  *       log-likelihood divided by the choice's length in characters (ties: the first choice);</li>
  *   <li>cloze: greedy exact match, i.e. at every target position the arg-max token (ties: the lowest id) is
- *       the target's token; teacher forcing on the target gives the same verdict as decoding it greedily, in
- *       one forward.</li>
+ *       the target's token; teacher forcing on the target gives the same verdict as decoding it greedily (from
+ *       the same cut context), in one forward.</li>
  * </ul>
  * Context and continuation are tokenized separately and concatenated; when they exceed the model's window
  * ({@code seq_len + 1} tokens) the context is cut from the left. A continuation longer than {@code seq_len}

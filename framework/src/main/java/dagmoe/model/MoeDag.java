@@ -22,8 +22,8 @@ final class MoeDag extends MoeRouted {
     final Parameter[] norm, wDown, gateA, gateB, msgC, msgD, wUp; // per round: [d], [g,d], [g,g] ×4, [d,g]
     final int g, rounds;                    // read by GateProbe
     private final boolean inject;
-    private final boolean injectDivide;
     private final float injectScale;        // 1/K, or 1 (inject_divide = false)
+    private final boolean injectDivide;
     private final DagResidual residual;
     private final float eps;
     private final float[][] w4;             // [rounds][4g×g] packed A;B;C;D
