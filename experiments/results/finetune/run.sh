@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fine-tuning experiment (experiments/results/finetune/README.md). Resumable: a finished run (summary.json)
 # is skipped, an interrupted one is continued with --resume. Usage, from the repository root:
-#   nice experiments/results/finetune/run.sh [phase...]      phases: pretrain tasks finetune eval report (default: all)
+#   nice experiments/results/finetune/run.sh [phase...]      phases: pretrain finetune tasks score report (default: all, in order)
 # Run folders go to $FT_RUNS (default runs/finetune); only the report (results.*, plots/) is committed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -57,6 +57,35 @@ finetune() {
   done
 }
 
+# downstream task files from the pre-training corpus (the same max_bytes, hence the same validation chunks) and
+# from the fine-tuning corpus; test = text none of the runs trained on
+tasks() {
+  mkdir -p "$RUNS/tasks"
+  [ -f "$RUNS/tasks/kjv/tasks.json" ] || "$DAGMOE" tasks make --corpus ../shared/data/kjv.txt --max-bytes 2000000 \
+    --out "$RUNS/tasks/kjv" --seed 1 --examples 300
+  [ -f "$RUNS/tasks/moby/tasks.json" ] || "$DAGMOE" tasks make --corpus ../shared/data/moby-dick.txt \
+    --out "$RUNS/tasks/moby" --seed 1 --examples 300
+}
+
+# score the pre-trained and the Moby-Dick fine-tuned runs on the four test files (downstream.jsonl per run)
+score() {
+  local t="$RUNS/tasks"
+  for dir in "$RUNS"/pretrain/*/s* "$RUNS"/ft-moby/*/s*; do
+    [ -d "$dir" ] || continue
+    [ -f "$dir/downstream.jsonl" ] && continue
+    echo "$(stamp) score $dir" >&2
+    local t0=$SECONDS
+    "$DAGMOE" eval --run "$dir" --json --task "$t/kjv/choice-test.jsonl" --task "$t/kjv/cloze-test.jsonl" \
+      --task "$t/moby/choice-test.jsonl" --task "$t/moby/cloze-test.jsonl" > "$dir/downstream.jsonl.tmp"
+    mv "$dir/downstream.jsonl.tmp" "$dir/downstream.jsonl"
+    printf '%s\t%s\t%d\n' "score" "$dir" $((SECONDS - t0)) >> "$LOG"
+  done
+}
+
+report() {
+  /usr/bin/python3 "$HERE/report.py" "$RUNS" "$HERE"
+}
+
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(pretrain)
+[ ${#phases[@]} -eq 0 ] && phases=(pretrain finetune tasks score report)
 for p in "${phases[@]}"; do "$p"; done
