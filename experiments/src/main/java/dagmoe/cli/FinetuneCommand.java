@@ -5,7 +5,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -26,37 +25,18 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", paramLabel = "STEP", description = "step of the source's checkpoint (default: its latest)")
     Integer checkpoint;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON config of the fine-tuning run (optional with --resume)")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key, e.g. --set train.freeze=attention,router (repeatable)")
-    List<String> sets = new ArrayList<>();
-
-    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
-    Path out;
-
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device (overrides backend.device)")
-    String device;
-
-    @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
-    Integer until;
-
-    @Option(names = "--resume", description = "continue the fine-tuning run in --out from its last complete checkpoint")
-    boolean resume;
+    RunOptions run = new RunOptions();
 
     @Override
     public Integer call() {
         return CliSupport.guard(() -> {
-            if (from == null && !resume) throw new CliSupport.BadInput("--from RUN_DIR is required (or --resume --out RUN)");
+            if (from == null && !run.resume) throw new CliSupport.BadInput("--from RUN_DIR is required (or --resume --out RUN)");
             if (checkpoint != null && checkpoint < 1) throw new CliSupport.BadInput("--checkpoint " + checkpoint + ": must be >= 1");
-            List<String> all = backendOptions.addTo(new ArrayList<>(sets));
-            if (device != null) all.add("backend.device=" + device);
+            List<String> all = run.overrides();
             if (from != null) all.add("finetune.from=" + from);
             if (checkpoint != null) all.add("finetune.checkpoint=" + checkpoint);
-            return TrainCommand.execute(config, all, out, resume, until);
+            return TrainCommand.execute(run, all);
         });
     }
 }

@@ -35,25 +35,8 @@ import java.util.concurrent.Callable;
                 "A compare config trains its base model (the \"compare\" section is ignored)."},
         footer = {"", "Exit codes: 0 done, 1 training diverged or internal failure, 2 bad input (config, data, arguments)."})
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON config (optional with --resume: the run's config.json)")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key by its dotted path, e.g. --set train.steps=200 (repeatable)")
-    List<String> sets = new ArrayList<>();
-
-    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
-    Path out;
-
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)") String device;
-
-    @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
-    Integer until;
-
-    @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
-    boolean resume;
+    RunOptions run = new RunOptions();
 
     @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
     boolean listKeys;
@@ -74,14 +57,15 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.print(dagmoe.config.ConfigSchema.describe());
                 return CliSupport.OK;
             }
-            List<String> all = backendOptions.addTo(new ArrayList<>(sets));
-            if (device != null) all.add("backend.device=" + device);
-            return execute(config, all, out, resume, until);
+            return execute(run, run.overrides());
         });
     }
 
-    /** The body of train (and finetune, which adds its finetune.* keys to {@code all}). */
-    static int execute(Path config, List<String> all, Path out, boolean resume, Integer until) {
+    /** The body of train (and finetune, which adds its finetune.* keys to {@code all}): {@code all} are the overrides. */
+    static int execute(RunOptions o, List<String> all) {
+        Path config = o.config, out = o.out;
+        boolean resume = o.resume;
+        Integer until = o.until;
         if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
         RunConfig cfg;
         if (config != null) {
