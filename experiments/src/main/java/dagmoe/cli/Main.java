@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                FinetuneCommand.class,
+                TasksCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,

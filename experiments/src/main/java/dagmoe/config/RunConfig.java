@@ -73,6 +73,12 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             @Field(key = "threads", def = "2", min = 1, max = 4096, help = "worker threads of the cpu backend") int threads,
             @Field(key = "device", def = "", help = "tornado device \"B:D\" (empty = default)") String device) {}
 
+    /** The "finetune" section: the run whose checkpoint initialises the model (dagmoe finetune --from, --checkpoint). */
+    @Section("finetune")
+    public record FinetuneConfig(
+            @Field(key = "from", def = "null", nullable = true, help = "run folder whose checkpoint initialises the model (null = train from scratch)") String from,
+            @Field(key = "checkpoint", def = "0", min = 0, max = 1e9, help = "step of finetune.from's checkpoint; 0 = its latest (config.json records the step used)") int checkpoint) {}
+
     /** One compare variant: a name and its overrides (schema keys → typed values). */
     public record Variant(String name, Map<String, Object> set) {}
 
