@@ -69,7 +69,7 @@ public record Key(String path, String key, String component, Class<?> javaType, 
     }
 
     static String fmt(double x) {
-        return x == Math.rint(x) && Math.abs(x) < 1e15 ? Long.toString((long) x) : Double.toString(x);
+        return x == Math.rint(x) && Math.abs(x) < 1e16 ? Long.toString((long) x) : Double.toString(x);
     }
 
     /** A JSON value (config file, saved config.json, a compare variant's set) → the config value, range-checked. */
