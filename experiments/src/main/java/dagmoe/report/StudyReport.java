@@ -189,7 +189,7 @@ public final class StudyReport {
         md.append("## Out of domain (loss on corpora the model did not train on)\n\n").append(oodTable(rows)).append('\n');
         md.append("## DAG edge gates (final checkpoint, mean over seeds)\n\n").append(gateTable(cells)).append('\n');
         md.append("## Consistency of the learned structure\n\n").append(consistencyTable(cells)).append('\n');
-        md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_spread.png, plots/contribution_ratio.png.\n");
+        md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_mean.png, plots/gate_spread.png, plots/contribution_ratio.png.\n");
         try {
             Files.createDirectories(out.resolve("plots"));
             writeAtomically(out.resolve("report.md"), md.toString());
@@ -447,10 +447,14 @@ public final class StudyReport {
         }
         Map<String, Map<Long, JsonNode>> g = gateRuns(cells);
         if (g.isEmpty()) return;
-        for (String field : List.of("sd_pairs", "contribution_ratio")) {
-            XYChart c = Plots.lineChart(field.equals("sd_pairs") ? "Spread of the dag edge gate across expert pairs over training"
-                    : "What the dag rounds add to the block output, relative to the weighted sum, over training", "fraction of training",
-                    field.equals("sd_pairs") ? "sd of expert-pair mean gates" : "‖Σ_i (x_i^r − x_i^0)‖ / ‖Σ_i g_i Y_i‖");
+        Map<String, String[]> charts = new LinkedHashMap<>(); // field -> title, y axis, file
+        charts.put("mean", new String[] {"Mean dag edge gate over training", "mean gate γ", "gate_mean.png"});
+        charts.put("sd_pairs", new String[] {"Spread of the dag edge gate across expert pairs over training", "sd of expert-pair mean gates", "gate_spread.png"});
+        charts.put("contribution_ratio", new String[] {"What the dag rounds add to the block output, relative to the weighted sum, over training",
+                "‖Σ_i (x_i^r − x_i^0)‖ / ‖Σ_i g_i Y_i‖", "contribution_ratio.png"});
+        for (var ch : charts.entrySet()) {
+            String field = ch.getKey();
+            XYChart c = Plots.lineChart(ch.getValue()[0], "fraction of training", ch.getValue()[1]);
             for (var e : g.entrySet()) {
                 JsonNode any = e.getValue().values().iterator().next();
                 JsonNode probes = any.get("gate_probes");
@@ -468,7 +472,7 @@ public final class StudyReport {
                     Plots.addSeries(c, e.getKey() + " b" + r0.get("block").asInt() + "r" + r0.get("round").asInt(), xs, ys, true);
                 }
             }
-            Plots.save(c, dir.resolve(field.equals("sd_pairs") ? "gate_spread.png" : "contribution_ratio.png"));
+            Plots.save(c, dir.resolve(ch.getValue()[2]));
         }
     }
 
