@@ -86,6 +86,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
     @Section("compare")
     public record CompareConfig(
             @Field(key = "seeds", def = "1", min = 1, max = 1000, help = "seeds per variant (train.seed, train.seed+1, ...)") int seeds,
+            @Field(key = "note", def = "", help = "printed under the comparison table and added to comparison.md (what the comparison can and cannot show)") String note,
             List<Variant> variants) {}
 
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -276,7 +277,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
         try {
             return new RunConfig((String) v.get("name"), where, Collections.unmodifiableMap(new LinkedHashMap<>(v)),
                     Fields.build(ModelConfig.class, r), Fields.build(TrainConfig.class, r), Fields.build(DataConfig.class, r),
-                    Fields.build(BackendConfig.class, r), new CompareConfig((Integer) v.get("compare.seeds"), List.copyOf(variants)));
+                    Fields.build(BackendConfig.class, r), new CompareConfig((Integer) v.get("compare.seeds"), (String) v.get("compare.note"), List.copyOf(variants)));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + ": " + e.getMessage());
         }
@@ -320,7 +321,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             o.put("model.shared.hidden", ModelConfig.matchedSharedHidden(sharedRef));
         }
         RunConfig c = with(o, source + ": variant " + variant.name());
-        return new RunConfig(c.name, c.source, c.values, c.model, c.train, c.data, c.backend, new CompareConfig(1, List.of()));
+        return new RunConfig(c.name, c.source, c.values, c.model, c.train, c.data, c.backend, new CompareConfig(1, "", List.of()));
     }
 
     /**
