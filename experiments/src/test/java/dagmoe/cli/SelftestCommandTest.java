@@ -1,5 +1,7 @@
 package dagmoe.cli;
 
+import static dagmoe.cli.CliTestSupport.run;
+import dagmoe.cli.CliTestSupport.Result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,29 +19,14 @@ import dagmoe.model.Aggregator;
 /** {@code dagmoe selftest}: the table and exit codes (0 all agree, 1 naming the wrong op, 2 a backend that cannot start). */
 class SelftestCommandTest {
 
-    record Result(int code, String out, String err) {}
-
-    static Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Result(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void cpuPassesWithARowPerOperationAndAggregator() {
         Result r = run("selftest", "--backend", "cpu", "--threads", "2");
-        assertEquals(0, r.code, r.out + r.err);
-        for (OpCases.Case c : OpCases.cases()) assertTrue(r.out.contains(c.op() + " "), c.op() + " missing:\n" + r.out);
-        for (Aggregator a : Aggregator.values()) assertTrue(r.out.contains("step " + a.key() + " gradients"), a.key() + "\n" + r.out);
-        assertTrue(r.out.contains("5e-6·max|java|") && r.out.contains("all agree with java"), r.out);
-        assertTrue(!r.out.contains("FAIL"), r.out);
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (OpCases.Case c : OpCases.cases()) assertTrue(r.out().contains(c.op() + " "), c.op() + " missing:\n" + r.out());
+        for (Aggregator a : Aggregator.values()) assertTrue(r.out().contains("step " + a.key() + " gradients"), a.key() + "\n" + r.out());
+        assertTrue(r.out().contains("5e-6·max|java|") && r.out().contains("all agree with java"), r.out());
+        assertTrue(!r.out().contains("FAIL"), r.out());
     }
 
     @Test
@@ -76,11 +63,11 @@ class SelftestCommandTest {
     void aBackendThatCannotStartExitsTwoWithOneMessage() {
         Result r = run("selftest", "--backend", "tornado");
         if (BenchConfigTest.tornadoInThisJvm()) return; // a tornado build: the backend starts (TornadoVM tests cover it)
-        assertEquals(2, r.code, r.out + r.err);
-        assertTrue(r.err.startsWith("dagmoe: selftest: backend tornado cannot start: ") && r.err.contains("TORNADOVM_HOME"), r.err);
-        assertEquals(1, r.err.trim().lines().count(), r.err);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().startsWith("dagmoe: selftest: backend tornado cannot start: ") && r.err().contains("TORNADOVM_HOME"), r.err());
+        assertEquals(1, r.err().trim().lines().count(), r.err());
         Result bad = run("selftest", "--backend", "gpu");
-        assertEquals(2, bad.code);
-        assertTrue(bad.err.contains("must be one of java, cpu, tornado"), bad.err);
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("must be one of java, cpu, tornado"), bad.err());
     }
 }
