@@ -70,8 +70,8 @@ public final class BenchCommand implements Callable<Integer> {
             if (peer != null) return runPeer(out);
             validate();
             ConfigBench.selectDevice(device);
+            if (suite.equals("aggregators")) return runAggregators(out); // --config then names the model to use
             if (config != null) return runConfig(out);
-            if (suite.equals("aggregators")) return runAggregators(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
             out.println("# dagmoe bench --suite " + suite);
@@ -121,13 +121,16 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code --suite aggregators}: {@link dagmoe.bench.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2): every
+     * {@code --suite aggregators}: {@link dagmoe.bench.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2, or the
+     * model of {@code --config}): every
      * aggregator's training-step time, alternating aggregators each round, against its analytic extra FLOPs.
      */
     int runAggregators(PrintStream out) {
         String backend = kernel.backends.size() == 1 ? kernel.backends.get(0).trim() : "cpu";
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        out.println("# dagmoe bench --suite aggregators");
+        out.println("# dagmoe bench --suite aggregators" + (config != null ? " --config " + config : ""));
+        // with --config: that config's model (e.g. configs/peer-fine.json) with each aggregator
+        if (config != null) dagmoe.bench.AggregatorOverhead.setBase(dagmoe.config.RunConfig.load(config, sets).model());
         dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2"});
         return 0;
     }
