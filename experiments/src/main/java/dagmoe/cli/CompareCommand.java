@@ -103,6 +103,12 @@ public final class CompareCommand implements Callable<Integer> {
             String table = Comparison.write(dir, cfg.name(), byVariant, seedList, failed);
             System.out.println();
             System.out.println(table);
+            String note = cfg.compare().note();
+            if (!note.isBlank()) {
+                System.out.println("Note: " + note);
+                System.out.println();
+                Files.writeString(dir.resolve("comparison.md"), "\nNote: " + note + "\n", java.nio.file.StandardOpenOption.APPEND);
+            }
             System.out.printf("comparison: %s, %s%nplots: %s%nwall time: %.1f s%n", dir.resolve("comparison.md"),
                     dir.resolve("comparison.json"), dir.resolve("plots"), (System.nanoTime() - t0) / 1e9);
             if (!failed.isEmpty()) {

@@ -10,12 +10,16 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                FinetuneCommand.class,
+                TasksCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,
                 GenerateCommand.class,
                 SuiteCommand.class,
                 StudyCommand.class,
+                BundleCommand.class,
+                SelftestCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
