@@ -80,6 +80,10 @@ public final class Trainer {
     private int step;                                  // optimizer steps done
     private TrainCounters counters = new TrainCounters(); // carried across checkpoints (state.json "progress")
     private Path lastCheckpoint;
+    private DeviceGroup devices;       // several devices of this process (null: the model's backend alone)
+    private int autoWeightSteps;       // > 0: backend.device_weights = auto, measured over the steps after the first
+    private final List<double[]> autoSamples = new java.util.ArrayList<>();
+    private int groupSteps;            // steps this process ran over the devices
 
     public Trainer(Model model, TrainConfig cfg, Setup setup) {
         this.model = model;
@@ -124,6 +128,49 @@ public final class Trainer {
         return out;
     }
 
+    /**
+     * Trains over the devices of {@code group} (before {@link #run}): replica 0 must be this trainer's model.
+     * {@code autoSteps} > 0: the split starts equal and, after the first step (compilation) and
+     * {@code autoSteps} measured ones, is set so that the devices finish together (rows in proportion to each
+     * device's measured rows per second); the split chosen is logged and written to the metrics.
+     */
+    public void devices(DeviceGroup group, int autoSteps) {
+        this.devices = group;
+        this.autoWeightSteps = autoSteps;
+    }
+
+    /** One step's forward and backward: on the model's backend, or over the devices of the group. */
+    private StepResult forwardBackward(Progress progress, MetricsWriter metrics) {
+        if (devices == null) return model.trainStep(inputs, targets, B, S);
+        StepResult r = devices.step(inputs, targets, B, S);
+        groupSteps++;
+        if (autoWeightSteps > 0 && groupSteps > 1 && autoSamples.size() < autoWeightSteps) { // the first compiles: not measured
+            double[] rate = new double[devices.size()];
+            for (int i = 0; i < rate.length; i++) {
+                DeviceGroup.DeviceTime t = devices.lastTimes().get(i);
+                rate[i] = t.rows() / Math.max(1e-9, t.computeSeconds() + t.transferSeconds());
+            }
+            autoSamples.add(rate);
+            if (autoSamples.size() == autoWeightSteps) {
+                double[] w = new double[rate.length];
+                for (int i = 0; i < w.length; i++) {
+                    double[] col = new double[autoSamples.size()];
+                    for (int k = 0; k < col.length; k++) col[k] = autoSamples.get(k)[i];
+                    w[i] = dagmoe.stats.Quantiles.median(col);
+                }
+                devices.setRows(DeviceGroup.split(B, w));
+                String split = java.util.Arrays.toString(devices.rows());
+                progress.log("backend.device_weights = auto: rows per device " + split + " for " + devices.names()
+                        + " (measured rows/s " + java.util.Arrays.toString(java.util.Arrays.stream(w).map(Math::round).toArray()) + ")");
+                ObjectNode line = MetricsWriter.object().put("kind", "devices").put("step", step + 1);
+                ArrayNode rows = line.putArray("rows");
+                for (int x : devices.rows()) rows.add(x);
+                metrics.write(line);
+            }
+        }
+        return r;
+    }
+
     // ---------------------------------------------------------------- the loop
 
     /** Trains from the current step to min(until, train.steps); {@code until <= 0} means train.steps. */
@@ -135,16 +182,18 @@ public final class Trainer {
         double valLoss = Double.NaN;
         Map<String, Double> extra = new LinkedHashMap<>();
         progress.start(step, last, cfg.steps());
+        if (devices != null) devices.broadcast(); // a fresh, resumed or warm-started replica 0 to every device
         try (MetricsWriter metrics = new MetricsWriter(setup.runDir(), step)) {
             while (step < last) {
                 long t0 = System.nanoTime();
                 setup.train().next(inputs, targets);
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
-                StepResult r = model.trainStep(inputs, targets, B, S);
+                StepResult r = forwardBackward(progress, metrics);
                 checkLosses(step + 1, r);
                 double gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
                 optimizer.step((float) lr);
+                if (devices != null) devices.broadcast();
                 step++;
                 double seconds = (System.nanoTime() - t0) / 1e9;
 

@@ -1,0 +1,252 @@
+package dagmoe.train;
+
+import dagmoe.backend.Backend;
+import dagmoe.model.Model;
+import dagmoe.model.Parameter;
+import dagmoe.model.StepResult;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * One training run over several devices of one process: every device holds a replica of the model (replica 0
+ * is the trainer's model, the one the optimizer updates), each global batch is split into one micro-batch per
+ * device by per-device weights, the replicas run forward and backward at the same time (one host thread each,
+ * so devices with their own command queues work concurrently), and their gradients are reduced into replica
+ * 0 on the host in device order. The optimizer step then runs once, on replica 0's backend, and
+ * {@link #broadcast} copies the updated weights to every other replica.
+ *
+ * <p>The reduction makes the result the global batch's: replica i trains on b_i of the B rows with its LM
+ * cross-entropy gradient scaled by B / (b_i · counted targets of the global batch), and the reduced gradient
+ * is Σ_i (b_i / B) · g_i, so the LM part is exactly the global batch's mean; the router's auxiliary losses are
+ * each replica's own over its rows, weighted by its share of rows (as per-device MoE training computes them).
+ * The sum runs in a fixed order (device 0, 1, ...) per element, so the same devices, weights, seed and thread
+ * counts give the same bits.
+ */
+public final class DeviceGroup implements AutoCloseable {
+    /** Per device and step: rows trained, seconds of forward + backward, seconds of copying gradients to the host. */
+    public record DeviceTime(int rows, double computeSeconds, double transferSeconds) {}
+
+    private final List<Model> replicas;
+    private final List<String> names;
+    private final ExecutorService pool;
+    private int[] rows;
+    private final DeviceTime[] lastTimes;
+    private double lastReduceSeconds, lastBroadcastSeconds;
+    private int[][] localIn, localTg;
+
+    /**
+     * {@code replicas}: one model per device, the same config (replica 0 is trained); {@code names}: the devices
+     * as the user named them (for messages and reports); {@code rows}: rows of the global batch per device
+     * ({@link #split}).
+     */
+    public DeviceGroup(List<Model> replicas, List<String> names, int[] rows) {
+        if (replicas.size() < 2) throw new IllegalArgumentException("a device group needs at least 2 devices");
+        if (names.size() != replicas.size() || rows.length != replicas.size()) {
+            throw new IllegalArgumentException(replicas.size() + " replicas, " + names.size() + " names, " + rows.length + " row counts");
+        }
+        int n = replicas.get(0).parameters().size();
+        for (Model m : replicas) {
+            if (m.parameters().size() != n || !m.config().equals(replicas.get(0).config())) {
+                throw new IllegalArgumentException("every device's replica must have the same model config");
+            }
+        }
+        this.replicas = List.copyOf(replicas);
+        this.names = List.copyOf(names);
+        this.pool = Executors.newFixedThreadPool(replicas.size(), r -> {
+            Thread t = new Thread(r, "dagmoe-device");
+            t.setDaemon(true);
+            return t;
+        });
+        this.lastTimes = new DeviceTime[replicas.size()];
+        setRows(rows);
+    }
+
+    /**
+     * Rows per device of a batch of {@code batch} rows, proportional to {@code weights} (largest remainder; ties
+     * to the lower device index; every device gets at least one row). IllegalArgumentException naming
+     * {@code backend.device_weights} for a weight that is not a positive finite number, or a batch smaller than
+     * the number of devices.
+     */
+    public static int[] split(int batch, double[] weights) {
+        int n = weights.length;
+        if (batch < n) {
+            throw new IllegalArgumentException("train.batch_size = " + batch + ": must be at least the number of devices (" + n + ")");
+        }
+        double total = 0;
+        for (double w : weights) {
+            if (!(w > 0) || !Double.isFinite(w)) {
+                throw new IllegalArgumentException("backend.device_weights = " + Arrays.toString(weights) + ": every weight must be a positive number");
+            }
+            total += w;
+        }
+        int[] rows = new int[n];
+        double[] rest = new double[n];
+        int given = 0;
+        for (int i = 0; i < n; i++) {
+            double exact = 1 + (batch - n) * weights[i] / total; // one row each, the rest by weight
+            rows[i] = (int) Math.floor(exact);
+            rest[i] = exact - rows[i];
+            given += rows[i];
+        }
+        while (given < batch) {
+            int best = 0;
+            for (int i = 1; i < n; i++) if (rest[i] > rest[best]) best = i;
+            rows[best]++;
+            rest[best] = -1;
+            given++;
+        }
+        return rows;
+    }
+
+    public void setRows(int[] rows) {
+        if (rows.length != replicas.size()) throw new IllegalArgumentException(rows.length + " row counts for " + replicas.size() + " devices");
+        for (int r : rows) if (r < 1) throw new IllegalArgumentException("every device needs at least one row: " + Arrays.toString(rows));
+        this.rows = rows.clone();
+        this.localIn = null;
+    }
+
+    public int[] rows() { return rows.clone(); }
+
+    public List<String> names() { return names; }
+
+    public int size() { return replicas.size(); }
+
+    /** The last step's per-device times. */
+    public List<DeviceTime> lastTimes() { return List.of(lastTimes); }
+
+    /** Seconds of the last step's host reduction and of the last broadcast. */
+    public double lastReduceSeconds() { return lastReduceSeconds; }
+
+    public double lastBroadcastSeconds() { return lastBroadcastSeconds; }
+
+    /**
+     * Forward and backward of the global batch ({@code batch} × {@code seq}) over the devices; replica 0's
+     * gradients hold the reduced result afterwards (on the host and marked as written for its backend).
+     */
+    public StepResult step(int[] inputs, int[] targets, int batch, int seq) {
+        int total = 0;
+        for (int r : rows) total += r;
+        if (total != batch) throw new IllegalArgumentException("the devices' rows " + Arrays.toString(rows) + " do not add up to the batch of " + batch);
+        int n = replicas.size();
+        if (localIn == null || localIn[0].length != rows[0] * seq) {
+            localIn = new int[n][];
+            localTg = new int[n][];
+            for (int i = 0; i < n; i++) {
+                localIn[i] = new int[rows[i] * seq];
+                localTg[i] = new int[rows[i] * seq];
+            }
+        }
+        int counted = 0;
+        for (int t = 0; t < batch * seq; t++) if (targets[t] >= 0) counted++;
+        List<Future<StepResult>> running = new ArrayList<>(n);
+        int off = 0;
+        for (int i = 0; i < n; i++) {
+            int dev = i, len = rows[i] * seq;
+            System.arraycopy(inputs, off, localIn[i], 0, len);
+            System.arraycopy(targets, off, localTg[i], 0, len);
+            off += len;
+            float scale = counted > 0 ? (float) ((double) batch / ((double) rows[i] * counted)) : 0f;
+            running.add(pool.submit(() -> {
+                Model m = replicas.get(dev);
+                long t0 = System.nanoTime();
+                StepResult r = m.trainStep(localIn[dev], localTg[dev], rows[dev], seq, scale);
+                long t1 = System.nanoTime();
+                for (Parameter p : m.parameters()) m.backend().toHost(p.grad());
+                lastTimes[dev] = new DeviceTime(rows[dev], (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+                return r;
+            }));
+        }
+        StepResult[] res = new StepResult[n];
+        for (int i = 0; i < n; i++) res[i] = await(running.get(i), i);
+
+        long t0 = System.nanoTime();
+        List<Parameter> master = replicas.get(0).parameters();
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) w[i] = (float) ((double) rows[i] / batch);
+        for (int k = 0; k < master.size(); k++) {
+            float[] g0 = master.get(k).grad();
+            int size = master.get(k).size();
+            for (int j = 0; j < size; j++) g0[j] *= w[0];
+            for (int i = 1; i < n; i++) {
+                float[] gi = replicas.get(i).parameters().get(k).grad();
+                float wi = w[i];
+                for (int j = 0; j < size; j++) g0[j] += wi * gi[j];
+            }
+            replicas.get(0).backend().hostWrote(g0);
+        }
+        lastReduceSeconds = (System.nanoTime() - t0) / 1e9;
+        return combine(res, w);
+    }
+
+    /** The global batch's statistics from the devices' (LM loss over all counted targets; aux losses and gates by row share). */
+    static StepResult combine(StepResult[] res, float[] w) {
+        double lossSum = 0, bal = 0, z = 0;
+        int tokens = 0;
+        int[][] load = new int[res[0].expertLoad().length][];
+        float[][][] gates = new float[res[0].gateMeans().length][][];
+        for (int b = 0; b < load.length; b++) load[b] = new int[res[0].expertLoad()[b].length];
+        for (int b = 0; b < gates.length; b++) {
+            gates[b] = new float[res[0].gateMeans()[b].length][];
+            for (int r = 0; r < gates[b].length; r++) gates[b][r] = new float[res[0].gateMeans()[b][r].length];
+        }
+        for (int i = 0; i < res.length; i++) {
+            StepResult r = res[i];
+            if (r.tokens() > 0) lossSum += r.loss() * r.tokens();
+            tokens += r.tokens();
+            bal += w[i] * r.balanceLoss();
+            z += w[i] * r.zLoss();
+            for (int b = 0; b < load.length; b++) for (int e = 0; e < load[b].length; e++) load[b][e] += r.expertLoad()[b][e];
+            for (int b = 0; b < gates.length; b++) {
+                for (int k = 0; k < gates[b].length; k++) {
+                    for (int e = 0; e < gates[b][k].length; e++) gates[b][k][e] += w[i] * r.gateMeans()[b][k][e];
+                }
+            }
+        }
+        double loss = tokens > 0 ? lossSum / tokens : Double.NaN;
+        return new StepResult(loss, bal, z, loss + bal + z, tokens, load, gates);
+    }
+
+    /** Copies replica 0's weights to every other device (after an optimizer step, a resume or a warm start). */
+    public void broadcast() {
+        long t0 = System.nanoTime();
+        Model m0 = replicas.get(0);
+        List<Parameter> master = m0.parameters();
+        for (Parameter p : master) m0.backend().toHost(p.data());
+        for (int i = 1; i < replicas.size(); i++) {
+            Backend be = replicas.get(i).backend();
+            List<Parameter> ps = replicas.get(i).parameters();
+            for (int k = 0; k < master.size(); k++) {
+                System.arraycopy(master.get(k).data(), 0, ps.get(k).data(), 0, master.get(k).size());
+                be.hostWrote(ps.get(k).data());
+            }
+        }
+        lastBroadcastSeconds = (System.nanoTime() - t0) / 1e9;
+    }
+
+    private StepResult await(Future<StepResult> f, int device) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while device " + names.get(device) + " trained", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error err) throw err;
+            throw new IllegalStateException("device " + names.get(device) + ": " + c, c);
+        }
+    }
+
+    /** Stops the device threads and closes the other replicas' backends (replica 0's belongs to the caller). */
+    @Override
+    public void close() {
+        pool.shutdownNow();
+        for (int i = 1; i < replicas.size(); i++) replicas.get(i).backend().close();
+    }
+}

@@ -1,0 +1,166 @@
+package dagmoe.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.model.Aggregator;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.Parameter;
+import dagmoe.model.StepCheck;
+import dagmoe.model.StepResult;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Several devices in one process ({@link DeviceGroup}), with java and cpu backends standing in for TornadoVM
+ * devices (the tornado tests run the same on two OpenCL devices): the reduced gradient is the global batch's
+ * (against one model on the whole batch), the split follows the weights, and a run over the devices is
+ * reproducible bit for bit and trains like one device.
+ */
+class DeviceGroupTest {
+    @TempDir Path tmp;
+
+    @Test
+    void splitFollowsTheWeightsWithAtLeastOneRowEach() {
+        assertArrayEquals(new int[] {4, 4}, DeviceGroup.split(8, new double[] {1, 1}));
+        assertArrayEquals(new int[] {3, 5}, DeviceGroup.split(8, new double[] {1, 2}));  // 1 + 6/3, 1 + 12/3
+        assertArrayEquals(new int[] {1, 1, 6}, DeviceGroup.split(8, new double[] {1e-6, 1e-6, 1}));
+        assertArrayEquals(new int[] {4, 3, 3}, DeviceGroup.split(10, new double[] {1, 1, 1})); // ties: lower index
+        int[] r = DeviceGroup.split(37, new double[] {0.3, 1.7, 5});
+        assertEquals(37, r[0] + r[1] + r[2]);
+        var e = assertThrows(IllegalArgumentException.class, () -> DeviceGroup.split(8, new double[] {1, 0}));
+        assertTrue(e.getMessage().startsWith("backend.device_weights"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> DeviceGroup.split(1, new double[] {1, 1}));
+    }
+
+    static ModelConfig noAux(Aggregator agg) {
+        return StepCheck.config(agg).toBuilder().set("router.balance_coef", 0.0).set("router.z_loss_coef", 0.0).build();
+    }
+
+    static int[] tokens(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(StepCheck.V);
+        return t;
+    }
+
+    /** Gradients of the whole batch on one model against the reduced gradients of the group, split unevenly. */
+    @ParameterizedTest
+    @CsvSource({"DAG, 3, 5", "SUM, 4, 4", "DAG, 1, 7", "CHAIN, 2, 6"})
+    void reducedGradientsAreTheGlobalBatchs(Aggregator agg, int rows0, int rows1) {
+        ModelConfig cfg = noAux(agg);
+        int B = rows0 + rows1, S = StepCheck.S;
+        Backend ref = Backends.create("java", 1);
+        Model whole = new Model(cfg, ref, 5);
+        List<Model> replicas = List.of(new Model(cfg, ref, 5), new Model(cfg, Backends.create("java", 1), 99));
+        int[] in = tokens(B * S, 1), tg = tokens(B * S, 2);
+        tg[3] = -1; // an uncounted target: the LM mean is over counted targets of the whole batch
+        try (DeviceGroup g = new DeviceGroup(replicas, List.of("a", "b"), new int[] {rows0, rows1})) {
+            g.broadcast(); // replica 1 was initialised from another seed: it gets replica 0's weights
+            StepResult rw = whole.trainStep(in, tg, B, S);
+            StepResult rg = g.step(in, tg, B, S);
+            assertEquals(rw.tokens(), rg.tokens());
+            assertEquals(rw.loss(), rg.loss(), 1e-5 * Math.abs(rw.loss()));
+            List<Parameter> pw = whole.parameters(), pg = replicas.get(0).parameters();
+            for (int k = 0; k < pw.size(); k++) {
+                float[] a = pw.get(k).grad(), b = pg.get(k).grad();
+                double scale = 1e-6;
+                for (float x : a) scale = Math.max(scale, Math.abs(x));
+                for (int j = 0; j < a.length; j++) {
+                    assertEquals(a[j], b[j], 2e-4 * scale, pw.get(k).name() + "[" + j + "]");
+                }
+            }
+            int[] loadW = rw.expertLoad()[0], loadG = rg.expertLoad()[0];
+            assertArrayEquals(loadW, loadG, "expert load of the whole batch = the devices' sum");
+        }
+    }
+
+    /** With the router's auxiliary losses on, each device's are its own, weighted by its share of rows. */
+    @Test
+    void auxiliaryLossesAreWeightedByRows() {
+        ModelConfig cfg = StepCheck.config(Aggregator.DAG);
+        int S = StepCheck.S;
+        Backend ref = Backends.create("java", 1);
+        int[] in = tokens(8 * S, 3), tg = tokens(8 * S, 4);
+        Model alone0 = new Model(cfg, ref, 5), alone1 = new Model(cfg, ref, 5);
+        StepResult r0 = alone0.forward(Arrays.copyOfRange(in, 0, 2 * S), Arrays.copyOfRange(tg, 0, 2 * S), 2, S);
+        StepResult r1 = alone1.forward(Arrays.copyOfRange(in, 2 * S, 8 * S), Arrays.copyOfRange(tg, 2 * S, 8 * S), 6, S);
+        try (DeviceGroup g = new DeviceGroup(List.of(new Model(cfg, ref, 5), new Model(cfg, ref, 5)), List.of("a", "b"), new int[] {2, 6})) {
+            StepResult rg = g.step(in, tg, 8, S);
+            assertEquals(0.25 * r0.balanceLoss() + 0.75 * r1.balanceLoss(), rg.balanceLoss(), 1e-6);
+            assertEquals(0.25 * r0.zLoss() + 0.75 * r1.zLoss(), rg.zLoss(), 1e-6);
+        }
+    }
+
+    static final ModelConfig TINY = TrainerTest.TINY;
+
+    /** TrainerTest's training config with batches of 4 rows, 10 steps. */
+    static TrainConfig train4() {
+        return TrainConfig.builder().set("steps", 10).set("batch_size", 4).set("lr", 3e-3).set("min_lr", 3e-4)
+                .set("warmup_steps", 2).set("seed", 3).set("eval_every", 5).set("eval_batches", 2)
+                .set("checkpoint_every", 5).set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").build();
+    }
+
+    List<Double> trainOverDevices(Path run, int[] rows, int autoSteps) throws Exception {
+        TrainConfig tc = train4();
+        Files.createDirectories(run);
+        List<Model> replicas = new ArrayList<>();
+        for (int i = 0; i < rows.length; i++) replicas.add(new Model(TINY, Backends.create("cpu", 1), tc.seed()));
+        List<Batch> val = Batcher.evalBatches(TrainerTest.corpus(), 2, TINY.seqLen(), 2);
+        BatchSource src = BatchSource.of(new Batcher(TrainerTest.corpus(), tc.batchSize(), TINY.seqLen(), tc.seed()));
+        Trainer t = new Trainer(replicas.get(0), tc, new Trainer.Setup(run, src, val, null, null, null, null));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < rows.length; i++) names.add("cpu" + i);
+        try (DeviceGroup g = new DeviceGroup(replicas, names, rows)) {
+            t.devices(g, autoSteps);
+            assertTrue(t.run(0).finished());
+        }
+        return TrainerTest.losses(run);
+    }
+
+    @Test
+    void aRunOverDevicesIsReproducibleAndTrainsLikeOneDevice() throws Exception {
+        List<Double> a = trainOverDevices(tmp.resolve("a"), new int[] {1, 3}, 0);
+        List<Double> b = trainOverDevices(tmp.resolve("b"), new int[] {1, 3}, 0);
+        assertEquals(a, b, "same devices, weights and seed: the same losses bit for bit");
+
+        TrainConfig tc = train4();
+        Path one = tmp.resolve("one");
+        Files.createDirectories(one);
+        Model m = new Model(TINY, Backends.create("cpu", 1), tc.seed());
+        BatchSource src = BatchSource.of(new Batcher(TrainerTest.corpus(), tc.batchSize(), TINY.seqLen(), tc.seed()));
+        new Trainer(m, tc, new Trainer.Setup(one, src, Batcher.evalBatches(TrainerTest.corpus(), 2, TINY.seqLen(), 2),
+                null, null, null, null)).run(0);
+        List<Double> single = TrainerTest.losses(one);
+        assertEquals(single.size(), a.size());
+        // step 1's LM loss is the same computation; later ones drift only by the balance loss's per-device
+        // normalisation and float summation order
+        assertEquals(single.get(0), a.get(0), 1e-5);
+        for (int i = 0; i < a.size(); i++) assertEquals(single.get(i), a.get(i), 0.02, "step " + (i + 1));
+    }
+
+    @Test
+    void autoWeightsSetTheSplitFromMeasuredStepsAndLogIt() throws Exception {
+        Path run = tmp.resolve("auto");
+        trainOverDevices(run, new int[] {2, 2}, 2);
+        List<JsonNode> dev = new ArrayList<>();
+        for (JsonNode l : MetricsWriter.read(run)) if (l.path("kind").asText().equals("devices")) dev.add(l);
+        assertEquals(1, dev.size(), "one split chosen, after the first step and 2 measured ones");
+        assertEquals(3, dev.get(0).get("step").asInt());
+        assertEquals(4, dev.get(0).get("rows").get(0).asInt() + dev.get(0).get("rows").get(1).asInt());
+    }
+}
