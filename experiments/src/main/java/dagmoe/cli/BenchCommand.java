@@ -54,6 +54,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device for the tornado backend (see 'dagmoe devices'; overrides backend.device).")
     String device;
 
+    @Option(names = "--devices", paramLabel = "B:D,B:D,...", description = "with --config: also the training step over these TornadoVM devices at once (backend.devices) against each alone")
+    String devices;
+
+    @Option(names = "--device-weights", paramLabel = "W,W,...", description = "with --devices: the share of the batch per device (backend.device_weights)")
+    String deviceWeights;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder of --config (bench.json, bench.md, bench.png; default runs/bench-<config name>, or runs/<config name> when it starts with bench).")
     Path out;
 
@@ -143,6 +149,8 @@ public final class BenchCommand implements Callable<Integer> {
         o.backends = kernel.backends;
         o.threads = threads;
         o.device = device;
+        o.devices = devices;
+        o.deviceWeights = deviceWeights;
         o.outDir = this.out;
         o.json = json;
         o.fmaUnits = fmaUnits;

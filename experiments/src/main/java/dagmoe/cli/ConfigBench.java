@@ -36,6 +36,8 @@ final class ConfigBench {
         List<String> backends = List.of("java", "cpu");
         Integer threads;
         String device;
+        String devices;        // several tornado devices: the step over them against each alone (DevicesBench)
+        String deviceWeights;
         Path outDir;
         Path json;
         int fmaUnits = 2;
@@ -43,7 +45,13 @@ final class ConfigBench {
     }
 
     static int run(Options o, PrintStream out) throws IOException {
-        BenchConfig bc = BenchConfig.load(o.config, o.sets);
+        List<String> sets = new ArrayList<>(o.sets);
+        if (o.devices != null) {
+            sets.add("backend.devices=" + o.devices);
+            sets.add("backend.name=tornado");
+        }
+        if (o.deviceWeights != null) sets.add("backend.device_weights=" + o.deviceWeights);
+        BenchConfig bc = BenchConfig.load(o.config, sets);
         RunConfig cfg = bc.run();
         int threads = o.threads != null ? o.threads : cfg.backend().threads();
         String device = o.device != null ? o.device : cfg.backend().device();
@@ -133,6 +141,12 @@ final class ConfigBench {
                     if (row.suite().equals("step")) ceil.printMfu(out, row.op() + " on " + row.backend(), stepFlops, row.medianMs() / 1000);
                 }
                 out.println();
+            }
+            List<String> devs = cfg.backend().deviceList();
+            if (!devs.isEmpty()) {
+                StepBench.Batches b = batches != null ? batches : StepBench.Batches.of(RunData.load(cfg, null).train());
+                dagmoe.bench.DevicesBench.run(cfg.backend().name(), threads, devs, cfg.backend().weights(), model, cfg.train(),
+                        b, bc.warmup(), bc.reps(), out);
             }
             out.println("## summary");
             BenchReport.print(out, rows);

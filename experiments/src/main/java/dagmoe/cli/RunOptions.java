@@ -24,16 +24,24 @@ final class RunOptions {
     @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)")
     String device;
 
+    @Option(names = "--devices", paramLabel = "B:D,B:D,...", description = "several TornadoVM devices for one run: each batch split between them (overrides backend.devices)")
+    String devices;
+
+    @Option(names = "--device-weights", paramLabel = "W,W,...|auto", description = "share of each batch per --devices entry, or auto (overrides backend.device_weights)")
+    String deviceWeights;
+
     @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
     Integer until;
 
     @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
     boolean resume;
 
-    /** The --set overrides, then --backend, --threads and --device as config overrides. */
+    /** The --set overrides, then --backend, --threads, --device, --devices and --device-weights as config overrides. */
     List<String> overrides() {
         List<String> all = backendOptions.addTo(new ArrayList<>(sets));
         if (device != null) all.add("backend.device=" + device);
+        if (devices != null) all.add("backend.devices=" + devices);
+        if (deviceWeights != null) all.add("backend.device_weights=" + deviceWeights);
         return all;
     }
 }

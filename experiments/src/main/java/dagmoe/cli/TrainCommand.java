@@ -159,7 +159,9 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = source.withVocabulary(cfg);
         }
         RunConfig base = cfg;
-        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads(), base.backend().device()));
+        List<String> devices = base.backend().deviceList(); // several devices: replica 0 on the first
+        String first = devices.isEmpty() ? base.backend().device() : devices.get(0);
+        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads(), first));
         RunData data = RunData.load(base, tokenizer);
         RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
@@ -186,13 +188,38 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.resumeFrom(latest.get());
             progress.log("resumed from " + dir.relativize(latest.get()));
         }
-        Trainer.Result r = trainer.run(until);
+        Trainer.Result r;
+        if (devices.isEmpty()) {
+            r = trainer.run(until);
+        } else {
+            try (dagmoe.train.DeviceGroup group = deviceGroup(resolved, model, devices)) {
+                trainer.devices(group, resolved.backend().autoWeights() ? AUTO_WEIGHT_STEPS : 0);
+                progress.log("devices " + devices + ": rows per batch " + java.util.Arrays.toString(group.rows())
+                        + (resolved.backend().autoWeights() ? " (auto: set after " + (AUTO_WEIGHT_STEPS + 1) + " steps)" : ""));
+                r = trainer.run(until);
+            }
+        }
         try {
             Plots.forRun(dir);
         } catch (RuntimeException e) {
             System.err.println("dagmoe: warning: plots not written: " + e.getMessage());
         }
         return r;
+    }
+
+    /** Steps measured (after the first, which compiles) before backend.device_weights = auto sets the split. */
+    static final int AUTO_WEIGHT_STEPS = 3;
+
+    /** Replicas of {@code model} on the other devices of backend.devices (replica 0 is {@code model}, on the first). */
+    static dagmoe.train.DeviceGroup deviceGroup(RunConfig cfg, Model model, List<String> devices) {
+        List<Model> replicas = new ArrayList<>();
+        replicas.add(model);
+        for (String d : devices.subList(1, devices.size())) {
+            Backend b = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), d));
+            replicas.add(new Model(cfg.model(), b, cfg.train().seed()));
+        }
+        int[] rows = CliSupport.input(() -> dagmoe.train.DeviceGroup.split(cfg.train().batchSize(), cfg.backend().weights()));
+        return new dagmoe.train.DeviceGroup(replicas, devices, rows);
     }
 
     /** The run's config with its derived values from its data ({@link RunConfig#resolve}). */

@@ -71,7 +71,71 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
     public record BackendConfig(
             @Field(key = "name", def = "cpu", choices = {"java", "cpu", "tornado"}, help = "java (reference), cpu (fast, threads), tornado (when built with TornadoVM)") String name,
             @Field(key = "threads", def = "2", min = 1, max = 4096, help = "worker threads of the cpu backend") int threads,
-            @Field(key = "device", def = "", help = "tornado device \"B:D\" (empty = default)") String device) {}
+            @Field(key = "device", def = "", help = "tornado device \"B:D\" (empty = default)") String device,
+            @Field(key = "devices", def = "", help = "several tornado devices \"B:D,B:D,...\" for one run: a model replica on each, every batch split between them, gradients reduced in device order (empty = backend.device alone)") String devices,
+            @Field(key = "device_weights", def = "", help = "share of each batch per backend.devices entry: \"w1,w2,...\" (positive numbers), empty = equal, or auto (measured over the first steps so the devices finish together)") String deviceWeights) {
+        public BackendConfig {
+            List<String> list = deviceList(devices);
+            if (new java.util.HashSet<>(list).size() != list.size()) {
+                throw new IllegalArgumentException("backend.devices = " + devices + ": lists a device twice");
+            }
+            if (list.size() == 1) {
+                throw new IllegalArgumentException("backend.devices = " + devices + ": name at least two devices (one device: backend.device)");
+            }
+            if (!list.isEmpty() && !name.equals("tornado")) {
+                throw new IllegalArgumentException("backend.devices = " + devices + ": needs backend.name = tornado (it is " + name + ")");
+            }
+            String w = deviceWeights.trim();
+            if (!w.isEmpty() && !w.equals("auto")) {
+                if (list.isEmpty()) throw new IllegalArgumentException("backend.device_weights = " + w + ": needs backend.devices");
+                String[] parts = w.split(",", -1);
+                if (parts.length != list.size()) {
+                    throw new IllegalArgumentException("backend.device_weights = " + w + ": " + parts.length + " weights for "
+                            + list.size() + " devices");
+                }
+                for (String x : parts) {
+                    double v;
+                    try {
+                        v = Double.parseDouble(x.trim());
+                    } catch (NumberFormatException e) {
+                        v = Double.NaN;
+                    }
+                    if (!(v > 0) || Double.isInfinite(v)) {
+                        throw new IllegalArgumentException("backend.device_weights = " + w + ": " + x.trim() + " is not a positive number");
+                    }
+                }
+            }
+        }
+
+        /** The backend.devices entries (empty: one device). */
+        public List<String> deviceList() {
+            return deviceList(devices);
+        }
+
+        private static List<String> deviceList(String devices) {
+            List<String> out = new ArrayList<>();
+            for (String d : devices.split(",")) if (!d.isBlank()) out.add(d.trim());
+            return out;
+        }
+
+        /** True for backend.device_weights = auto. */
+        public boolean autoWeights() {
+            return deviceWeights.trim().equals("auto");
+        }
+
+        /** The weights of backend.devices (equal when none or auto are given). */
+        public double[] weights() {
+            int n = deviceList().size();
+            double[] w = new double[n];
+            String s = deviceWeights.trim();
+            if (s.isEmpty() || s.equals("auto")) java.util.Arrays.fill(w, 1.0);
+            else {
+                String[] parts = s.split(",");
+                for (int i = 0; i < n; i++) w[i] = Double.parseDouble(parts[i].trim());
+            }
+            return w;
+        }
+    }
 
     /** The "finetune" section: the run whose checkpoint initialises the model (dagmoe finetune --from, --checkpoint). */
     @Section("finetune")

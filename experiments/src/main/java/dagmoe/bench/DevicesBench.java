@@ -1,0 +1,104 @@
+package dagmoe.bench;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.stats.Quantiles;
+import dagmoe.train.DeviceGroup;
+import dagmoe.train.TrainConfig;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code bench --config F --backends tornado --devices B:D,B:D,...}: the training step's forward and backward
+ * over several devices of one process ({@link DeviceGroup}) against each device alone on the whole batch. Per
+ * device: its rows, its forward + backward time (kernels, launches and the host work that drives them), the
+ * copy of its gradients to the host, and its idle time (waiting for the slowest device); then the host
+ * reduction and the weight broadcast, and the group's step against each device alone. Medians over the timed
+ * steps, after one untimed step (compilation) and the warm-up.
+ */
+public final class DevicesBench {
+    private DevicesBench() {}
+
+    /** One device's medians in the group, in ms. */
+    public record DeviceRow(String device, int rows, double computeMs, double transferMs, double idleMs, double aloneMs) {}
+
+    /** The group's medians: per device, the step (forward + backward + reduce), reduce and broadcast, in ms. */
+    public record Result(List<DeviceRow> devices, double stepMs, double reduceMs, double broadcastMs) {}
+
+    public static Result run(String backend, int threads, List<String> devices, double[] weights, ModelConfig cfg,
+                             TrainConfig tc, StepBench.Batches batches, int warmup, int reps, PrintStream out) {
+        int B = tc.batchSize(), S = cfg.seqLen();
+        int[] in = new int[B * S], tg = new int[B * S];
+        List<Model> replicas = new ArrayList<>();
+        double[] alone = new double[devices.size()];
+        for (int i = 0; i < devices.size(); i++) {
+            Backend be = Backends.create(backend, threads, devices.get(i));
+            Model m = new Model(cfg, be, tc.seed());
+            double[] ms = new double[reps];
+            for (int s = 0; s < 1 + warmup + reps; s++) {
+                batches.fill(s, in, tg);
+                long t0 = System.nanoTime();
+                m.trainStep(in, tg, B, S);
+                if (s > warmup) ms[s - warmup - 1] = (System.nanoTime() - t0) / 1e6;
+            }
+            alone[i] = Quantiles.median(ms);
+            replicas.add(m);
+        }
+        int n = devices.size();
+        double[][] compute = new double[n][reps], transfer = new double[n][reps], idle = new double[n][reps];
+        double[] step = new double[reps], reduce = new double[reps], broadcast = new double[reps];
+        int[] rows;
+        try (DeviceGroup g = new DeviceGroup(replicas, devices, DeviceGroup.split(B, weights))) {
+            rows = g.rows();
+            g.broadcast();
+            for (int s = 0; s < 1 + warmup + reps; s++) {
+                batches.fill(s, in, tg);
+                long t0 = System.nanoTime();
+                g.step(in, tg, B, S);
+                double wall = (System.nanoTime() - t0) / 1e6;
+                g.broadcast();
+                if (s <= warmup) continue;
+                int r = s - warmup - 1;
+                step[r] = wall;
+                reduce[r] = g.lastReduceSeconds() * 1e3;
+                broadcast[r] = g.lastBroadcastSeconds() * 1e3;
+                for (int i = 0; i < n; i++) {
+                    DeviceGroup.DeviceTime t = g.lastTimes().get(i);
+                    compute[i][r] = t.computeSeconds() * 1e3;
+                    transfer[i][r] = t.transferSeconds() * 1e3;
+                    idle[i][r] = Math.max(0, wall - reduce[r] - compute[i][r] - transfer[i][r]);
+                }
+            }
+            replicas.get(0).backend().close();
+        }
+        List<DeviceRow> rs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rs.add(new DeviceRow(devices.get(i), rows[i], Quantiles.median(compute[i]), Quantiles.median(transfer[i]),
+                    Quantiles.median(idle[i]), alone[i]));
+        }
+        Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast));
+        print(res, B, out);
+        return res;
+    }
+
+    static void print(Result r, int batch, PrintStream out) {
+        out.println(String.format(Locale.ROOT, "## training step over %d devices (forward + backward of a batch of %d rows; medians)",
+                r.devices().size(), batch));
+        out.println("| device | rows | share | forward+backward ms | gradients to host ms | idle ms | alone, whole batch, ms |");
+        out.println("|---|---:|---:|---:|---:|---:|---:|");
+        for (DeviceRow d : r.devices()) {
+            out.println(String.format(Locale.ROOT, "| %s | %d | %.0f%% | %.1f | %.1f | %.1f | %.1f |", d.device(), d.rows(),
+                    100.0 * d.rows() / batch, d.computeMs(), d.transferMs(), d.idleMs(), d.aloneMs()));
+        }
+        double best = Double.MAX_VALUE;
+        for (DeviceRow d : r.devices()) best = Math.min(best, d.aloneMs());
+        out.println(String.format(Locale.ROOT, "group: %.1f ms per step (host reduction %.1f ms included), weight broadcast %.1f ms;"
+                + " %.2fx the fastest device alone (%.1f ms)", r.stepMs(), r.reduceMs(), r.broadcastMs(), best / (r.stepMs() + r.broadcastMs()), best));
+        out.println();
+    }
+}

@@ -1,0 +1,102 @@
+package dagmoe.train;
+
+import dagmoe.backend.Backend;
+import dagmoe.backend.Backends;
+import dagmoe.backend.tornado.TornadoDevices;
+import dagmoe.data.Batch;
+import dagmoe.data.Batcher;
+import dagmoe.model.Aggregator;
+import dagmoe.model.Model;
+import dagmoe.model.ModelConfig;
+import dagmoe.model.Parameter;
+import dagmoe.model.StepResult;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * One run over two TornadoVM devices of this process ({@link DeviceGroup} with a tornado backend per device):
+ * the reduced gradients of an uneven split against one java model on the whole batch, and a training run over
+ * the two devices, reproducible bit for bit and close to java's. Needs two devices: with PoCL on a CPU,
+ * {@code POCL_DEVICES="pthread pthread"} gives two; with fewer the test is skipped, saying so.
+ */
+class TornadoDevicesTrainingTest {
+    @TempDir Path tmp;
+    static List<String> devices = new ArrayList<>();
+
+    @BeforeAll
+    static void find() {
+        for (String line : TornadoDevices.list()) devices.add(line.substring(0, line.indexOf(' ')));
+    }
+
+    static void needTwo() {
+        Assumptions.assumeTrue(devices.size() >= 2, "one TornadoVM device only (" + devices
+                + "): for two on PoCL, run with POCL_DEVICES=\"pthread pthread\"");
+    }
+
+    @Test
+    void reducedGradientsOverTwoDevicesAreTheGlobalBatchs() {
+        needTwo();
+        ModelConfig cfg = DeviceGroupTest.noAux(Aggregator.DAG);
+        int B = 6, S = dagmoe.model.StepCheck.S;
+        Model whole = new Model(cfg, Backends.create("java", 1), 5);
+        List<Model> replicas = List.of(new Model(cfg, Backends.create("tornado", 1, devices.get(0)), 5),
+                new Model(cfg, Backends.create("tornado", 1, devices.get(1)), 5));
+        int[] in = DeviceGroupTest.tokens(B * S, 1), tg = DeviceGroupTest.tokens(B * S, 2);
+        try (DeviceGroup g = new DeviceGroup(replicas, devices.subList(0, 2), new int[] {2, 4})) {
+            g.broadcast();
+            StepResult rw = whole.trainStep(in, tg, B, S);
+            StepResult rg = g.step(in, tg, B, S);
+            assertEquals(rw.loss(), rg.loss(), 1e-4 * Math.abs(rw.loss()));
+            List<Parameter> pw = whole.parameters(), pg = replicas.get(0).parameters();
+            for (int k = 0; k < pw.size(); k++) {
+                float[] a = pw.get(k).grad(), b = pg.get(k).grad();
+                double scale = 1e-6;
+                for (float x : a) scale = Math.max(scale, Math.abs(x));
+                for (int j = 0; j < a.length; j++) assertEquals(a[j], b[j], 1e-3 * scale, pw.get(k).name() + "[" + j + "]");
+            }
+            replicas.get(0).backend().close();
+        }
+    }
+
+    List<Double> run(Path dir, String backend, List<String> devs) throws Exception {
+        TrainConfig tc = DeviceGroupTest.train4();
+        Files.createDirectories(dir);
+        ModelConfig m = TrainerTest.TINY;
+        List<Model> replicas = new ArrayList<>();
+        for (String d : devs) replicas.add(new Model(m, Backends.create(backend, 1, d), tc.seed()));
+        List<Batch> val = Batcher.evalBatches(TrainerTest.corpus(), 2, m.seqLen(), 2);
+        BatchSource src = BatchSource.of(new Batcher(TrainerTest.corpus(), tc.batchSize(), m.seqLen(), tc.seed()));
+        Trainer t = new Trainer(replicas.get(0), tc, new Trainer.Setup(dir, src, val, null, null, null, null));
+        if (replicas.size() > 1) {
+            try (DeviceGroup g = new DeviceGroup(replicas, devs, DeviceGroup.split(tc.batchSize(), new double[] {1, 1}))) {
+                t.devices(g, 0);
+                assertTrue(t.run(0).finished());
+            }
+        } else {
+            assertTrue(t.run(0).finished());
+        }
+        replicas.get(0).backend().close();
+        return TrainerTest.losses(dir);
+    }
+
+    @Test
+    void aRunOverTwoDevicesIsReproducibleAndTrainsLikeJava() throws Exception {
+        needTwo();
+        List<String> two = devices.subList(0, 2);
+        List<Double> a = run(tmp.resolve("a"), "tornado", two), b = run(tmp.resolve("b"), "tornado", two);
+        assertEquals(a, b, "same devices, weights and seed: the same losses bit for bit");
+        List<Double> java = run(tmp.resolve("java"), "java", List.of(""));
+        assertEquals(java.size(), a.size());
+        assertEquals(java.get(0), a.get(0), 1e-4 * Math.abs(java.get(0)));
+        for (int i = 0; i < a.size(); i++) assertEquals(java.get(i), a.get(i), 0.02, "step " + (i + 1));
+    }
+}
