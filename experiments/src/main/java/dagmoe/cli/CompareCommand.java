@@ -4,7 +4,6 @@ import dagmoe.config.RunConfig;
 import dagmoe.model.Aggregator;
 import dagmoe.model.ModelConfig;
 import dagmoe.report.Comparison;
-import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -43,6 +42,8 @@ public final class CompareCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backendOptions = new BackendOptions();
 
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     /** One run of the plan. */
     record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
 
@@ -72,6 +73,8 @@ public final class CompareCommand implements Callable<Integer> {
             }
             int i = 0;
             List<String> failed = new ArrayList<>();
+            List<Distributed.Job> jobs = new ArrayList<>();
+            Map<String, PlannedRun> byLabel = new LinkedHashMap<>();
             for (PlannedRun p : plan) {
                 i++;
                 String label = String.format("[%d/%d] %s s%d", i, plan.size(), p.variant(), p.seed());
@@ -79,13 +82,23 @@ public final class CompareCommand implements Callable<Integer> {
                     System.out.println(label + ": finished earlier, skipped (" + p.dir() + ")");
                     continue;
                 }
-                try {
-                    var r = TrainCommand.trainRun(p.config(), p.dir(), true, 0, new ConsoleProgress(label, System.out));
-                    System.out.println(TrainCommand.summaryLine(p.dir(), r));
-                } catch (TrainingDivergedException e) {
-                    // One diverged run must not cost the others: it is left out of the statistics and listed.
-                    System.err.println("dagmoe: " + label + ": " + e.getMessage());
-                    failed.add(p.variant() + " s" + p.seed() + ": " + e.getMessage());
+                jobs.add(Distributed.Job.of(label, p.config(), p.dir()));
+                byLabel.put(label, p);
+            }
+            java.util.function.Consumer<Distributed.Outcome> done = o -> {
+                if (o.diverged() == null) {
+                    System.out.println(o.summaryLine());
+                    return;
+                }
+                // One diverged run must not cost the others: it is left out of the statistics and listed.
+                PlannedRun p = byLabel.get(o.label());
+                System.err.println("dagmoe: " + o.label() + ": " + o.diverged());
+                failed.add(p.variant() + " s" + p.seed() + ": " + o.diverged());
+            };
+            if (!cluster.active()) Distributed.runHere(jobs, done);
+            else if (!jobs.isEmpty()) {
+                try (Distributed.Engine engine = cluster.engine()) {
+                    engine.runAll(jobs).forEach(done);
                 }
             }
 

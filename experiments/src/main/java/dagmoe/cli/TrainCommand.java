@@ -12,6 +12,7 @@ import dagmoe.data.Tokenizers;
 import dagmoe.model.Model;
 import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
+import dagmoe.train.Replicas;
 import dagmoe.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -55,6 +56,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
     boolean resume;
 
+    @Option(names = "--data-parallel", paramLabel = "N", description = "train as N synchronous data-parallel replicas in "
+            + "one Apache Spark barrier stage (--cluster, default local[N]); same losses as one process with the same batch")
+    Integer dataParallel;
+
+    @Option(names = "--allreduce", paramLabel = "ring|spark", description = "how --data-parallel sums the gradients: "
+            + "ring (the replicas' own connections, default) or spark (Spark's barrier messages through the driver)")
+    String allReduce = "ring";
+
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
     boolean listKeys;
 
@@ -94,8 +105,26 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
                         + "or choose another --out; nothing was written");
             }
-            Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
-                    new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+            String label = cfg.name() + "-" + cfg.aggregator();
+            if (dataParallel != null || cluster.active()) {
+                int n = dataParallel != null ? dataParallel : 1;
+                if (n < 1) throw new CliSupport.BadInput("--data-parallel " + n + ": must be >= 1");
+                if (cfg.train().batchSize() % n != 0) {
+                    throw new CliSupport.BadInput("--data-parallel " + n + ": train.batch_size = " + cfg.train().batchSize()
+                            + " is not a multiple of it");
+                }
+                if (!allReduce.equals("ring") && !allReduce.equals("spark")) {
+                    throw new CliSupport.BadInput("--allreduce " + allReduce + ": must be ring or spark");
+                }
+                resumePoint(cfg, dir, resume, until == null ? 0 : until); // bad input is reported before Spark starts
+                if (cluster.master == null) cluster.master = "local[" + n + "]";
+                try (Distributed.Engine engine = cluster.engine()) {
+                    System.out.println(engine.trainDataParallel(Distributed.Job.of(label, cfg, dir), n,
+                            until == null ? 0 : until, allReduce));
+                }
+                return CliSupport.OK;
+            }
+            Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until, new ConsoleProgress(label, System.out));
             System.out.println(summaryLine(dir, r));
             return CliSupport.OK;
         });
@@ -143,27 +172,20 @@ public final class TrainCommand implements Callable<Integer> {
      * is one. Everything that can be wrong with the input is checked before the first file is written.
      */
     static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, int until, Trainer.Progress progress) {
-        Optional<Path> latest = Optional.empty();
-        Tokenizer tokenizer = null;
-        if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
-            List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
-            if (!diff.isEmpty()) {
-                throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
-                        + String.join(", ", diff));
-            }
-            latest = new Checkpoints(dir).latest();
-            if (Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME))) tokenizer = Tokenizers.load(dir);
-        }
-        if (latest.isPresent()) {
-            long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
-            if (until > 0 && until <= step) {
-                throw new CliSupport.BadInput("--until " + until + ": " + dir + " is already at step " + step);
-            }
-            if (step >= cfg.train().steps()) {
-                throw new CliSupport.BadInput(dir + " is already trained to step " + step + " (train.steps = "
-                        + cfg.train().steps() + "); raise train.steps with --set to continue");
-            }
-        }
+        return trainRun(cfg, dir, resume, until, progress, null);
+    }
+
+    /**
+     * {@link #trainRun(RunConfig, Path, boolean, int, Trainer.Progress)} as one data-parallel replica when
+     * {@code replicas} is not null: every replica resumes from the same checkpoint (none writes before the first
+     * step's all-reduce), and only replica 0 writes the run folder.
+     */
+    static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, int until, Trainer.Progress progress,
+                                   Replicas replicas) {
+        boolean writes = replicas == null || replicas.rank() == 0;
+        Optional<Path> latest = resumePoint(cfg, dir, resume, until);
+        Tokenizer tokenizer = resume && Files.isRegularFile(dir.resolve("config.json"))
+                && Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME)) ? Tokenizers.load(dir) : null;
         ConfigBench.selectDevice(cfg.backend().device()); // the tornado backend reads its device from a system property
         Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
         RunData data = RunData.load(cfg, tokenizer);
@@ -171,7 +193,7 @@ public final class TrainCommand implements Callable<Integer> {
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
 
         // ---- from here on the run folder is written
-        try {
+        if (writes) try {
             Files.createDirectories(dir);
             new Checkpoints(dir).cleanTemporaries();
             writeAtomically(dir.resolve("config.json"), resolved.toPrettyJson());
@@ -185,17 +207,43 @@ public final class TrainCommand implements Callable<Integer> {
                         .put("vocab_size", data.vocabSize()).put("file", Tokenizer.FILE_NAME);
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
+        if (replicas != null) CliSupport.input(() -> { trainer.dataParallel(replicas); return null; });
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
             progress.log("resumed from " + dir.relativize(latest.get()));
         }
         Trainer.Result r = trainer.run(until);
-        try {
+        if (writes) try {
             Plots.forRun(dir);
         } catch (RuntimeException e) {
             System.err.println("dagmoe: warning: plots not written: " + e.getMessage());
         }
         return r;
+    }
+
+    /**
+     * The checkpoint a (resumed) run continues from, after checking that the run folder's config matches and
+     * that {@code until} and train.steps lie ahead of it; empty for a fresh run.
+     */
+    static Optional<Path> resumePoint(RunConfig cfg, Path dir, boolean resume, int until) {
+        if (!resume || !Files.isRegularFile(dir.resolve("config.json"))) return Optional.empty();
+        List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
+        if (!diff.isEmpty()) {
+            throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
+                    + String.join(", ", diff));
+        }
+        Optional<Path> latest = new Checkpoints(dir).latest();
+        if (latest.isPresent()) {
+            long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
+            if (until > 0 && until <= step) {
+                throw new CliSupport.BadInput("--until " + until + ": " + dir + " is already at step " + step);
+            }
+            if (step >= cfg.train().steps()) {
+                throw new CliSupport.BadInput(dir + " is already trained to step " + step + " (train.steps = "
+                        + cfg.train().steps() + "); raise train.steps with --set to continue");
+            }
+        }
+        return latest;
     }
 
     /** The run's config with its derived values from its data ({@link RunConfig#resolve}). */

@@ -48,7 +48,17 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
+    private MetricsWriter() {
+        out = null;
+    }
+
+    /** A writer that writes nothing (a data-parallel replica other than 0). */
+    public static MetricsWriter discarding() {
+        return new MetricsWriter();
+    }
+
     public void write(ObjectNode line) {
+        if (out == null) return;
         try {
             out.write(JSON.writeValueAsString(line));
             out.newLine();
@@ -79,6 +89,7 @@ public final class MetricsWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        if (out == null) return;
         try {
             out.close();
         } catch (IOException e) {
