@@ -2,10 +2,11 @@ package dagmoe.cluster;
 
 import dagmoe.train.Replicas;
 
-/** A replica's all-reduce with its cost counted: calls, time inside, bytes this replica sent. */
+/** A replica's all-reduce with its cost counted: calls, time inside (and waiting), bytes this replica sent. */
 abstract class MeasuredReplicas implements Replicas {
     final int rank, size;
     long calls, nanos, sent;
+    long waitNanos; // part of nanos spent waiting for the other replicas to arrive (where the transport can tell)
 
     MeasuredReplicas(int rank, int size) {
         this.rank = rank;
@@ -27,8 +28,4 @@ abstract class MeasuredReplicas implements Replicas {
     /** The sums over the replicas, in rank order, into grads and stats. */
     protected abstract void reduce(float[] grads, double[] stats);
 
-    /** "calls nanos sent" (what a replica reports to the driver). */
-    String counters() {
-        return calls + " " + nanos + " " + sent;
-    }
 }

@@ -59,6 +59,19 @@ final class RingAllReduce extends MeasuredReplicas implements AutoCloseable {
     protected void reduce(float[] grads, double[] stats) {
         if (size == 1) return;
         try {
+            // A token round the ring first: when it is back at replica 0 every replica has arrived, so replica 0 can
+            // tell the wait for the slowest replica from the transfer.
+            long t0 = System.nanoTime();
+            if (rank == 0) {
+                out.write(1);
+                out.flush();
+                in.readByte();
+                waitNanos += System.nanoTime() - t0;
+            } else {
+                in.readByte();
+                out.write(1);
+                out.flush();
+            }
             // reduce along 0 -> 1 -> ... -> N-1
             if (rank > 0) {
                 for (int i = 0; i < stats.length; i++) stats[i] = in.readDouble() + stats[i];

@@ -25,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -153,28 +152,34 @@ public final class SparkEngine implements Distributed.Engine {
             var rdd = ctx.parallelize(IntStream.range(0, replicas).boxed().toList(), replicas).rdd();
             var out = rdd.barrier().mapPartitions(new Replica(job.absolute(), until, allReduce), false,
                     ClassTag$.MODULE$.apply(String.class));
-            reports = new ArrayList<>(Arrays.asList((String[]) out.collect()));
+            // A shuffle after the barrier stage makes it a map stage, which Spark retries whole when a replica fails
+            // (a failed barrier result stage is aborted instead).
+            reports = new ArrayList<>(out.toJavaRDD().repartition(1).collect());
         } catch (RuntimeException e) {
             throw failed(e);
         }
         reports.sort(null); // "rank\t..." (ranks < 10^6, zero-padded)
         String[] r0 = reports.get(0).split("\t", 7);
         if (r0[1].equals("diverged")) throw new TrainingDivergedException(Integer.parseInt(r0[2]), r0[3], r0[4]);
-        long calls = Long.parseLong(r0[2]), nanos = Long.parseLong(r0[3]), sent = Long.parseLong(r0[4]);
+        long calls = Long.parseLong(r0[1]), nanos = Long.parseLong(r0[2]), wait = Long.parseLong(r0[3]);
+        long sent = Long.parseLong(r0[4]);
         double stepMs = Double.parseDouble(r0[5]);
-        double commMs = calls > 0 ? nanos / 1e6 / calls : 0, bytes = calls > 0 ? (double) sent / calls : 0;
-        String line = r0[6] + String.format("%nall-reduce (%s, %d replicas): %.2f ms per step (%.1f%% of the %.1f ms step), "
-                + "%.2f MB sent per replica per step", allReduce, replicas, commMs, 100 * commMs / stepMs, stepMs, bytes / 1e6);
-        writeReport(Path.of(job.absolute().dir()), replicas, taskCpus, allReduce, calls, commMs, bytes, stepMs);
+        double commMs = calls > 0 ? nanos / 1e6 / calls : 0, waitMs = calls > 0 ? wait / 1e6 / calls : 0;
+        double bytes = calls > 0 ? (double) sent / calls : 0;
+        String line = r0[6] + String.format("%nall-reduce (%s, %d replicas): %.2f ms per step (%.1f%% of the %.1f ms step; "
+                        + "%.2f ms of it waiting for the slowest replica), %.3f MB sent per replica per step", allReduce,
+                replicas, commMs, 100 * commMs / stepMs, stepMs, waitMs, bytes / 1e6);
+        writeReport(Path.of(job.absolute().dir()), replicas, taskCpus, allReduce, calls, commMs, waitMs, bytes, stepMs);
         return line;
     }
 
     /** data_parallel.json in the run folder: what the last segment measured. */
     private void writeReport(Path dir, int replicas, int threads, String allReduce, long steps, double commMs,
-                             double bytes, double stepMs) {
+                             double waitMs, double bytes, double stepMs) {
         ObjectNode o = JSON.createObjectNode();
         o.put("master", master).put("replicas", replicas).put("threads_per_replica", threads).put("allreduce", allReduce)
                 .put("steps", steps).put("step_ms", stepMs).put("allreduce_ms_per_step", commMs)
+                .put("allreduce_wait_ms_per_step", waitMs)
                 .put("allreduce_share_of_step", commMs / stepMs).put("bytes_sent_per_replica_per_step", bytes);
         try {
             Path tmp = dir.resolve("data_parallel.json.tmp");
@@ -185,7 +190,7 @@ public final class SparkEngine implements Distributed.Engine {
         }
     }
 
-    /** One barrier task: connects the replicas, trains, reports "rank\tcalls\tnanos\tsent\tstep_ms\tsummary". */
+    /** One barrier task: connects the replicas, trains, reports "rank\tcalls\tnanos\twait\tsent\tstep_ms\tsummary". */
     static final class Replica extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
             implements Serializable {
         private final Distributed.Job job;
@@ -207,7 +212,8 @@ public final class SparkEngine implements Distributed.Engine {
                 Trainer.Result r = Distributed.trainReplica(job, ctx.cpus(), until, c.replicas);
                 double stepMs = Distributed.stepMillis(job, r);
                 report = String.join("\t", String.format("%06d", rank), String.valueOf(c.replicas.calls),
-                        String.valueOf(c.replicas.nanos), String.valueOf(c.replicas.sent), String.valueOf(stepMs),
+                        String.valueOf(c.replicas.nanos), String.valueOf(c.replicas.waitNanos),
+                        String.valueOf(c.replicas.sent), String.valueOf(stepMs),
                         Distributed.summaryLine(job, r));
             } catch (TrainingDivergedException e) {
                 // Every replica diverges alike (same reduced gradients): report it rather than have Spark retry.
@@ -222,7 +228,8 @@ public final class SparkEngine implements Distributed.Engine {
         private Connected connect(BarrierTaskContext ctx) throws IOException {
             if (!allReduce.equals("ring")) return new Connected(new SparkAllReduce(ctx), null);
             int rank = ctx.partitionId();
-            String host = ctx.getTaskInfos()[rank].address();
+            String address = ctx.getTaskInfos()[rank].address(); // the executor's "host:port"
+            String host = address.substring(0, address.lastIndexOf(':'));
             ServerSocket server = new ServerSocket(0, 8, InetAddress.getByName(host));
             String[] addresses = ctx.allGather(host + ":" + server.getLocalPort());
             return new Connected(new RingAllReduce(rank, addresses, server), server);
