@@ -1,6 +1,7 @@
 package dagmoe.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dagmoe.train.Checkpoints;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,9 +75,11 @@ class SparkLocalTest {
         assertEquals(20, rep.get("steps").asInt());
         assertTrue(rep.get("bytes_sent_per_replica_per_step").asDouble() > 4 * 1000, rep.toString());
 
-        // Spark's messaging sums in the same rank order: the same bits as the ring.
-        assertEquals(0, run(concat(common, "train", "--out", dpSpark.toString(), "--data-parallel", "2", "--allreduce", "spark")));
-        assertSameBits(weights(dp), weights(dpSpark));
+        // Spark's messaging sums in the same rank order: the same bits as the ring (compared at the step-5 checkpoint:
+        // a message through the driver costs most of a second per step).
+        assertEquals(0, run(concat(common, "train", "--out", dpSpark.toString(), "--data-parallel", "2", "--allreduce", "spark",
+                "--until", "5")));
+        assertSameBits(Checkpoints.load(dp.resolve("checkpoints").resolve(Checkpoints.folderName(5))).model(), weights(dpSpark));
 
         // Stopped at step 10 and resumed: the same bits as the uninterrupted run.
         assertEquals(0, run(concat(common, "train", "--out", resumed.toString(), "--data-parallel", "2", "--until", "10")));
@@ -84,13 +87,6 @@ class SparkLocalTest {
         assertSameBits(weights(dp), weights(resumed));
         assertEquals(json(dp.resolve("summary.json")).get("val_loss"), json(resumed.resolve("summary.json")).get("val_loss"));
 
-        // With the balance loss on, each replica's own: close to the global batch's, not equal.
-        Path bal1 = tmp.resolve("bal-one"), bal2 = tmp.resolve("bal-dp");
-        String[] withBalance = {"--config", cfg.toString(), "--threads", "1"};
-        assertEquals(0, run(concat(withBalance, "train", "--out", bal1.toString())));
-        assertEquals(0, run(concat(withBalance, "train", "--out", bal2.toString(), "--data-parallel", "2")));
-        System.out.println("data-parallel 2 vs one process with the balance loss (coef 0.01), 20 steps: max relative weight difference "
-                + maxRelDiff(weights(bal1), weights(bal2)));
     }
 
     @Test

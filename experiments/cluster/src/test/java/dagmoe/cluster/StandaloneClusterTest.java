@@ -31,6 +31,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * the same work done without the kill.
  */
 class StandaloneClusterTest {
+    private static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+
     @TempDir Path tmp;
 
     @Test
@@ -52,6 +54,8 @@ class StandaloneClusterTest {
 
             String[] spark = {"--cluster", url, "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
                     "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m",
+                    // quicker executor starts for a tiny model: the client compiler only
+                    "--conf", "spark.executor.extraJavaOptions=--add-modules=jdk.incubator.vector -Xss8m " + QUICK_JVM,
                     "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.interval=1s",
                     "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures=300"};
 
@@ -152,7 +156,8 @@ class StandaloneClusterTest {
                 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
                 """);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + System.getProperty("spark.jvm.options"), "-Xmx384m", "-Dlog4j2.configurationFile=" + log4j,
+                "@" + System.getProperty("spark.jvm.options"), "-Xmx384m", QUICK_JVM.split(" ")[0], QUICK_JVM.split(" ")[1],
+                "-Dlog4j2.configurationFile=" + log4j,
                 "-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
