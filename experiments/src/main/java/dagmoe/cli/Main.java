@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 SuiteCommand.class,
                 StudyCommand.class,
+                VerifyCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -19,6 +19,7 @@ record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, P
     static RunModel load(Path run, String backend, Integer threads) {
         CliSupport.requireRun(run);
         RunConfig cfg = TrainCommand.savedConfig(run, List.of());
+        CliSupport.checkFootprint(cfg, false);
         Path ckpt = new Checkpoints(run).latest().orElseThrow(() ->
                 new CheckpointException(run.resolve("checkpoints") + ": no complete checkpoint (train the run first)"));
         Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
