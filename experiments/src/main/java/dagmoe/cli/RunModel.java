@@ -20,7 +20,7 @@ record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, P
         CliSupport.requireRun(run);
         RunConfig cfg = TrainCommand.savedConfig(run, List.of());
         CliSupport.checkFootprint(cfg, false);
-        Path ckpt = new Checkpoints(run).latest().orElseThrow(() ->
+        Path ckpt = new Checkpoints(run).newest().orElseThrow(() ->
                 new CheckpointException(run.resolve("checkpoints") + ": no complete checkpoint (train the run first)"));
         Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
         Tokenizer tok = cfg.data().task() == null ? Tokenizers.load(run) : null; // a task has its own symbols

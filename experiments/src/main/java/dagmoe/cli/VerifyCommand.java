@@ -73,7 +73,10 @@ public final class VerifyCommand implements Callable<Integer> {
                     try {
                         JSON.readTree(lines.get(i));
                     } catch (IOException e) {
-                        throw new IllegalStateException("line " + (i + 1) + " is not valid JSON (cut by a crash?)");
+                        if (i == lines.size() - 1) {
+                            return lines.size() + " lines, the last one cut by a crash (dropped by the next --resume)";
+                        }
+                        throw new IllegalStateException("line " + (i + 1) + " is not valid JSON");
                     }
                 }
                 return lines.size() + " lines";

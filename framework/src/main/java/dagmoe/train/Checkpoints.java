@@ -154,6 +154,31 @@ public final class Checkpoints {
         }
     }
 
+    /**
+     * Steps of every {@code step-N} folder, complete or not, ascending. A crash never leaves an incomplete one
+     * (the folder is renamed into place whole), so an incomplete one is damage.
+     */
+    public List<Long> allSteps() {
+        List<Long> steps = new ArrayList<>();
+        if (!Files.isDirectory(dir)) return steps;
+        try (Stream<Path> s = Files.list(dir)) {
+            s.forEach(p -> {
+                Matcher m = STEP_DIR.matcher(p.getFileName().toString());
+                if (m.matches() && Files.isDirectory(p)) steps.add(Long.parseLong(m.group(1)));
+            });
+        } catch (IOException e) {
+            throw AtomicWrite.failure("cannot list " + dir, e);
+        }
+        steps.sort(Comparator.naturalOrder());
+        return steps;
+    }
+
+    /** The newest step folder, complete or not (eval and generate load it, so damage is reported, not skipped). */
+    public Optional<Path> newest() {
+        List<Long> steps = allSteps();
+        return steps.isEmpty() ? Optional.empty() : Optional.of(dir.resolve(folderName(steps.get(steps.size() - 1))));
+    }
+
     /** The newest complete checkpoint folder, if any (not verified: {@link #load} does that). */
     public Optional<Path> latest() {
         List<Long> steps = completeSteps();
@@ -167,7 +192,7 @@ public final class Checkpoints {
      * damaged is a CheckpointException.
      */
     public Optional<Loaded> newestGood(boolean strict, Consumer<String> warn) {
-        List<Long> steps = completeSteps();
+        List<Long> steps = allSteps();
         List<String> damaged = new ArrayList<>();
         for (int i = steps.size() - 1; i >= 0; i--) {
             Path folder = dir.resolve(folderName(steps.get(i)));

@@ -48,6 +48,12 @@ class CheckpointsTest {
         Files.copy(c.dir().resolve(Checkpoints.folderName(10)).resolve(Checkpoints.OPTIMIZER_FILE), broken.resolve(Checkpoints.OPTIMIZER_FILE));
         Files.writeString(broken.resolve(Checkpoints.STATE_FILE), "{\"step\": 3");
         assertEquals(c.dir().resolve(Checkpoints.folderName(10)), c.latest().orElseThrow());
+        // ... but it is not skipped silently: resume names it, and eval/generate load the newest folder and fail.
+        List<String> warned = new java.util.ArrayList<>();
+        assertEquals(10, c.newestGood(false, warned::add).orElseThrow().step());
+        assertEquals(1, warned.size());
+        assertTrue(warned.get(0).startsWith("checkpoint step-0000030 is damaged (" + broken.resolve(Checkpoints.STATE_FILE)), warned.get(0));
+        assertEquals(broken, c.newest().orElseThrow());
         c.cleanTemporaries();
         assertFalse(Files.exists(dead), "a temporary whose process is gone is removed");
         assertTrue(Files.exists(alive), "another living process's temporary is left alone");
