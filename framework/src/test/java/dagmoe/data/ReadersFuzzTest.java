@@ -81,7 +81,7 @@ class ReadersFuzzTest {
             Random r = new Random(seed);
             String[] pieces = {"plain ascii ", "é", "naïve ", "€", "𝄞", "\n", "Zürich ", "日本 "};
             StringBuilder sb = new StringBuilder();
-            for (int i = r.nextInt(2000); i > 0; i--) sb.append(pieces[r.nextInt(pieces.length)]);
+            for (int i = r.nextInt(600); i > 0; i--) sb.append(pieces[r.nextInt(pieces.length)]);
             byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
             if (b.length > 0 && r.nextBoolean()) { // damage: Latin-1 bytes, cut sequences, stray continuation bytes
                 for (int i = 1 + r.nextInt(3); i > 0; i--) {
