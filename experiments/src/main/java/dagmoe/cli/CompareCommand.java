@@ -1,5 +1,6 @@
 package dagmoe.cli;
 
+import dagmoe.io.AtomicWrite;
 import dagmoe.config.RunConfig;
 import dagmoe.model.Aggregator;
 import dagmoe.model.ModelConfig;
@@ -110,6 +111,13 @@ public final class CompareCommand implements Callable<Integer> {
         String table = Comparison.write(dir, cfg.name(), byVariant, seedList, failed);
         System.out.println();
         System.out.println(table);
+        String note = cfg.compare().note();
+        if (!note.isBlank()) {
+            System.out.println("Note: " + note);
+            System.out.println();
+            Path md = dir.resolve("comparison.md");
+            AtomicWrite.writeString(md, CliSupport.input(() -> Files.readString(md)) + "\nNote: " + note + "\n");
+        }
         System.out.printf("comparison: %s, %s%nplots: %s%nwall time: %.1f s%n", dir.resolve("comparison.md"),
                 dir.resolve("comparison.json"), dir.resolve("plots"), (System.nanoTime() - t0) / 1e9);
         if (!failed.isEmpty()) {

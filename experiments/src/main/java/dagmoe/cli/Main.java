@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                FinetuneCommand.class,
+                TasksCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,
@@ -17,6 +19,8 @@ import picocli.CommandLine.Command;
                 SuiteCommand.class,
                 StudyCommand.class,
                 VerifyCommand.class,
+                BundleCommand.class,
+                SelftestCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

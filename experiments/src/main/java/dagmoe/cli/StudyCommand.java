@@ -205,7 +205,8 @@ public final class StudyCommand implements Callable<Integer> {
                     ObjectNode o = rounds.addObject().put("block", st.block).put("round", st.round)
                             .put("mean", st.mean()).put("sd_tokens", st.sdTokens()).put("sd_pairs", st.sdPairs())
                             .put("eta_squared", st.etaSquared()).put("sd_channels", st.sdChannels())
-                            .put("update_ratio", st.updateRatio());
+                            .put("update_ratio", st.updateRatio())
+                            .put("contribution_ratio", st.contributionRatio());
                     float[] wUp = m.parameter("layers." + layerOf(cfg, st.block) + ".moe.dag." + st.round + ".w_up").data();
                     double s = 0;
                     for (float w : wUp) s += (double) w * w;

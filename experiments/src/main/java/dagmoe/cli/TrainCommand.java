@@ -37,29 +37,8 @@ import java.util.concurrent.Callable;
                 "A compare config trains its base model (the \"compare\" section is ignored)."},
         footer = {"", "Exit codes: 0 done, 1 training diverged or internal failure, 2 bad input (config, data, arguments)."})
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON config (optional with --resume: the run's config.json)")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key by its dotted path, e.g. --set train.steps=200 (repeatable)")
-    List<String> sets = new ArrayList<>();
-
-    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
-    Path out;
-
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)") String device;
-
-    @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
-    Integer until;
-
-    @Option(names = "--resume", description = "continue the run in --out from its newest undamaged checkpoint to train.steps "
-            + "(a damaged newer one is reported in one line and skipped)")
-    boolean resume;
-
-    @Option(names = "--strict", description = "with --resume: stop with exit code 2 when the newest checkpoint is damaged, instead of falling back to an older one")
-    boolean strict;
+    RunOptions run = new RunOptions();
 
     @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
     boolean listKeys;
@@ -67,7 +46,7 @@ public final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Keys whose value here means "derived by the run" (and the value they then take in config.json). */
     private static final Map<String, Object> DERIVED = Map.of("model.vocab_size", 0, "model.shared.hidden", 0,
-            "model.seq_len", 0, "train.loss_on", "auto");
+            "model.seq_len", 0, "train.loss_on", "auto", "finetune.checkpoint", 0);
     /** Keys a resumed run may change: the length, where it runs, and labels. */
     private static final Set<String> RESUME_MAY_CHANGE = Set.of("train.steps", "backend.name", "backend.threads",
             "backend.device", "name", "description", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
@@ -80,41 +59,46 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.print(dagmoe.config.ConfigSchema.describe());
                 return CliSupport.OK;
             }
-            List<String> all = new ArrayList<>(sets);
-            backendOptions.addTo(all);
-            if (device != null) all.add("backend.device=" + device);
-            if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
-            RunConfig cfg;
-            if (config != null) {
-                cfg = RunConfig.load(config, all);
-            } else if (resume && out != null) {
-                cfg = savedConfig(out, all);
-            } else {
-                throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
-            }
-            Path dir = out != null ? out : defaultOut(cfg);
-            if (strict && !resume) throw new CliSupport.BadInput("--strict needs --resume");
-            if (Files.exists(dir) && !Files.isDirectory(dir)) {
-                throw new CliSupport.BadInput(dir + ": is a file, not a run folder; nothing was written");
-            }
-            String holder = RunLock.heldBy(dir);
-            if (holder != null) throw RunLock.inUse(dir, holder);
-            if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
-                throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
-            }
-            if (!resume && !CliSupport.isEmptyOrMissing(dir)) {
-                throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
-                        + "or choose another --out; nothing was written");
-            }
-            if (resume && CliSupport.isEmptyOrMissing(dir)) {
-                System.err.println("dagmoe: --resume: " + dir + (Files.exists(dir) ? " holds no run yet" : " does not exist")
-                        + ": starting a new run there");
-            }
-            Trainer.Result r = trainRun(cfg, dir, resume, strict, until == null ? 0 : until,
-                    new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
-            System.out.println(summaryLine(dir, r));
-            return CliSupport.OK;
+            return execute(run, run.overrides());
         });
+    }
+
+    /** The body of train (and finetune, which adds its finetune.* keys to {@code all}): {@code all} are the overrides. */
+    static int execute(RunOptions o, List<String> all) {
+        Path config = o.config, out = o.out;
+        boolean resume = o.resume;
+        Integer until = o.until;
+        if (until != null && until < 1) throw new CliSupport.BadInput("--until " + until + ": must be >= 1");
+        RunConfig cfg;
+        if (config != null) {
+            cfg = RunConfig.load(config, all);
+        } else if (resume && out != null) {
+            cfg = savedConfig(out, all);
+        } else {
+            throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
+        }
+        Path dir = out != null ? out : defaultOut(cfg);
+        if (o.strict && !resume) throw new CliSupport.BadInput("--strict needs --resume");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CliSupport.BadInput(dir + ": is a file, not a run folder; nothing was written");
+        }
+        String holder = RunLock.heldBy(dir);
+        if (holder != null) throw RunLock.inUse(dir, holder);
+        if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
+        }
+        if (!resume && !CliSupport.isEmptyOrMissing(dir)) {
+            throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
+                    + "or choose another --out; nothing was written");
+        }
+        if (resume && CliSupport.isEmptyOrMissing(dir)) {
+            System.err.println("dagmoe: --resume: " + dir + (Files.exists(dir) ? " holds no run yet" : " does not exist")
+                    + ": starting a new run there");
+        }
+        Trainer.Result r = trainRun(cfg, dir, resume, o.strict, until == null ? 0 : until,
+                new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+        System.out.println(summaryLine(dir, r));
+        return CliSupport.OK;
     }
 
     static Path defaultOut(RunConfig cfg) {
@@ -201,13 +185,22 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
-        ConfigBench.selectDevice(cfg.backend().device()); // the tornado backend reads its device from a system property
-        CliSupport.checkFootprint(cfg, true); // shapes and memory, before anything is allocated
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
-        RunData data = RunData.load(cfg, tokenizer);
-        RunConfig resolved = resolve(cfg, data);
+        Finetune.Source source = null; // fine-tuning: the checkpoint that initialises the weights (unless resuming)
+        if (cfg.values().get("finetune.from") != null && latest.isEmpty()) {
+            source = Finetune.open(cfg);
+            if (tokenizer == null && cfg.data().task() == null) tokenizer = source.tokenizer(cfg);
+            cfg = source.withVocabulary(cfg);
+        }
+        RunConfig base = cfg;
+        ConfigBench.selectDevice(base.backend().device()); // the tornado backend reads its device from a system property
+        CliSupport.checkFootprint(base, true); // shapes and memory, before anything is allocated
+        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads()));
+        RunData data = RunData.load(base, tokenizer);
+        RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
         CliSupport.checkFootprint(resolved, true); // with the vocabulary of the data
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
+        CliSupport.input(() -> Trainer.trainable(model, resolved.train().freeze()));
+        if (source != null) source.initialise(model, progress);
 
         // ---- from here on the run folder is written
         AtomicWrite.writeString(dir.resolve("config.json"), resolved.toPrettyJson());
@@ -218,6 +211,7 @@ public final class TrainCommand implements Callable<Integer> {
                         .put("vocab_size", data.vocabSize()).put("file", Tokenizer.FILE_NAME);
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
+        Finetune.recordInSummary(resolved, trainer);
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
             progress.log("resumed from " + dir.relativize(latest.get().folder()));

@@ -80,6 +80,12 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             @Field(key = "threads", def = "2", min = 1, max = 4096, help = "worker threads of the cpu backend") int threads,
             @Field(key = "device", def = "", help = "tornado device \"B:D\" (empty = default)") String device) {}
 
+    /** The "finetune" section: the run whose checkpoint initialises the model (dagmoe finetune --from, --checkpoint). */
+    @Section("finetune")
+    public record FinetuneConfig(
+            @Field(key = "from", def = "null", nullable = true, help = "run folder whose checkpoint initialises the model (null = train from scratch)") String from,
+            @Field(key = "checkpoint", def = "0", min = 0, max = 1e9, help = "step of finetune.from's checkpoint; 0 = its latest (config.json records the step used)") int checkpoint) {}
+
     /** One compare variant: a name and its overrides (schema keys → typed values). */
     public record Variant(String name, Map<String, Object> set) {}
 
@@ -87,6 +93,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
     @Section("compare")
     public record CompareConfig(
             @Field(key = "seeds", def = "1", min = 1, max = 1000, help = "seeds per variant (train.seed, train.seed+1, ...)") int seeds,
+            @Field(key = "note", def = "", help = "printed under the comparison table and added to comparison.md (what the comparison can and cannot show)") String note,
             List<Variant> variants) {}
 
     /** The config reader's limits (set explicitly; a config is a few KB). */
@@ -318,7 +325,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
         try {
             return new RunConfig((String) v.get("name"), where, Collections.unmodifiableMap(new LinkedHashMap<>(v)),
                     Fields.build(ModelConfig.class, r), Fields.build(TrainConfig.class, r), Fields.build(DataConfig.class, r),
-                    Fields.build(BackendConfig.class, r), new CompareConfig((Integer) v.get("compare.seeds"), List.copyOf(variants)));
+                    Fields.build(BackendConfig.class, r), new CompareConfig((Integer) v.get("compare.seeds"), (String) v.get("compare.note"), List.copyOf(variants)));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + ": " + e.getMessage());
         }
@@ -362,7 +369,7 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             o.put("model.shared.hidden", ModelConfig.matchedSharedHidden(sharedRef));
         }
         RunConfig c = with(o, source + ": variant " + variant.name());
-        return new RunConfig(c.name, c.source, c.values, c.model, c.train, c.data, c.backend, new CompareConfig(1, List.of()));
+        return new RunConfig(c.name, c.source, c.values, c.model, c.train, c.data, c.backend, new CompareConfig(1, "", List.of()));
     }
 
     /**

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dagmoe.train.MetricsWriter;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,5 +93,22 @@ final class CliTestSupport {
         List<Double> out = new ArrayList<>();
         for (JsonNode l : MetricsWriter.read(run)) if (l.path("kind").asText().equals("train")) out.add(l.get("loss").asDouble());
         return out;
+    }
+
+    /** Exit code and captured standard output and error of one in-process command line. */
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
     }
 }

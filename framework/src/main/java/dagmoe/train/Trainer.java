@@ -68,6 +68,8 @@ public final class Trainer {
     private final Model model;
     private final Backend be;
     private final List<Parameter> params;
+    private final List<Parameter> trainable; // params minus the frozen groups (train.freeze): what AdamW and the clip see
+    private final ObjectNode summaryInfo = JSON.createObjectNode(); // extra summary.json entries set by the caller
     private final TrainConfig cfg;
     private final AdamW optimizer;
     private final Setup setup;
@@ -85,7 +87,8 @@ public final class Trainer {
         this.params = model.parameters();
         this.cfg = cfg;
         this.setup = setup;
-        this.optimizer = new AdamW(params, (float) cfg.beta1(), (float) cfg.beta2(), (float) cfg.eps(),
+        this.trainable = trainable(model, cfg.freeze());
+        this.optimizer = new AdamW(trainable, (float) cfg.beta1(), (float) cfg.beta2(), (float) cfg.eps(),
                 (float) cfg.weightDecay(), cfg.decayAll(), be);
         this.checkpoints = new Checkpoints(setup.runDir());
         this.B = cfg.batchSize();
@@ -97,6 +100,29 @@ public final class Trainer {
     public int step() { return step; }
 
     public AdamW optimizer() { return optimizer; }
+
+    /** Entries added to summary.json when the run finishes (e.g. where a fine-tuned run started from). */
+    public ObjectNode summaryInfo() { return summaryInfo; }
+
+    /**
+     * The parameters outside the frozen groups, in model order. Frozen ones get no AdamW update (no weight decay
+     * either), no optimizer state, and do not count in the gradient-norm clip. IllegalArgumentException for an
+     * unknown group, "head" with a tied embedding (the head is tok_emb: freeze "embedding"), or nothing left to train.
+     */
+    public static List<Parameter> trainable(Model model, List<String> freeze) {
+        for (String g : freeze) {
+            if (!Model.COMPONENTS.contains(g))
+                throw new IllegalArgumentException("train.freeze: " + g + " is not one of " + String.join(", ", Model.COMPONENTS));
+        }
+        if (freeze.contains("head") && model.config().tieEmbeddings() && !freeze.contains("embedding")) {
+            throw new IllegalArgumentException("train.freeze = " + freeze + ": with model.tie_embeddings = true the head is"
+                    + " tok_emb; freeze \"embedding\" to freeze it");
+        }
+        List<Parameter> out = new java.util.ArrayList<>();
+        for (Parameter p : model.parameters()) if (!freeze.contains(model.component(p.name()))) out.add(p);
+        if (out.isEmpty()) throw new IllegalArgumentException("train.freeze = " + freeze + ": freezes every parameter, nothing to train");
+        return out;
+    }
 
     // ---------------------------------------------------------------- the loop
 
@@ -116,7 +142,7 @@ public final class Trainer {
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
                 StepResult r = model.trainStep(inputs, targets, B, S);
                 checkLosses(step + 1, r);
-                double gradNorm = GradClip.clipGlobalNorm(params, (float) cfg.gradClip(), be);
+                double gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
                 optimizer.step((float) lr);
                 step++;
@@ -187,7 +213,7 @@ public final class Trainer {
     }
 
     private String firstNonFiniteGradient() {
-        for (Parameter p : params) if (be.hasNonFinite(p.grad(), p.size())) return p.name();
+        for (Parameter p : trainable) if (be.hasNonFinite(p.grad(), p.size())) return p.name();
         return "(global gradient norm)";
     }
 
@@ -204,10 +230,13 @@ public final class Trainer {
     private Path saveCheckpoint(double wallSeconds) {
         Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();
         Map<String, Safetensors.Tensor> moments = new LinkedHashMap<>();
-        for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
-            be.toHost(p.data(), optimizer.m(i), optimizer.v(i)); // device backends keep them on the device
+        for (Parameter p : params) {
+            be.toHost(p.data()); // device backends keep it on the device
             weights.put(p.name(), new Safetensors.Tensor(p.shape(), p.data()));
+        }
+        for (int i = 0; i < trainable.size(); i++) { // frozen parameters have no optimizer state
+            Parameter p = trainable.get(i);
+            be.toHost(optimizer.m(i), optimizer.v(i));
             moments.put("m." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.m(i)));
             moments.put("v." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.v(i)));
         }
@@ -239,7 +268,7 @@ public final class Trainer {
         loadWeights(c, params);
         for (Parameter p : params) be.hostWrote(p.data());
         Path optFile = folder.resolve(Checkpoints.OPTIMIZER_FILE);
-        for (Parameter p : params) {
+        for (Parameter p : trainable) {
             float[] m = tensor(c.optimizer(), "m." + p.name(), p, optFile);
             float[] v = tensor(c.optimizer(), "v." + p.name(), p, optFile);
             optimizer.setState(p.name(), m, v);
@@ -286,11 +315,17 @@ public final class Trainer {
         s.put("params_total", pc.total());
         s.put("params_active", pc.active());
         s.put("params_aggregator", pc.aggregator());
+        long trainableCount = trainable.stream().mapToLong(Parameter::size).sum();
+        s.put("params_trainable", trainableCount);
+        s.put("params_frozen", pc.total() - trainableCount);
+        ArrayNode frozen = s.putArray("freeze");
+        cfg.freeze().forEach(frozen::add);
         s.put("steps", r.step());
         s.put("wall_seconds", r.wallSeconds());
         s.put("backend", be.name());
         s.put("aggregator", model.config().aggregator().key());
         r.extra().forEach(s::put);
+        s.setAll(summaryInfo);
         s.put("threads", be.threads());
         s.put("seed", cfg.seed());
         counters.summarise(s, r.step(), (long) B * S);
