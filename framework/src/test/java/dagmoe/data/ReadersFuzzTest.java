@@ -22,7 +22,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Fuzzing the data readers: token shards (random headers, versions, counts and sizes) open or fail with a
+ * Fuzzing the data readers: task files (eval --task) load with valid examples or fail naming the file; token shards (random headers, versions, counts and sizes) open or fail with a
  * {@link DataException} naming the file, and never claim more tokens than the file holds; corpus text with
  * random invalid UTF-8 is an error naming the first bad byte's offset, exactly where Java's own strict decoder
  * finds it, and with {@code replace} decodes to what {@code new String(bytes, UTF_8)} gives.
@@ -136,5 +136,50 @@ class ReadersFuzzTest {
         assertEquals(bad < 0, replace.replaced() == 0);
         String latin = TextSource.read(f.toString(), "text", "text", 0, new Decoding("latin-1", "error"));
         assertSameText(doc(new String(bytes, StandardCharsets.ISO_8859_1)), latin);
+    }
+
+    @Provide
+    Arbitrary<byte[]> taskFiles() {
+        return Arbitraries.longs().map(seed -> {
+            Random r = new Random(seed);
+            String[] good = {"{\"context\": \"In the beginning\", \"choices\": [\" God\", \" man\", \" sea\"], \"label\": 0}",
+                    "{\"context\": \"Call me\", \"target\": \" Ishmael\"}"};
+            String[] bad = {"", "{", "[]", "null", "\"text\"", "{\"context\": \"\"}", "{\"context\": 3, \"target\": \" x\"}",
+                    "{\"context\": \"a\", \"choices\": [\" b\"], \"label\": 0}",
+                    "{\"context\": \"a\", \"choices\": [\" b\", \" c\"], \"label\": 2}",
+                    "{\"context\": \"a\", \"choices\": [\" b\", \" c\"], \"label\": -1}",
+                    "{\"context\": \"a\", \"choices\": [\" b\", \" c\"], \"label\": 1.5}",
+                    "{\"context\": \"a\", \"choices\": [\" b\", 7], \"label\": 0}",
+                    "{\"context\": \"a\", \"target\": \" b\", \"choices\": [\" b\", \" c\"], \"label\": 0}"};
+            int kind = r.nextInt(2);
+            StringBuilder sb = new StringBuilder();
+            for (int i = r.nextInt(6); i > 0; i--) {
+                String line = r.nextInt(4) == 0 ? bad[r.nextInt(bad.length)] : good[r.nextInt(3) == 0 ? 1 - kind : kind];
+                if (r.nextInt(5) == 0 && !line.isEmpty()) line = line.substring(0, r.nextInt(line.length())); // cut
+                sb.append(line).append('\n');
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            if (b.length > 0 && r.nextInt(6) == 0) b[r.nextInt(b.length)] = (byte) (0x80 + r.nextInt(128)); // invalid UTF-8
+            return b;
+        });
+    }
+
+    /** Task files (eval --task): they load with every example valid, or fail with a DataException naming the file. */
+    @Property
+    void taskFilesLoadOrFailNamingTheFile(@ForAll("taskFiles") byte[] bytes) throws Exception {
+        Path f = dir.resolve("task.jsonl");
+        Files.write(f, bytes);
+        try {
+            dagmoe.eval.TaskFile t = dagmoe.eval.TaskFile.read(f);
+            assertFalse(t.examples().isEmpty());
+            for (var e : t.examples()) {
+                assertFalse(e.context().isEmpty());
+                if (t.kind() == dagmoe.eval.TaskFile.Kind.CHOICE) {
+                    assertTrue(e.choices().size() >= 2 && e.label() >= 0 && e.label() < e.choices().size(), e.toString());
+                }
+            }
+        } catch (DataException e) {
+            assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+        }
     }
 }
