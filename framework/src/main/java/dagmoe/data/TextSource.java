@@ -119,6 +119,7 @@ public final class TextSource {
 
     // ---------------------------------------------------------------- formats
 
+    /** The whole file as one document. */
     private static void readText(Path file, Collector out) {
         try (Reader r = out.reader(open(file), file.toString())) {
             out.appendAll(r);
@@ -158,12 +159,7 @@ public final class TextSource {
         files.sort(Comparator.comparing(p -> root.relativize(p).toString().replace('\\', '/')));
         for (Path f : files) {
             if (out.full()) break;
-            try (Reader r = out.reader(open(f), f.toString())) {
-                out.appendAll(r);
-                out.endDocument();
-            } catch (IOException e) {
-                throw unreadable(f, e);
-            }
+            readText(f, out); // every file one document
         }
     }
 

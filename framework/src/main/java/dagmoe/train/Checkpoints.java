@@ -128,18 +128,7 @@ public final class Checkpoints {
 
     /** Steps of the complete checkpoints, ascending. */
     public List<Long> completeSteps() {
-        List<Long> steps = new ArrayList<>();
-        if (!Files.isDirectory(dir)) return steps;
-        try (Stream<Path> s = Files.list(dir)) {
-            s.forEach(p -> {
-                Matcher m = STEP_DIR.matcher(p.getFileName().toString());
-                if (m.matches() && isComplete(p)) steps.add(Long.parseLong(m.group(1)));
-            });
-        } catch (IOException e) {
-            throw AtomicWrite.failure("cannot list " + dir, e);
-        }
-        steps.sort(Comparator.naturalOrder());
-        return steps;
+        return steps(Checkpoints::isComplete);
     }
 
     private static boolean isComplete(Path folder) {
@@ -159,12 +148,17 @@ public final class Checkpoints {
      * (the folder is renamed into place whole), so an incomplete one is damage.
      */
     public List<Long> allSteps() {
+        return steps(Files::isDirectory);
+    }
+
+    /** Steps of the {@code step-N} entries that {@code keep} accepts, ascending. */
+    private List<Long> steps(java.util.function.Predicate<Path> keep) {
         List<Long> steps = new ArrayList<>();
         if (!Files.isDirectory(dir)) return steps;
         try (Stream<Path> s = Files.list(dir)) {
             s.forEach(p -> {
                 Matcher m = STEP_DIR.matcher(p.getFileName().toString());
-                if (m.matches() && Files.isDirectory(p)) steps.add(Long.parseLong(m.group(1)));
+                if (m.matches() && keep.test(p)) steps.add(Long.parseLong(m.group(1)));
             });
         } catch (IOException e) {
             throw AtomicWrite.failure("cannot list " + dir, e);
