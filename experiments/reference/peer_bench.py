@@ -4,10 +4,14 @@ prints one JSON line with its speed.
     /usr/bin/python3 experiments/reference/peer_bench.py --config configs/peer-ref.json --aggregator dag \
         --steps 20 --warmup 3 --threads 2
 
-The model is dagmoe_ref (the parity-tested reference: SwiGLU experts run as the usual eager loop over
-experts with index gathers and index_add_), trained with torch.optim.AdamW (decoupled decay, norms and
-embeddings excluded), torch.nn.utils.clip_grad_norm_ and the warm-up + cosine schedule: what a PyTorch
-user would write. Data: batch b of step s, position j is splitmix64(seed + (s*B + b)*(S+1) + j) mod V,
+By default (--impl fast) the model is peer_model.FastModel: the same model and step as the parity-tested
+reference written for speed (flat parameter/gradient buffers, fused q|k|v and gate|up, one sort for the
+dispatch, experts on contiguous rows or bmm over padded experts, foreach AdamW on the flat buffers; see
+peer_model.py). --impl ref trains dagmoe_ref itself (the eager loop over experts with index gathers and
+index_add_, torch.optim.AdamW over the separate tensors, torch.nn.utils.clip_grad_norm_). Both use
+decoupled weight decay on the matrices (norms and embeddings excluded) and the warm-up + cosine schedule.
+--profile N prints torch.profiler's per-op table of N more steps (to stderr). The JSON line also gives
+the process's peak resident memory (VmHWM) and its resident memory before the model was built. Data: batch b of step s, position j is splitmix64(seed + (s*B + b)*(S+1) + j) mod V,
 inputs the first S positions, targets the last S (the Java side generates the same tokens).
 """
 import argparse
@@ -22,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dagmoe_ref as ref  # noqa: E402
+import peer_model  # noqa: E402
 
 M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -77,6 +82,17 @@ def blas_in_use():
     }
 
 
+def memory_kib():
+    """VmRSS and VmHWM (peak resident set) of this process, KiB."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description="PyTorch peer benchmark of a dagmoe config")
     ap.add_argument("--config", required=True)
@@ -85,7 +101,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--impl", choices=("fast", "ref"), default="fast")
+    ap.add_argument("--dispatch", choices=("sorted", "padded"), default="sorted",
+                    help="fast impl: experts on contiguous sorted rows, or bmm over padded experts")
+    ap.add_argument("--profile", type=int, default=0, help="steps to profile after the timed ones")
     a = ap.parse_args()
+    rss_start = memory_kib()["VmRSS"]
 
     torch.set_num_threads(a.threads)
     with open(a.config) as f:
@@ -101,32 +122,54 @@ def main():
     steps = a.steps if a.steps is not None else tc.steps
     tc.steps = a.warmup + steps
 
-    params = ref.init_params(cfg, seed=seed)
-    decay = [p for n, p in params.items() if ref.decays(n, tc.decay_all)]
-    no_decay = [p for n, p in params.items() if not ref.decays(n, tc.decay_all)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=tc.lr, betas=(tc.beta1, tc.beta2), eps=tc.eps)
-    plist = list(params.values())
+    if a.impl == "fast":
+        model = peer_model.FastModel(cfg, tc, seed, dispatch=a.dispatch)
+        n_params = model.numel()
+
+        def step_fn(step, x, y):
+            return model.train_step(x, y, ref.lr_at(step, tc))
+    else:
+        params = ref.init_params(cfg, seed=seed)
+        decay = [p for n, p in params.items() if ref.decays(n, tc.decay_all)]
+        no_decay = [p for n, p in params.items() if not ref.decays(n, tc.decay_all)]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}],
+                                lr=tc.lr, betas=(tc.beta1, tc.beta2), eps=tc.eps)
+        plist = list(params.values())
+        n_params = sum(p.numel() for p in plist)
+
+        def step_fn(step, x, y):
+            for g in opt.param_groups:
+                g["lr"] = ref.lr_at(step, tc)
+            opt.zero_grad(set_to_none=True)
+            out = ref.forward(params, cfg, x, y)
+            out["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(plist, tc.grad_clip)
+            opt.step()
+            return out["loss"]
 
     losses, t0 = [], None
     for step in range(a.warmup + steps):
         if step == a.warmup:
             t0 = time.perf_counter()
         x, y = synthetic_batch(seed, step, B, S, V)
-        for g in opt.param_groups:
-            g["lr"] = ref.lr_at(step, tc)
-        opt.zero_grad(set_to_none=True)
-        out = ref.forward(params, cfg, x, y)
-        out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(plist, tc.grad_clip)
-        opt.step()
-        losses.append(float(out["loss"]))
+        losses.append(float(step_fn(step, x, y)))
     secs = time.perf_counter() - t0
+    mem = memory_kib()
+    if a.profile > 0:
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for step in range(a.profile):
+                x, y = synthetic_batch(seed, a.warmup + steps + step, B, S, V)
+                step_fn(a.warmup + steps - 1, x, y)
+        print(f"torch.profiler, {a.profile} steps ({a.impl}, {a.dispatch}, {cfg.aggregator}):", file=sys.stderr)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30), file=sys.stderr)
     print(json.dumps({
         "aggregator": cfg.aggregator, "steps": steps, "warmup": a.warmup, "batch": B, "seq": S,
         "seconds": secs, "tokens_per_second": steps * B * S / secs, "steps_per_second": steps / secs,
-        "params": sum(p.numel() for p in plist), "first_loss": losses[0], "last_loss": losses[-1],
+        "params": n_params, "first_loss": losses[0], "last_loss": losses[-1],
+        "impl": a.impl, "dispatch": a.dispatch if a.impl == "fast" else "",
+        "peak_rss_kib": mem["VmHWM"], "rss_before_model_kib": rss_start,
         "blas": blas_in_use(),
     }))
 

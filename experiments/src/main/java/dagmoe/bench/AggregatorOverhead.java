@@ -48,6 +48,22 @@ public final class AggregatorOverhead {
                 .set("shared.hidden", 0).build();
     }
 
+    /** The model of the suite: {@code base} (any config's model, seq_len 128) or, when null, the default above. */
+    private static ModelConfig base;
+
+    /** Runs the suite on this model (its aggregator replaced by each in turn); null = the default model. */
+    public static void setBase(ModelConfig model) {
+        if (model != null) config(Aggregator.SUM, model); // checks seq_len
+        base = model;
+    }
+
+    static ModelConfig config(Aggregator agg, ModelConfig from) {
+        if (from == null) return config(agg);
+        if (from.seqLen() != S) throw new IllegalArgumentException("--suite aggregators --config: model.seq_len = "
+                + from.seqLen() + ": the suite runs batches of " + B + " x " + S + " tokens, so it must be " + S);
+        return from.toBuilder().set("aggregator", agg).build();
+    }
+
     public static void main(String[] args) {
         String backendName = args.length > 0 ? args[0] : "cpu";
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
@@ -60,7 +76,7 @@ public final class AggregatorOverhead {
         Backend be = profile ? timed(raw, opTimes) : raw;
         List<ModelConfig> cfgs = new ArrayList<>();
         for (Aggregator a : new Aggregator[] {Aggregator.SUM, Aggregator.SHARED, Aggregator.DAG, Aggregator.MLP_MIX, Aggregator.CHAIN})
-            cfgs.add(config(a));
+            cfgs.add(config(a, base));
         int n = cfgs.size();
         Model[] models = new Model[n];
         AdamW[] opts = new AdamW[n];
@@ -71,9 +87,12 @@ public final class AggregatorOverhead {
         }
         SplittableRandom r = new SplittableRandom(7);
         int[] in = new int[B * S], tg = new int[B * S];
-        for (int t = 0; t < B * S; t++) { in[t] = r.nextInt(512); tg[t] = r.nextInt(512); }
+        int V = cfgs.get(0).vocabSize();
+        for (int t = 0; t < B * S; t++) { in[t] = r.nextInt(V); tg[t] = r.nextInt(V); }
 
-        System.out.printf("AggregatorOverhead: d 256, 4 layers, 8 experts top-2, expert hidden 512, V 512, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d rounds (each: sum, a1, sum, a2, sum, a3, sum, a4, sum), dag gate stats %s%n",
+        ModelConfig c0 = cfgs.get(0);
+        System.out.printf("AggregatorOverhead: d %d, %d layers, %d experts top-%d, expert hidden %d, V %d, batch %d x seq %d, backend %s (%d threads), %d warm-up + %d rounds (each: sum, a1, sum, a2, sum, a3, sum, a4, sum), dag gate stats %s%n",
+                c0.dModel(), c0.nLayers(), c0.nExperts(), c0.topK(), c0.expertHidden(), c0.vocabSize(),
                 B, S, be.name(), be.threads(), warmup, rounds, gateStats ? "on" : "off");
         for (int w = 0; w < warmup; w++) for (int i = 0; i < n; i++) step(models[i], opts[i], in, tg);
         if (profile) workerThreads = Thread.getAllStackTraces().keySet().stream()

@@ -2,6 +2,7 @@ package dagmoe.bench;
 
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
+import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -13,14 +14,23 @@ import java.util.Map;
 /** Runs {@link KernelSuite} on each backend, case by case, printing rows as they are measured. */
 public final class KernelBench {
 
-    /** What to run and how long; filled by the command line. */
+    /**
+     * What to run and how long: declared once, as the options of {@code dagmoe bench} (a picocli mixin, defaults
+     * from the initial values) and filled in code by {@code ConfigBench}.
+     */
     public static final class Options {
-        public List<String> backends = List.of("java", "cpu");
+        @Option(names = "--backends", split = ",", defaultValue = "java,cpu", description = "Comma-separated backends (default: ${DEFAULT-VALUE}).")
+        public List<String> backends;
+        /** Threads of the cpu backend (the command's --threads, which also sizes the peak). */
         public int threads = Runtime.getRuntime().availableProcessors();
+        @Option(names = "--reps", description = "Timed repetitions per case (fewer for slow cases, see --budget-s; default: ${DEFAULT-VALUE}).")
         public int reps = 10;
+        @Option(names = "--warmup-s", description = "Minimum warm-up seconds per case and backend (default: ${DEFAULT-VALUE}).")
         public double warmupSeconds = 2.0;
+        @Option(names = "--budget-s", description = "About how many seconds one case may take per backend (default: ${DEFAULT-VALUE}).")
         public double budgetSeconds = 10.0;
         /** Runs only cases whose "op shape" contains this text (case-insensitive); null = all. */
+        @Option(names = "--filter", paramLabel = "TEXT", description = "Only cases whose 'op shape' contains TEXT, e.g. 1024 or attention.")
         public String filter;
         /** The cases to run; null = {@link KernelSuite#cases()}. */
         public List<KernelSuite.Case> cases;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
 import dagmoe.config.RunConfig;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
@@ -38,6 +39,12 @@ import java.util.concurrent.TimeUnit;
  * Untimed warm-up steps come first on both sides (JIT, allocation, OpenMP start-up). The ratio uses each
  * side's best round (the machine is shared; the best is the least disturbed); every round is printed.
  * When dagmoe is slower, a per-operation profile of its steps shows where the time goes.
+ *
+ * <p>The torch side is peer_model.FastModel (experiments/reference/peer_model.py: flat parameter and gradient
+ * buffers, fused projections, one-sort dispatch with each expert on its contiguous rows, foreach AdamW);
+ * {@code -Ddagmoe.peer.impl=ref} races the plain reference instead, {@code -Ddagmoe.peer.dispatch=padded} the
+ * bmm-over-padded-experts dispatch. Each side runs in its own process (the dagmoe side in a child JVM with this
+ * JVM's options), so each round also reports that process's peak resident memory (VmHWM).
  */
 public final class PeerBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,11 +66,16 @@ public final class PeerBench {
         public Path script;
         /** Print the per-operation profile even when dagmoe is faster (also: -Ddagmoe.peer.profile=true). */
         public boolean profile = Boolean.getBoolean("dagmoe.peer.profile");
+        /** peer_bench.py --impl: fast (peer_model.FastModel) or ref (dagmoe_ref). */
+        public String torchImpl = System.getProperty("dagmoe.peer.impl", "fast");
+        /** peer_bench.py --dispatch: sorted (contiguous per-expert rows) or padded (bmm over padded experts). */
+        public String torchDispatch = System.getProperty("dagmoe.peer.dispatch", "sorted");
     }
 
     /** One aggregator's result: best tokens/s of each side and every round's value. */
     public record Row(String aggregator, double dagmoeTokensPerSecond, double torchTokensPerSecond,
-                      double[] dagmoeRounds, double[] torchRounds, JsonNode torchBlas) {
+                      double[] dagmoeRounds, double[] torchRounds, JsonNode torchBlas,
+                      double dagmoePeakRssMib, double torchPeakRssMib) {
         public double ratio() { return dagmoeTokensPerSecond / torchTokensPerSecond; }
     }
 
@@ -86,7 +98,7 @@ public final class PeerBench {
         try {
             resolved = Files.createTempFile("dagmoe-peer-", ".json");
             resolved.toFile().deleteOnExit();
-            Files.writeString(resolved, rc.toPrettyJson());
+            AtomicWrite.writeString(resolved, rc.toPrettyJson());
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the resolved config for the peer: " + e.getMessage(), e);
         }
@@ -102,21 +114,25 @@ public final class PeerBench {
         for (String agg : o.aggregators) {
             ModelConfig cfg = base.toBuilder().set("aggregator", agg).build();
             double[] mine = new double[o.rounds], theirs = new double[o.rounds];
+            double myRss = 0, theirRss = 0;
             JsonNode blas = null;
             for (int r = 0; r < o.rounds; r++) {
-                Result d = runDagmoe(cfg, tc, steps, o.warmup, o.threads, null);
-                mine[r] = d.tokensPerSecond;
-                out.printf(Locale.ROOT, "  round %d %-8s dagmoe cpu: %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f)%n",
-                        r + 1, agg, d.tokensPerSecond, d.seconds, d.firstLoss, d.lastLoss);
+                JsonNode d = runDagmoeChild(resolved, agg, steps, o.warmup, o.threads);
+                mine[r] = d.get("tokens_per_second").asDouble();
+                myRss = Math.max(myRss, d.get("peak_rss_kib").asDouble() / 1024);
+                out.printf(Locale.ROOT, "  round %d %-8s dagmoe cpu: %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f, peak RSS %.0f MiB)%n",
+                        r + 1, agg, mine[r], d.get("seconds").asDouble(), d.get("first_loss").asDouble(),
+                        d.get("last_loss").asDouble(), d.get("peak_rss_kib").asDouble() / 1024);
                 JsonNode t = runTorch(o, script, resolved, agg, steps);
                 theirs[r] = t.get("tokens_per_second").asDouble();
+                theirRss = Math.max(theirRss, t.path("peak_rss_kib").asDouble() / 1024);
                 blas = t.get("blas");
-                out.printf(Locale.ROOT, "  round %d %-8s torch     : %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f)%n",
+                out.printf(Locale.ROOT, "  round %d %-8s torch     : %9.1f tokens/s  (%.2f s, loss %.4f -> %.4f, peak RSS %.0f MiB)%n",
                         r + 1, agg, theirs[r], t.get("seconds").asDouble(), t.get("first_loss").asDouble(),
-                        t.get("last_loss").asDouble());
+                        t.get("last_loss").asDouble(), t.path("peak_rss_kib").asDouble() / 1024);
             }
             Row row = new Row(agg, Arrays.stream(mine).max().orElse(0), Arrays.stream(theirs).max().orElse(0),
-                    mine, theirs, blas);
+                    mine, theirs, blas, myRss, theirRss);
             rows.add(row);
             if (row.ratio() < 1.0 || o.profile) {
                 out.printf(Locale.ROOT, "%n  %s: dagmoe/torch = %.3f; per-operation profile of 2 dagmoe steps (cpu, %d threads):%n",
@@ -126,12 +142,14 @@ public final class PeerBench {
             out.println();
         }
 
-        out.println("| aggregator | dagmoe cpu tokens/s | torch tokens/s | ratio dagmoe/torch |");
-        out.println("|---|---:|---:|---:|");
+        out.println("| aggregator | dagmoe cpu tokens/s | torch tokens/s | ratio dagmoe/torch | dagmoe peak RSS MiB | torch peak RSS MiB |");
+        out.println("|---|---:|---:|---:|---:|---:|");
         for (Row r : rows)
-            out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %.3f |%n", r.aggregator, r.dagmoeTokensPerSecond,
-                    r.torchTokensPerSecond, r.ratio());
+            out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %.3f | %.0f | %.0f |%n", r.aggregator, r.dagmoeTokensPerSecond,
+                    r.torchTokensPerSecond, r.ratio(), r.dagmoePeakRssMib, r.torchPeakRssMib);
         JsonNode blas = rows.isEmpty() ? null : rows.get(rows.size() - 1).torchBlas;
+        out.println("torch side: peer_bench.py --impl " + o.torchImpl + ("fast".equals(o.torchImpl) ? " --dispatch " + o.torchDispatch : "")
+                + "; peak RSS = the process's VmHWM over its whole run (model, warm-up and timed steps)");
         if (blas != null) out.println("torch: " + describeBlas(blas));
         out.println("(best of " + o.rounds + " rounds each; the machine may be shared with other work: compare the"
                 + " ratio within one run, not absolute numbers across runs)");
@@ -155,13 +173,15 @@ public final class PeerBench {
             n.put("dagmoe_tokens_per_second", r.dagmoeTokensPerSecond);
             n.put("torch_tokens_per_second", r.torchTokensPerSecond);
             n.put("ratio", r.ratio());
+            n.put("dagmoe_peak_rss_mib", r.dagmoePeakRssMib);
+            n.put("torch_peak_rss_mib", r.torchPeakRssMib);
             ArrayNode a = n.putArray("dagmoe_rounds");
             for (double v : r.dagmoeRounds) a.add(v);
             ArrayNode b = n.putArray("torch_rounds");
             for (double v : r.torchRounds) b.add(v);
             if (r.torchBlas != null) n.set("torch_blas", r.torchBlas);
         }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), arr);
+        AtomicWrite.writeBytes(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
     }
 
     // ---------------------------------------------------------------- dagmoe side
@@ -201,6 +221,44 @@ public final class PeerBench {
         }
     }
 
+    /**
+     * Runs {@link #runDagmoe} in a child JVM (this JVM's options and class path) on the resolved config with the
+     * aggregator overridden, so that its peak resident memory is the training's own; returns the child's JSON line.
+     */
+    static JsonNode runDagmoeChild(Path config, String agg, int steps, int warmup, int threads) {
+        String javaCmd = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(javaCmd);
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PeerBench.class.getName(), config.toString(), agg,
+                Integer.toString(steps), Integer.toString(warmup), Integer.toString(threads)));
+        return runJsonProcess(new ProcessBuilder(cmd).redirectErrorStream(true), "the dagmoe child run");
+    }
+
+    /** Child entry point: CONFIG AGGREGATOR STEPS WARMUP THREADS; prints one JSON line. */
+    public static void main(String[] args) {
+        long before = memoryKib("VmRSS");
+        RunConfig rc = RunConfig.load(Path.of(args[0]), List.of());
+        ModelConfig cfg = rc.model().toBuilder().set("aggregator", args[1]).build();
+        Result d = runDagmoe(cfg, rc.train(), Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), null);
+        ObjectNode n = JSON.createObjectNode();
+        n.put("tokens_per_second", d.tokensPerSecond).put("seconds", d.seconds).put("first_loss", d.firstLoss)
+                .put("last_loss", d.lastLoss).put("peak_rss_kib", memoryKib("VmHWM")).put("rss_before_model_kib", before);
+        System.out.println(n);
+    }
+
+    /** A field of /proc/self/status in KiB (VmRSS, VmHWM); -1 where not readable. */
+    static long memoryKib(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(field + ":")) return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** The shared synthetic data (same formula as peer_bench.py): splitmix64 of the global position, mod V. */
     static void syntheticBatch(long seed, int step, int B, int S, int V, int[] inputs, int[] targets) {
         long base = seed + (long) step * B * (S + 1);
@@ -225,28 +283,33 @@ public final class PeerBench {
     static JsonNode runTorch(Options o, Path script, Path config, String agg, int steps) {
         List<String> cmd = List.of(o.python, script.toString(), "--config", config.toString(), "--aggregator", agg,
                 "--steps", Integer.toString(steps), "--warmup", Integer.toString(o.warmup),
-                "--threads", Integer.toString(o.threads));
+                "--threads", Integer.toString(o.threads), "--impl", o.torchImpl, "--dispatch", o.torchDispatch);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(o.threads)); // OPENBLAS_CORETYPE left as it is
         // OpenMP's default spin-waiting collapses on a shared machine (measured here under load: 62 tokens/s
         // spinning, 993 passive); passive waiting is what a fair peer runs with. A user setting wins.
         pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+        return runJsonProcess(pb, "peer_bench.py");
+    }
+
+    /** Runs a process that ends by printing one JSON line; its output is reported when it fails. */
+    static JsonNode runJsonProcess(ProcessBuilder pb, String what) {
         try {
             Process p = pb.start();
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(30, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("peer_bench.py did not finish in 30 minutes");
+                throw new IllegalStateException(what + " did not finish in 30 minutes");
             }
             if (p.exitValue() != 0)
-                throw new IllegalStateException("peer_bench.py failed (exit " + p.exitValue() + "):\n" + text);
+                throw new IllegalStateException(what + " failed (exit " + p.exitValue() + "):\n" + text);
             String[] lines = text.strip().split("\n");
             return JSON.readTree(lines[lines.length - 1]);
         } catch (IOException e) {
-            throw new IllegalStateException("could not run " + cmd + ": " + e.getMessage(), e);
+            throw new IllegalStateException("could not run " + pb.command() + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running peer_bench.py", e);
+            throw new IllegalStateException("interrupted while running " + what, e);
         }
     }
 

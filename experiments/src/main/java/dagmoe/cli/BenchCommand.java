@@ -5,6 +5,7 @@ import dagmoe.bench.BenchTable;
 import dagmoe.bench.KernelBench;
 import dagmoe.bench.MachinePeak;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -30,23 +31,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array to FILE.")
     Path json;
 
-    @Option(names = "--backends", split = ",", defaultValue = "java,cpu", description = "Comma-separated backends (default: ${DEFAULT-VALUE}).")
-    List<String> backends;
+    @Mixin
+    KernelBench.Options kernel = new KernelBench.Options();
 
     @Option(names = "--threads", description = "Threads of the cpu backend, also the cores of the peak (default: available processors).")
     Integer threads;
-
-    @Option(names = "--reps", defaultValue = "10", description = "Timed repetitions per case (fewer for slow cases, see --budget-s; default: ${DEFAULT-VALUE}).")
-    int reps;
-
-    @Option(names = "--warmup-s", defaultValue = "2.0", description = "Minimum warm-up seconds per case and backend (default: ${DEFAULT-VALUE}).")
-    double warmupSeconds;
-
-    @Option(names = "--budget-s", defaultValue = "10", description = "About how many seconds one case may take per backend (default: ${DEFAULT-VALUE}).")
-    double budgetSeconds;
-
-    @Option(names = "--filter", paramLabel = "TEXT", description = "Only cases whose 'op shape' contains TEXT, e.g. 1024 or attention.")
-    String filter;
 
     @Option(names = "--fma-units", defaultValue = "2", description = "FMA units per core for the peak (default: ${DEFAULT-VALUE}).")
     int fmaUnits;
@@ -81,8 +70,8 @@ public final class BenchCommand implements Callable<Integer> {
             if (peer != null) return runPeer(out);
             validate();
             ConfigBench.selectDevice(device);
+            if (suite.equals("aggregators")) return runAggregators(out); // --config then names the model to use
             if (config != null) return runConfig(out);
-            if (suite.equals("aggregators")) return runAggregators(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             MachinePeak peak = MachinePeak.derive(cores, fmaUnits, clockGhz);
             out.println("# dagmoe bench --suite " + suite);
@@ -112,8 +101,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads = " + threads + ": must be >= 1");
         }
-        if (reps < 1) {
-            throw new IllegalArgumentException("--reps = " + reps + ": must be >= 1");
+        if (kernel.reps < 1) {
+            throw new IllegalArgumentException("--reps = " + kernel.reps + ": must be >= 1");
         }
         if (fmaUnits < 1) {
             throw new IllegalArgumentException("--fma-units = " + fmaUnits + ": must be >= 1");
@@ -121,10 +110,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (clockGhz != null && !(clockGhz > 0)) {
             throw new IllegalArgumentException("--clock-ghz = " + clockGhz + ": must be > 0");
         }
-        if (!(budgetSeconds > 0) || warmupSeconds < 0) {
+        if (!(kernel.budgetSeconds > 0) || kernel.warmupSeconds < 0) {
             throw new IllegalArgumentException("--budget-s must be > 0 and --warmup-s >= 0");
         }
-        for (String b : backends) {
+        for (String b : kernel.backends) {
             if (!Arrays.asList("java", "cpu", "tornado").contains(b.trim())) {
                 throw new IllegalArgumentException("--backends: '" + b + "' is not one of java, cpu, tornado");
             }
@@ -132,14 +121,17 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code --suite aggregators}: {@link dagmoe.bench.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2): every
+     * {@code --suite aggregators}: {@link dagmoe.bench.AggregatorOverhead} (d 256, 4 layers, 8 experts top-2, or the
+     * model of {@code --config}): every
      * aggregator's training-step time, alternating aggregators each round, against its analytic extra FLOPs.
      */
     int runAggregators(PrintStream out) {
-        String backend = backends.size() == 1 ? backends.get(0).trim() : "cpu";
+        String backend = kernel.backends.size() == 1 ? kernel.backends.get(0).trim() : "cpu";
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        out.println("# dagmoe bench --suite aggregators");
-        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(reps), "2"});
+        out.println("# dagmoe bench --suite aggregators" + (config != null ? " --config " + config : ""));
+        // with --config: that config's model (e.g. configs/peer-fine.json) with each aggregator
+        if (config != null) dagmoe.bench.AggregatorOverhead.setBase(dagmoe.config.RunConfig.load(config, sets).model());
+        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2"});
         return 0;
     }
 
@@ -148,7 +140,7 @@ public final class BenchCommand implements Callable<Integer> {
         ConfigBench.Options o = new ConfigBench.Options();
         o.config = config;
         o.sets = sets;
-        o.backends = backends;
+        o.backends = kernel.backends;
         o.threads = threads;
         o.device = device;
         o.outDir = this.out;
@@ -185,13 +177,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     List<BenchRow> runKernels(int cores, MachinePeak peak, PrintStream out) {
-        KernelBench.Options o = new KernelBench.Options();
-        o.backends = backends;
-        o.threads = cores;
-        o.reps = reps;
-        o.warmupSeconds = warmupSeconds;
-        o.budgetSeconds = budgetSeconds;
-        o.filter = filter;
-        return KernelBench.run(o, peak, out);
+        kernel.threads = cores;
+        return KernelBench.run(kernel, peak, out);
     }
 }

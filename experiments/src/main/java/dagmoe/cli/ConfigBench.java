@@ -134,6 +134,15 @@ final class ConfigBench {
                     if (be.name().equals("java")) javaMedian = row.medianMs();
                     rows.add(row);
                 }
+                // model-FLOPs utilisation against the matrix-product ceilings measured now, in this run (a step of
+                // under 1 GFLOP, as in tests, is set against the cached cpu ceiling alone: measuring costs more)
+                double stepFlops = dagmoe.model.Flops.trainingStep(model, cfg.train().batchSize());
+                dagmoe.bench.MatmulCeiling.Ceilings ceil = stepFlops >= 1e9 ? dagmoe.bench.MatmulCeiling.measure(threads)
+                        : new dagmoe.bench.MatmulCeiling.Ceilings(dagmoe.train.Mfu.ceilingGflops(threads), Double.NaN,
+                        "a step of under 1 GFLOP");
+                for (BenchRow row : rows) {
+                    if (row.suite().equals("step")) ceil.printMfu(out, row.op() + " on " + row.backend(), stepFlops, row.medianMs() / 1000);
+                }
                 out.println();
             }
             out.println("## summary");

@@ -115,7 +115,7 @@ public final class Distributed {
         RunConfig cfg = job.runConfig(threads);
         Path dir = Path.of(job.dir());
         try {
-            Trainer.Result r = TrainCommand.trainRun(cfg, dir, true, 0, progress(job.label(), terminal), null);
+            Trainer.Result r = TrainCommand.trainRun(cfg, dir, true, 0, progress(job.label(), terminal));
             return new Outcome(job.label(), job.dir(), TrainCommand.summaryLine(dir, r), null);
         } catch (TrainingDivergedException e) {
             return new Outcome(job.label(), job.dir(), null, e.getMessage());
@@ -124,12 +124,12 @@ public final class Distributed {
 
     /**
      * One data-parallel replica of a job: trains (resuming from the run folder's last checkpoint if any) with the
-     * gradients all-reduced through {@code replicas}; replica 0 writes the run folder.
+     * gradients all-reduced through {@code replicas}; replica 0 writes the run folder, which the command holds locked.
      */
     public static Trainer.Result trainReplica(Job job, int threads, int until, Replicas replicas) {
         RunConfig cfg = job.runConfig(threads);
         Trainer.Progress progress = replicas.rank() == 0 ? progress(job.label(), false) : new Trainer.Progress() {};
-        return TrainCommand.trainRun(cfg, Path.of(job.dir()), true, until, progress, replicas);
+        return TrainCommand.trainReplica(cfg, Path.of(job.dir()), until, progress, replicas);
     }
 
     /** The line train prints at the end of a run. */

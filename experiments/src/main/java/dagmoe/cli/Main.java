@@ -10,12 +10,17 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                FinetuneCommand.class,
+                TasksCommand.class,
                 DevicesCommand.class,
                 CompareCommand.class,
                 EvalCommand.class,
                 GenerateCommand.class,
                 SuiteCommand.class,
                 StudyCommand.class,
+                VerifyCommand.class,
+                BundleCommand.class,
+                SelftestCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

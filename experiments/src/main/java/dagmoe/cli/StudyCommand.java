@@ -13,6 +13,7 @@ import dagmoe.data.DataSpec;
 import dagmoe.data.TokenDataset;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Aggregator;
 import dagmoe.model.GateProbe;
 import dagmoe.model.Model;
@@ -116,7 +117,7 @@ public final class StudyCommand implements Callable<Integer> {
                         System.out.println(label + ": diverged: " + e.getMessage());
                         failed.add(label + ": " + e.getMessage());
                         ObjectNode o = JSON.createObjectNode().put("step", e.step()).put("tensor", e.tensor()).put("message", e.getMessage());
-                        TrainCommand.writeAtomically(d.resolve(DIVERGED_FILE), JSON.writeValueAsString(o));
+                        AtomicWrite.writeString(d.resolve(DIVERGED_FILE), JSON.writeValueAsString(o));
                         continue;
                     }
                 }
@@ -204,7 +205,8 @@ public final class StudyCommand implements Callable<Integer> {
                     ObjectNode o = rounds.addObject().put("block", st.block).put("round", st.round)
                             .put("mean", st.mean()).put("sd_tokens", st.sdTokens()).put("sd_pairs", st.sdPairs())
                             .put("eta_squared", st.etaSquared()).put("sd_channels", st.sdChannels())
-                            .put("update_ratio", st.updateRatio());
+                            .put("update_ratio", st.updateRatio())
+                            .put("contribution_ratio", st.contributionRatio());
                     float[] wUp = m.parameter("layers." + layerOf(cfg, st.block) + ".moe.dag." + st.round + ".w_up").data();
                     double s = 0;
                     for (float w : wUp) s += (double) w * w;
@@ -221,7 +223,7 @@ public final class StudyCommand implements Callable<Integer> {
             }
         }
         be.close();
-        TrainCommand.writeAtomically(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
+        AtomicWrite.writeString(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
     }
 
     /** The layer index of the b-th MoE block. */

@@ -25,13 +25,16 @@ public final class ConfigSchema {
 
     /** The section records, in the order --list-keys prints them. */
     private static final List<Class<? extends Record>> SECTIONS = List.of(RunConfig.About.class, ModelConfig.class,
-            TrainConfig.class, RunConfig.DataConfig.class, RunConfig.BackendConfig.class, RunConfig.CompareConfig.class);
+            TrainConfig.class, RunConfig.DataConfig.class, RunConfig.BackendConfig.class, RunConfig.FinetuneConfig.class,
+            RunConfig.CompareConfig.class);
 
     private static final Map<String, Key> KEYS = new LinkedHashMap<>();
 
     static {
         for (Class<? extends Record> section : SECTIONS) {
-            for (Key k : Fields.of(section)) KEYS.put(k.path(), k);
+            for (Key k : Fields.of(section)) {
+                if (KEYS.put(k.path(), k) != null) throw new IllegalStateException(k.path() + ": declared twice");
+            }
         }
     }
 

@@ -9,11 +9,11 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
+import dagmoe.io.AtomicWrite;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -189,11 +189,11 @@ public final class StudyReport {
         md.append("## Out of domain (loss on corpora the model did not train on)\n\n").append(oodTable(rows)).append('\n');
         md.append("## DAG edge gates (final checkpoint, mean over seeds)\n\n").append(gateTable(cells)).append('\n');
         md.append("## Consistency of the learned structure\n\n").append(consistencyTable(cells)).append('\n');
-        md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_spread.png, plots/update_ratio.png.\n");
+        md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_mean.png, plots/gate_spread.png, plots/contribution_ratio.png.\n");
         try {
             Files.createDirectories(out.resolve("plots"));
-            writeAtomically(out.resolve("report.md"), md.toString());
-            writeAtomically(out.resolve("study.json"), JSON.writeValueAsString(json(rows, command, finished, cells.size(), train,
+            AtomicWrite.writeString(out.resolve("report.md"), md.toString());
+            AtomicWrite.writeString(out.resolve("study.json"), JSON.writeValueAsString(json(rows, command, finished, cells.size(), train,
                     invocationSeconds)));
             for (Cell c : cells) { // each run's compact record, so the results survive without the checkpoints
                 JsonNode s = read(c.dir().resolve("summary.json")), e = read(c.dir().resolve("study-eval.json"));
@@ -204,19 +204,13 @@ public final class StudyReport {
                 o.set("eval", e);
                 Path f = out.resolve("runs").resolve(c.scale()).resolve(c.variant() + "-s" + c.seed() + ".json");
                 Files.createDirectories(f.getParent());
-                writeAtomically(f, JSON.writeValueAsString(o));
+                AtomicWrite.writeString(f, JSON.writeValueAsString(o));
             }
             plots(out.resolve("plots"), rows, cells);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the study report in " + out + ": " + e.getMessage(), e);
         }
         return main;
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     static String f(double v, String fmt) {
@@ -305,18 +299,20 @@ public final class StudyReport {
         StringBuilder t = new StringBuilder("Per MoE block (b) and round (r): mean gate γ (sigmoid(a_i + b_j) averaged over d_g "
                 + "channels, over every token and node pair), its sd over (token, pair), the sd of the EXPERT-pair means "
                 + "(between-pair spread), η² (share of the gate's variance explained by the expert pair), the sd over single "
-                + "channels, ‖x^r − x^(r−1)‖/‖x^(r−1)‖ (how much the round changes the nodes), ‖W_up‖_F.\n\n");
-        t.append("| scale variant | b/r | seeds | mean γ | sd tokens | sd expert pairs | η² | sd channels | update ratio | ‖W_up‖ |\n");
-        t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "channels, ‖x^r − x^(r−1)‖/‖x^(r−1)‖ (how much the round changes the nodes), the rounds' contribution "
+                + "‖Σ_i (x_i^r − x_i^0)‖/‖Σ_i g_i Y_i‖ (what rounds 0..r add to the block's output, relative to the weighted sum's "
+                + "part; 0 = a sum block), ‖W_up‖_F.\n\n");
+        t.append("| scale variant | b/r | seeds | mean γ | sd tokens | sd expert pairs | η² | sd channels | update ratio | contribution vs sum | ‖W_up‖ |\n");
+        t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (var e : g.entrySet()) {
             JsonNode first = last(e.getValue().values().iterator().next());
             for (int k = 0; k < first.get("rounds").size(); k++) {
                 JsonNode r0 = first.get("rounds").get(k);
                 t.append("| ").append(e.getKey()).append(" | ").append(r0.get("block").asInt()).append('/').append(r0.get("round").asInt())
                         .append(" | ").append(e.getValue().size());
-                for (String field : List.of("mean", "sd_tokens", "sd_pairs", "eta_squared", "sd_channels", "update_ratio", "w_up_norm")) {
+                for (String field : List.of("mean", "sd_tokens", "sd_pairs", "eta_squared", "sd_channels", "update_ratio", "contribution_ratio", "w_up_norm")) {
                     final int kk = k;
-                    double m = e.getValue().values().stream().mapToDouble(ev -> last(ev).get("rounds").get(kk).get(field).asDouble()).average().orElse(Double.NaN);
+                    double m = e.getValue().values().stream().mapToDouble(ev -> last(ev).get("rounds").get(kk).path(field).asDouble(Double.NaN)).average().orElse(Double.NaN);
                     t.append(" | ").append(f(m, field.equals("w_up_norm") ? "%.3f" : "%.4f"));
                 }
                 t.append(" |\n");
@@ -445,10 +441,14 @@ public final class StudyReport {
         }
         Map<String, Map<Long, JsonNode>> g = gateRuns(cells);
         if (g.isEmpty()) return;
-        for (String field : List.of("sd_pairs", "update_ratio")) {
-            XYChart c = Plots.lineChart(field.equals("sd_pairs") ? "Spread of the dag edge gate across expert pairs over training"
-                    : "Size of the dag rounds' update relative to the nodes, over training", "fraction of training",
-                    field.equals("sd_pairs") ? "sd of expert-pair mean gates" : "‖x^r − x^(r−1)‖ / ‖x^(r−1)‖");
+        Map<String, String[]> charts = new LinkedHashMap<>(); // field -> title, y axis, file
+        charts.put("mean", new String[] {"Mean dag edge gate over training", "mean gate γ", "gate_mean.png"});
+        charts.put("sd_pairs", new String[] {"Spread of the dag edge gate across expert pairs over training", "sd of expert-pair mean gates", "gate_spread.png"});
+        charts.put("contribution_ratio", new String[] {"What the dag rounds add to the block output, relative to the weighted sum, over training",
+                "‖Σ_i (x_i^r − x_i^0)‖ / ‖Σ_i g_i Y_i‖", "contribution_ratio.png"});
+        for (var ch : charts.entrySet()) {
+            String field = ch.getKey();
+            XYChart c = Plots.lineChart(ch.getValue()[0], "fraction of training", ch.getValue()[1]);
             for (var e : g.entrySet()) {
                 JsonNode any = e.getValue().values().iterator().next();
                 JsonNode probes = any.get("gate_probes");
@@ -460,13 +460,13 @@ public final class StudyReport {
                         final int pp = p, kk = k;
                         xs.add(probes.get(p).get("step").asDouble() / lastStep);
                         ys.add(e.getValue().values().stream().filter(ev -> ev.get("gate_probes").size() > pp)
-                                .mapToDouble(ev -> ev.get("gate_probes").get(pp).get("rounds").get(kk).get(field).asDouble()).average().orElse(Double.NaN));
+                                .mapToDouble(ev -> ev.get("gate_probes").get(pp).get("rounds").get(kk).path(field).asDouble(Double.NaN)).average().orElse(Double.NaN));
                     }
                     JsonNode r0 = probes.get(0).get("rounds").get(k);
                     Plots.addSeries(c, e.getKey() + " b" + r0.get("block").asInt() + "r" + r0.get("round").asInt(), xs, ys, true);
                 }
             }
-            Plots.save(c, dir.resolve(field.equals("sd_pairs") ? "gate_spread.png" : "update_ratio.png"));
+            Plots.save(c, dir.resolve(ch.getValue()[2]));
         }
     }
 

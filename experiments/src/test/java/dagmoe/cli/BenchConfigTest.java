@@ -1,5 +1,7 @@
 package dagmoe.cli;
 
+import static dagmoe.cli.CliTestSupport.run;
+import dagmoe.cli.CliTestSupport.Result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -44,22 +46,6 @@ class BenchConfigTest {
         return f;
     }
 
-    record Result(int code, String out, String err) {}
-
-    static Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     static boolean tornadoInThisJvm() {
         try {
             Class.forName("dagmoe.backend.tornado.TornadoBackend");
@@ -77,10 +63,15 @@ class BenchConfigTest {
         Path out = dir.resolve("out");
         Result r = run("bench", "--config", cfg.toString(), "--backends", "java,cpu", "--threads", "2", "--out", out.toString(),
                 "--json", dir.resolve("copy.json").toString());
-        assertEquals(0, r.code, r.out + r.err);
+        assertEquals(0, r.code(), r.out() + r.err());
 
         JsonNode rows = JSON.readTree(out.resolve("bench.json").toFile());
         assertEquals(rows, JSON.readTree(dir.resolve("copy.json").toFile()), "--json writes the same rows");
+        // MFU of each step row against the cpu 1024³ ceiling (a tiny step: the OpenBLAS ceiling is skipped)
+        for (String be : List.of("java", "cpu")) {
+            assertTrue(r.out().contains("MFU trainStep dag on " + be + ": "), r.out());
+        }
+        assertTrue(r.out().contains("% of the cpu 1024³ product ceiling"), r.out());
         // 2 kernel cases x 2 backends + the training step x 2 backends
         assertEquals(6, rows.size(), rows.toString());
         Set<String> seen = new HashSet<>();
@@ -131,8 +122,8 @@ class BenchConfigTest {
     void tornadoAloneWithoutTornadoVmExitsTwoWithHowToEnable(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out");
         Result r = benchWithoutTornadoVm(dir, "tornado", out);
-        assertEquals(2, r.code, r.out + r.err);
-        String err = r.err.trim();
+        assertEquals(2, r.code(), r.out() + r.err());
+        String err = r.err().trim();
         assertTrue(err.startsWith("dagmoe: ") && err.contains("tornado") && err.contains("TORNADOVM_HOME"), err);
         assertEquals(1, err.lines().count(), "one message line: " + err);
         assertFalse(Files.exists(out.resolve("bench.json")), "nothing written");
@@ -142,9 +133,9 @@ class BenchConfigTest {
     void tornadoAmongOthersIsSkippedWithALine(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out");
         Result r = benchWithoutTornadoVm(dir, "java,tornado", out);
-        assertEquals(0, r.code, r.out + r.err);
-        List<String> skipped = new ArrayList<>(r.out.lines().filter(l -> l.startsWith("bench: skipping backend tornado: ")).toList());
-        assertEquals(1, skipped.size(), r.out);
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> skipped = new ArrayList<>(r.out().lines().filter(l -> l.startsWith("bench: skipping backend tornado: ")).toList());
+        assertEquals(1, skipped.size(), r.out());
         assertTrue(skipped.get(0).contains("TORNADOVM_HOME"), skipped.get(0));
         JsonNode rows = JSON.readTree(out.resolve("bench.json").toFile());
         assertEquals(1, rows.size(), rows.toString());
@@ -156,7 +147,7 @@ class BenchConfigTest {
     void unknownBenchKeyIsBadInput(@TempDir Path dir) throws IOException {
         Path cfg = config(dir, "{\"repz\": 3}");
         Result r = run("bench", "--config", cfg.toString(), "--backends", "java", "--out", dir.resolve("out").toString());
-        assertEquals(2, r.code, r.out + r.err);
-        assertTrue(r.err.contains("bench.repz") && r.err.contains("tiny-bench.json"), r.err);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("bench.repz") && r.err().contains("tiny-bench.json"), r.err());
     }
 }

@@ -17,7 +17,7 @@ class CompareCommandTest {
     @Test
     void compareWritesTheDocumentedTableAndIsResumable() throws Exception {
         Path cfg = CliTestSupport.config(tmp, "sum", 6, """
-                , "compare": {"seeds": 2, "variants": [
+                , "compare": {"seeds": 2, "note": "a short budget shows little", "variants": [
                     {"name": "sum", "set": {"model.aggregator": "sum"}},
                     {"name": "dag", "set": {"model.aggregator": "dag", "model.dag.rounds": 2}},
                     {"name": "shared", "set": {"model.aggregator": "shared"}}]}""");
@@ -29,6 +29,7 @@ class CompareCommandTest {
                 "val ppl", "Δ vs sum", "p vs sum", "tokens/s", "overhead vs sum"}) {
             assertTrue(md.contains(col), "column " + col + " in\n" + md);
         }
+        assertTrue(md.contains("Note: a short budget shows little"), md);
         JsonNode json = new ObjectMapper().readTree(out.resolve("comparison.json").toFile());
         assertEquals("sum", json.get("reference").asText());
         assertEquals(3, json.get("variants").size());

@@ -43,7 +43,7 @@ class RunConfigTest {
     void setOverridesAreTypedByTheTargetField() throws Exception {
         Path f = write("a.json", "{\"data\": {\"path\": \"x.txt\"}}");
         RunConfig c = RunConfig.load(f, List.of("model.dag.width=32", "train.lr=0.01", "model.tie_embeddings=true",
-                "model.aggregator=mlp-mix", "train.seed=7", "data.tokenizer=bpe", "data.task_params.n=12"));
+                "model.aggregator=mlp-mix", "train.seed=7", "data.tokenizer=bpe", "data.task=hops", "data.task_params.n=12"));
         assertEquals(32, c.model().dagWidth());
         assertEquals(0.01, c.train().lr());
         assertTrue(c.model().tieEmbeddings());
@@ -129,5 +129,24 @@ class RunConfigTest {
         assertEquals(c.values().toString(), back.values().toString());
         assertEquals(c.compare(), back.compare());
         assertEquals("r", back.name());
+    }
+
+    @Test
+    void freezeIsAListOfGroupsFromJsonOrACommaSeparatedSet() throws Exception {
+        Path f = write("freeze.json", """
+                {"train": {"freeze": ["attention", "router"]}, "data": {"path": "x.txt"}}""");
+        assertEquals(List.of("attention", "router"), RunConfig.load(f, List.of()).train().freeze());
+        assertEquals(List.of("embedding", "norms"), RunConfig.load(f, List.of("train.freeze=embedding, norms")).train().freeze());
+        assertEquals(List.of("head"), RunConfig.load(f, List.of("train.freeze=[\"head\"]")).train().freeze());
+        assertEquals(List.of(), RunConfig.load(f, List.of("train.freeze=")).train().freeze());
+        RunConfig c = RunConfig.load(f, List.of());
+        assertEquals(c.train().freeze(), RunConfig.fromJson(c.toJson(), "config.json", "x", List.of()).train().freeze());
+        var e = assertThrows(ConfigException.class, () -> RunConfig.load(f, List.of("train.freeze=attention,experts,atention")));
+        assertTrue(e.getMessage().contains("train.freeze = attention,experts,atention: atention is not one of embedding"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> RunConfig.load(write("bad.json", """
+                {"train": {"freeze": "attention"}, "data": {"path": "x.txt"}}"""), List.of()));
+        assertTrue(e.getMessage().contains("train.freeze = \"attention\": must be a list of strings"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> RunConfig.load(f, List.of("train.freeze=router,router")));
+        assertTrue(e.getMessage().contains("lists an entry twice"), e.getMessage());
     }
 }

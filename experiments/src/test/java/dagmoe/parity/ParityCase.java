@@ -145,32 +145,34 @@ final class ParityCase {
         }
         StepResult first = m.trainStep(inputs, targets, BATCH, SEQ);
         out.put("logits", m.logits());
-        out.put("lm", new float[] {(float) first.loss()});
-        out.put("balance", new float[] {(float) first.balanceLoss()});
-        out.put("z", new float[] {(float) first.zLoss()});
-        out.put("loss", new float[] {(float) first.totalLoss()});
+        float[] firstLosses = lossesOf(first);
+        for (int i = 0; i < LOSSES.length; i++) out.put(LOSSES[i], new float[] {firstLosses[i]});
         for (Parameter p : params) out.put("grad." + p.name(), p.grad().clone());
 
         TrainConfig t = TRAIN;
         AdamW opt = new AdamW(params, (float) t.beta1(), (float) t.beta2(), (float) t.eps(), (float) t.weightDecay(), t.decayAll(), be);
-        float[] losses = new float[STEPS], lm = new float[STEPS], bal = new float[STEPS], z = new float[STEPS];
+        float[][] series = new float[LOSSES.length][STEPS];
         float[] norms = new float[STEPS];
         for (int step = 0; step < STEPS; step++) {
             double lr = LrSchedule.at(step, t.warmupSteps(), t.steps(), t.lr(), t.minLr());
             StepResult r = m.trainStep(inputs, targets, BATCH, SEQ);
             norms[step] = (float) GradClip.clipGlobalNorm(params, (float) t.gradClip(), be);
             opt.step((float) lr);
-            losses[step] = (float) r.totalLoss();
-            lm[step] = (float) r.loss();
-            bal[step] = (float) r.balanceLoss();
-            z[step] = (float) r.zLoss();
+            float[] l = lossesOf(r);
+            for (int i = 0; i < LOSSES.length; i++) series[i][step] = l[i];
         }
         for (Parameter p : params) out.put("after." + p.name(), p.data().clone());
-        out.put("losses", losses);
-        out.put("lm_losses", lm);
-        out.put("balance_losses", bal);
-        out.put("z_losses", z);
+        for (int i = 0; i < LOSSES.length; i++) out.put(LOSS_SERIES[i], series[i]);
         out.put("grad_norms", norms);
         return out;
+    }
+
+    /** A step's losses under the names of parity.py: first step alone, and per step (its hist keys). */
+    static final String[] LOSSES = {"lm", "balance", "z", "loss"};
+    static final String[] LOSS_SERIES = {"lm_losses", "balance_losses", "z_losses", "losses"};
+
+    /** The losses of a step in the order of {@link #LOSSES}: LM, load balance, z, total. */
+    static float[] lossesOf(StepResult r) {
+        return new float[] {(float) r.loss(), (float) r.balanceLoss(), (float) r.zLoss(), (float) r.totalLoss()};
     }
 }

@@ -32,7 +32,7 @@ public final class Split {
     }
 
     /** Chunk boundaries of text: [0, e0), [e0, e1), ... ; returns the end offsets. */
-    static List<Integer> textChunkEnds(String text) {
+    public static List<Integer> textChunkEnds(String text) {
         int n = text.length();
         long size = chunkSize(n);
         List<Integer> ends = new ArrayList<>();

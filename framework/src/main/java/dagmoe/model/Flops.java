@@ -1,9 +1,11 @@
 package dagmoe.model;
 
 /**
- * Analytic forward FLOPs of the model (the benchmarks' GFLOP/s and the aggregators' expected cost). Matrix
- * products only, 2 FLOPs per multiply-add; element-wise work (norms, SwiGLU, the dag's pairwise gates, softmax)
- * is left out, which is why a measured overhead can exceed its FLOP share.
+ * Analytic FLOPs of the model (the benchmarks' GFLOP/s, model-FLOPs utilisation and the aggregators' expected
+ * cost; framework/MODEL.md, "Model FLOPs and MFU"). Matrix products only, 2 FLOPs per multiply-add, the causal
+ * attention products over the S(S+1)/2 keys the queries see; a training step is 3 × the forward (each product's
+ * input and weight gradients). Element-wise work (norms, SwiGLU, the dag's pairwise gates, softmax, AdamW) is
+ * left out, which is why a measured overhead can exceed its FLOP share.
  */
 public final class Flops {
     private Flops() {}
@@ -20,6 +22,11 @@ public final class Flops {
             macs += aggregatorMacs(c);
         }
         return 2 * macs;
+    }
+
+    /** Model FLOPs of one training step (forward + backward) of {@code batch} sequences of seq_len tokens. */
+    public static double trainingStep(ModelConfig c, int batch) {
+        return 3 * forwardPerToken(c, c.seqLen()) * batch * c.seqLen();
     }
 
     /** Extra multiply-adds per token of one MoE block's aggregator over sum. */

@@ -15,7 +15,8 @@ import java.util.List;
  * standard deviation of the expert-pair means, count-weighted), the share of the per-token gate variance that the
  * expert pair explains (η², 0 = the gate depends on the token only, 1 = only on which experts meet), the
  * channel-level spread, the same expert-pair means from alternate observations (split-half consistency across
- * tokens) and the size of each round's update relative to the nodes it updates, ‖x^r − x^{r−1}‖ / ‖x^{r−1}‖.
+ * tokens), the size of each round's update relative to the nodes it updates, ‖x^r − x^{r−1}‖ / ‖x^{r−1}‖, and what the
+ * rounds so far add to the sub-block's output relative to the weighted sum's part, ‖Σ_i (x_i^r − x_i^0)‖ / ‖Σ_i g_i Y_i‖.
  *
  * <p>Call {@link #observe} after every {@link Model#forward} to be counted; the model must be a dag model.
  */
@@ -31,6 +32,7 @@ public final class GateProbe {
         double chanSum, chanSq;   // over every channel of every (token, i, j)
         long chanCount;
         double updateSq, nodeSq;  // Σ‖x^r − x^{r−1}‖², Σ‖x^{r−1}‖²
+        double dagSq, sumSq;      // per token: Σ‖Σ_i (x_i^r − x_i^0)‖², Σ‖Σ_i g_i Y_i‖²
 
         Round(int block, int round, int n, int k) {
             this.block = block;
@@ -115,6 +117,12 @@ public final class GateProbe {
 
         /** ‖x^r − x^{r−1}‖ / ‖x^{r−1}‖ over all nodes observed. */
         public double updateRatio() { return nodeSq == 0 ? 0 : Math.sqrt(updateSq / nodeSq); }
+
+        /**
+         * What rounds 0..r have added to the sub-block's output, relative to the weighted sum's part of it:
+         * ‖Σ_i (x_i^r − x_i^0)‖ / ‖Σ_i g_i Y_i‖ per token, over all tokens observed (0 = the block is a sum block).
+         */
+        public double contributionRatio() { return sumSq == 0 ? 0 : Math.sqrt(dagSq / sumSq); }
     }
 
     private final List<MoeDag> dags = new ArrayList<>();
@@ -175,6 +183,20 @@ public final class GateProbe {
                     double u = x1[q] - x0[q];
                     st.updateSq += u * u;
                     st.nodeSq += (double) x0[q] * x0[q];
+                }
+                float[] first = dag.X[0], gy = dag.gy;
+                be.toHost(first, gy);
+                for (int t = 0; t < T; t++) {
+                    for (int q = 0; q < d; q++) {
+                        double a = 0, y = 0;
+                        for (int i = 0; i < K; i++) {
+                            int o = (t * K + i) * d + q;
+                            a += x1[o] - first[o];
+                            y += gy[o];
+                        }
+                        st.dagSq += a * a;
+                        st.sumSq += y * y;
+                    }
                 }
             }
         }

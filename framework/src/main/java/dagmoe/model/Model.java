@@ -22,6 +22,9 @@ import java.util.Map;
  * thread at a time.
  */
 public final class Model {
+    /** The parameter groups ({@link #component}, {@link #paramCounts}'s byComponent, config train.freeze). */
+    public static final List<String> COMPONENTS =
+            List.of("embedding", "attention", "router", "experts", "dense", "aggregator", "norms", "head");
     private final ModelConfig cfg;
     private final Backend be;
     private final List<Parameter> params;
@@ -101,6 +104,13 @@ public final class Model {
         return p;
     }
 
+    /** The group of a parameter: one of {@link #COMPONENTS} (a tied embedding is "embedding"). */
+    public String component(String name) {
+        String c = component.get(name);
+        if (c == null) throw new IllegalArgumentException("no parameter named " + name);
+        return c;
+    }
+
     /** The parameters of one component ("aggregator", "experts", ...; see {@link #paramCounts}), in order. */
     public List<Parameter> parametersOf(String comp) {
         List<Parameter> out = new ArrayList<>();
@@ -110,8 +120,7 @@ public final class Model {
 
     public ParamCounts paramCounts() {
         Map<String, Long> by = new LinkedHashMap<>();
-        for (String k : List.of("embedding", "attention", "router", "experts", "dense", "aggregator", "norms", "head"))
-            by.put(k, 0L);
+        for (String k : COMPONENTS) by.put(k, 0L);
         long total = 0;
         for (Parameter p : params) {
             by.merge(component.get(p.name()), (long) p.size(), Long::sum);

@@ -12,6 +12,8 @@ import dagmoe.backend.Backend;
  *            x_i += w_up Σ_j sigmoid(za_i + zb_j) ⊙ (zc_i + zd_j)    (edge gate ⊙ message)
  *   h' = Σ_i x_i^L  ("injected")   or   h + Σ_i x_i^L  ("outer")
  * </pre>
+ * With injection of h/K, "injected" is evaluated as (h + Σ_i g_i Y_i) + Σ_i (x_i^L − x_i^0), which is sum's output
+ * bit for bit while w_up = 0.
  * A, B (edge gate: {@code gateA}, {@code gateB}) and C, D (message: {@code msgC}, {@code msgD}; saved as
  * .a .b .c .d) are packed each forward into one [4g × g] matrix W4 so that one product gives the four
  * projections side by side: p[TK × 4g] = z W4ᵀ.
@@ -21,6 +23,7 @@ final class MoeDag extends MoeRouted {
     final int g, rounds;                    // read by GateProbe
     private final boolean inject;
     private final float injectScale;        // 1/K, or 1 (inject_divide = false)
+    private final boolean injectDivide;
     private final DagResidual residual;
     private final float eps;
     private final float[][] w4;             // [rounds][4g×g] packed A;B;C;D
@@ -36,6 +39,7 @@ final class MoeDag extends MoeRouted {
         rounds = cfg.dagRounds();
         inject = cfg.dagInject();
         injectScale = cfg.dagInjectDivide() ? 1f / cfg.topK() : 1f;
+        injectDivide = cfg.dagInjectDivide();
         residual = cfg.dagResidual();
         eps = (float) cfg.normEps();
         double std = cfg.initStd();
@@ -87,7 +91,18 @@ final class MoeDag extends MoeRouted {
             be.copy(X[r], X[r + 1], s * d);
             be.matmulABt(M[r], 0, wUp[r].data(), 0, X[r + 1], 0, s, d, g, true); // x += w_up m
         }
-        if (residual == DagResidual.INJECTED) {
+        if (residual == DagResidual.INJECTED && inject && injectDivide) {
+            // h' = Σ_i x_i^L = (h + Σ_i g_i Y_i) + (Σ_i x_i^L − Σ_i x_i^0), the first term in sum's own order:
+            // with w_up = 0 (x^L = x^0 bit for bit) the block returns sum's output bit for bit, so a sum
+            // checkpoint upcycled to dag keeps its logits exactly.
+            float[] sumL = scratch.get("dag.sumXL", T * d), sum0 = scratch.get("dag.sumX0", T * d);
+            be.sumSlotRows(X[rounds], identity, sumL, T, K, d, false);
+            be.sumSlotRows(X[0], identity, sum0, T, K, d, false);
+            be.axpy(-1f, sum0, sumL, T * d);
+            be.copy(h, out, T * d);
+            sumSlots(be, out, T, true);
+            be.axpy(1f, sumL, out, T * d);
+        } else if (residual == DagResidual.INJECTED) {
             be.sumSlotRows(X[rounds], identity, out, T, K, d, false);
         } else {
             be.copy(h, out, T * d);

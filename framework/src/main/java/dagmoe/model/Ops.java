@@ -4,7 +4,7 @@ import dagmoe.backend.Backend;
 
 /** Small compositions of {@link Backend} ops used by several layers. */
 final class Ops {
-    private static final float[] ONE = {1f};
+    static final float[] ONE = {1f};
 
     private Ops() {}
 

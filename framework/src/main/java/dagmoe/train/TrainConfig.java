@@ -30,13 +30,16 @@ public record TrainConfig(
         @Field(key = "keep_checkpoints", def = "2", min = 0, max = 1e6, help = "complete checkpoints kept; 0 = all") int keepCheckpoints,
         @Field(key = "log_every", def = "10", min = 1, max = 1e9, help = "metrics line every n steps") int logEvery,
         @Field(key = "loss_on", def = "auto", choices = {"auto", "all", "answer"}, help = "targets the LM loss counts: all tokens, only a task's answer tokens, or auto (answer with a task, else all)") String lossOn,
-        @Field(key = "decay_all", def = "false", help = "weight decay on every tensor (false: not on norms, embeddings, biases)") boolean decayAll
+        @Field(key = "decay_all", def = "false", help = "weight decay on every tensor (false: not on norms, embeddings, biases)") boolean decayAll,
+        @Field(key = "freeze", def = "[]", choices = {"embedding", "attention", "router", "experts", "dense", "aggregator", "norms", "head"},
+                help = "parameter groups that get no updates (dagmoe.model.Model.COMPONENTS), e.g. [\"attention\", \"router\"] or --set train.freeze=attention,router") java.util.List<String> freeze
 ) {
 
     /** The rules between keys (each key's own range is checked from its declaration before this runs). */
     public TrainConfig {
         if (minLr > lr) throw new IllegalArgumentException("train.min_lr = " + minLr + ": must be <= train.lr (" + lr + ")");
         warmupSteps = Math.min(warmupSteps, steps); // documented: capped at train.steps
+        freeze = java.util.List.copyOf(freeze);
     }
 
     /** A builder at the declared defaults. */

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.backend.Backend;
 import dagmoe.data.Batch;
+import dagmoe.io.AtomicWrite;
+import dagmoe.model.Flops;
 import dagmoe.model.Model;
 import dagmoe.model.ParamCounts;
 import dagmoe.model.Parameter;
@@ -17,7 +19,6 @@ import dagmoe.optim.LrSchedule;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -67,6 +68,8 @@ public final class Trainer {
     private final Model model;
     private final Backend be;
     private final List<Parameter> params;
+    private final List<Parameter> trainable; // params minus the frozen groups (train.freeze): what AdamW and the clip see
+    private final ObjectNode summaryInfo = JSON.createObjectNode(); // extra summary.json entries set by the caller
     private final TrainConfig cfg;
     private final AdamW optimizer;
     private final Setup setup;
@@ -87,7 +90,8 @@ public final class Trainer {
         this.params = model.parameters();
         this.cfg = cfg;
         this.setup = setup;
-        this.optimizer = new AdamW(params, (float) cfg.beta1(), (float) cfg.beta2(), (float) cfg.eps(),
+        this.trainable = trainable(model, cfg.freeze());
+        this.optimizer = new AdamW(trainable, (float) cfg.beta1(), (float) cfg.beta2(), (float) cfg.eps(),
                 (float) cfg.weightDecay(), cfg.decayAll(), be);
         this.checkpoints = new Checkpoints(setup.runDir());
         this.B = cfg.batchSize();
@@ -118,6 +122,29 @@ public final class Trainer {
 
     private boolean writes() { return replicas == null || replicas.rank() == 0; }
 
+    /** Entries added to summary.json when the run finishes (e.g. where a fine-tuned run started from). */
+    public ObjectNode summaryInfo() { return summaryInfo; }
+
+    /**
+     * The parameters outside the frozen groups, in model order. Frozen ones get no AdamW update (no weight decay
+     * either), no optimizer state, and do not count in the gradient-norm clip. IllegalArgumentException for an
+     * unknown group, "head" with a tied embedding (the head is tok_emb: freeze "embedding"), or nothing left to train.
+     */
+    public static List<Parameter> trainable(Model model, List<String> freeze) {
+        for (String g : freeze) {
+            if (!Model.COMPONENTS.contains(g))
+                throw new IllegalArgumentException("train.freeze: " + g + " is not one of " + String.join(", ", Model.COMPONENTS));
+        }
+        if (freeze.contains("head") && model.config().tieEmbeddings() && !freeze.contains("embedding")) {
+            throw new IllegalArgumentException("train.freeze = " + freeze + ": with model.tie_embeddings = true the head is"
+                    + " tok_emb; freeze \"embedding\" to freeze it");
+        }
+        List<Parameter> out = new java.util.ArrayList<>();
+        for (Parameter p : model.parameters()) if (!freeze.contains(model.component(p.name()))) out.add(p);
+        if (out.isEmpty()) throw new IllegalArgumentException("train.freeze = " + freeze + ": freezes every parameter, nothing to train");
+        return out;
+    }
+
     // ---------------------------------------------------------------- the loop
 
     /** Trains from the current step to min(until, train.steps); {@code until <= 0} means train.steps. */
@@ -136,7 +163,7 @@ public final class Trainer {
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
                 StepResult r = replicas == null ? model.trainStep(inputs, targets, B, S) : replicaStep();
                 checkLosses(step + 1, r);
-                double gradNorm = GradClip.clipGlobalNorm(params, (float) cfg.gradClip(), be);
+                double gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
                 optimizer.step((float) lr);
                 step++;
@@ -168,6 +195,7 @@ public final class Trainer {
                 }
                 if ((cfg.isCheckpointStep(step) || step == last) && writes()) {
                     double wallNow = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+                    metrics.sync(); // the metrics up to this step are on disk before the checkpoint exists
                     lastCheckpoint = saveCheckpoint(wallNow);
                 }
             }
@@ -184,8 +212,8 @@ public final class Trainer {
     }
 
     /**
-     * One data-parallel step: this replica's rows, forward + backward, then the all-reduce of the gradients
-     * (averaged) and of the statistics the metrics report (LM loss sum and count, aux losses, expert load, gates).
+     * One data-parallel step: this replica's rows, forward + backward, then the all-reduce of the trainable
+     * parameters' gradients (averaged; frozen ones get no update) and of the statistics the metrics report (LM loss sum and count, aux losses, expert load, gates).
      */
     private StepResult replicaStep() {
         int n = replicas.size(), b = B / n, len = b * S, off = replicas.rank() * len;
@@ -193,7 +221,7 @@ public final class Trainer {
             localInputs = new int[len];
             localTargets = new int[len];
             long total = 0;
-            for (Parameter p : params) total += p.size();
+            for (Parameter p : trainable) total += p.size();
             if (total > Integer.MAX_VALUE) throw new IllegalStateException("too many parameters for one gradient buffer");
             flatGrads = new float[(int) total];
         }
@@ -217,7 +245,7 @@ public final class Trainer {
         for (int[] l : load) for (int x : l) stats[k++] = x;
         for (float[][] layer : gates) for (float[] round : layer) for (float x : round) stats[k++] = x;
         int at = 0;
-        for (Parameter p : params) {
+        for (Parameter p : trainable) {
             be.toHost(p.grad());
             System.arraycopy(p.grad(), 0, flatGrads, at, p.size());
             at += p.size();
@@ -225,7 +253,7 @@ public final class Trainer {
         replicas.allReduce(flatGrads, stats);
         float inv = 1f / n;
         at = 0;
-        for (Parameter p : params) {
+        for (Parameter p : trainable) {
             float[] g = p.grad();
             for (int i = 0; i < p.size(); i++) g[i] = flatGrads[at + i] * inv;
             at += p.size();
@@ -273,7 +301,7 @@ public final class Trainer {
     }
 
     private String firstNonFiniteGradient() {
-        for (Parameter p : params) if (be.hasNonFinite(p.grad(), p.size())) return p.name();
+        for (Parameter p : trainable) if (be.hasNonFinite(p.grad(), p.size())) return p.name();
         return "(global gradient norm)";
     }
 
@@ -290,15 +318,18 @@ public final class Trainer {
     private Path saveCheckpoint(double wallSeconds) {
         Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();
         Map<String, Safetensors.Tensor> moments = new LinkedHashMap<>();
-        for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
-            be.toHost(p.data(), optimizer.m(i), optimizer.v(i)); // device backends keep them on the device
+        for (Parameter p : params) {
+            be.toHost(p.data()); // device backends keep it on the device
             weights.put(p.name(), new Safetensors.Tensor(p.shape(), p.data()));
+        }
+        for (int i = 0; i < trainable.size(); i++) { // frozen parameters have no optimizer state
+            Parameter p = trainable.get(i);
+            be.toHost(optimizer.m(i), optimizer.v(i));
             moments.put("m." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.m(i)));
             moments.put("v." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.v(i)));
         }
         ObjectNode state = JSON.createObjectNode();
-        state.put("format", "dagmoe-checkpoint-1");
+        state.put("format", Checkpoints.FORMAT);
         state.put("step", step);
         state.put("optimizer_step", optimizer.stepCount());
         state.put("seed", cfg.seed());
@@ -308,7 +339,7 @@ public final class Trainer {
         state.put("threads", be.threads());
         state.set("progress", counters.toJson(wallSeconds));
         if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
-        if (setup.config() != null) state.set("config", setup.config());
+        // The config is stored once per run (config.json), not in every checkpoint.
         Path folder = checkpoints.save(step, weights, moments, state, cfg.keepCheckpoints());
         setup.progressOrNone().log("checkpoint " + setup.runDir().relativize(folder));
         return folder;
@@ -316,11 +347,16 @@ public final class Trainer {
 
     /** Continues from a checkpoint folder: weights, AdamW moments and step, data cursor, progress. */
     public void resumeFrom(Path folder) {
-        Checkpoints.Loaded c = Checkpoints.load(folder);
+        resumeFrom(Checkpoints.load(folder));
+    }
+
+    /** Continues from a checkpoint already loaded (and verified). */
+    public void resumeFrom(Checkpoints.Loaded c) {
+        Path folder = c.folder();
         loadWeights(c, params);
         for (Parameter p : params) be.hostWrote(p.data());
         Path optFile = folder.resolve(Checkpoints.OPTIMIZER_FILE);
-        for (Parameter p : params) {
+        for (Parameter p : trainable) {
             float[] m = tensor(c.optimizer(), "m." + p.name(), p, optFile);
             float[] v = tensor(c.optimizer(), "v." + p.name(), p, optFile);
             optimizer.setState(p.name(), m, v);
@@ -367,19 +403,28 @@ public final class Trainer {
         s.put("params_total", pc.total());
         s.put("params_active", pc.active());
         s.put("params_aggregator", pc.aggregator());
+        long trainableCount = trainable.stream().mapToLong(Parameter::size).sum();
+        s.put("params_trainable", trainableCount);
+        s.put("params_frozen", pc.total() - trainableCount);
+        ArrayNode frozen = s.putArray("freeze");
+        cfg.freeze().forEach(frozen::add);
         s.put("steps", r.step());
         s.put("wall_seconds", r.wallSeconds());
         s.put("backend", be.name());
         s.put("aggregator", model.config().aggregator().key());
         r.extra().forEach(s::put);
+        s.setAll(summaryInfo);
         s.put("threads", be.threads());
         s.put("seed", cfg.seed());
         counters.summarise(s, r.step(), (long) B * S);
+        // model FLOPs utilisation at the median step, against the cpu 1024³ product ceiling (framework/MODEL.md)
+        double flops = Flops.trainingStep(model.config(), B), median = s.get("median_step_ms").asDouble();
+        double ceiling = Mfu.ceilingGflops(be.threads());
+        s.put("model_flops_per_step", flops);
+        s.put("matmul_ceiling_gflops", ceiling);
+        s.put("mfu", Double.isFinite(median) ? Mfu.of(flops, median / 1000, ceiling) : Double.NaN);
         try {
-            Path tmp = setup.runDir().resolve("summary.json.tmp");
-            Files.write(tmp, JSON.writeValueAsBytes(s));
-            Files.move(tmp, setup.runDir().resolve("summary.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicWrite.writeBytes(setup.runDir().resolve("summary.json"), JSON.writeValueAsBytes(s));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -91,6 +91,36 @@ class AggregatorTest {
         }
     }
 
+    /**
+     * Upcycling: a dag (injected, any L) or mlp-mix model holding a sum model's weights and its own initial
+     * aggregator weights (zero up-projections) computes the sum model's logits bit for bit, on java and cpu.
+     */
+    @Test
+    void upcycledModelHasTheSumModelsLogitsBitForBit() {
+        int B = 3, S = 16;
+        for (Backend be : new Backend[] {BE, dagmoe.backend.Backends.create("cpu", 2)}) {
+            ModelConfig base = Tiny.config(Aggregator.SUM).set("d_model", 32).set("n_heads", 4).set("seq_len", S)
+                    .set("expert_hidden", 24).set("vocab_size", 50).set("dag.width", 8).build();
+            int[] in = Tiny.tokens(B * S, 50, 7);
+            Model sum = new Model(base, be, 3);
+            Tiny.randomize(sum, 0.3, 11); // "trained" weights, far from the initial ones
+            sum.forward(in, null, B, S);
+            float[] want = sum.logits();
+            for (ModelConfig c : new ModelConfig[] {base.toBuilder().set("aggregator", Aggregator.DAG).build(),
+                    base.toBuilder().set("aggregator", Aggregator.DAG).set("dag.rounds", 3).build(),
+                    base.toBuilder().set("aggregator", Aggregator.MLP_MIX).build()}) {
+                Model up = new Model(c, be, 99); // another seed: the new aggregator weights are its own
+                Tiny.copyWeights(sum, up);
+                up.forward(in, null, B, S);
+                float[] got = up.logits();
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                            be.name() + " " + c.aggregator() + " L=" + c.dagRounds() + ": logit " + i + " " + want[i] + " vs " + got[i]);
+                }
+            }
+        }
+    }
+
     @Test
     void oneExpertTopOneEqualsDenseSwiGlu() {
         ModelConfig c = Tiny.config(Aggregator.SUM).set("n_experts", 1).set("top_k", 1).set("router.z_loss_coef", 0).set("router.balance_coef", 0).build();

@@ -65,6 +65,19 @@ class GateProbeTest {
                     }
                 }
                 assertEquals(Math.sqrt(update / node), st.updateRatio(), 1e-6);
+                // one token: ‖Σ_i (x_i^{r+1} − x_i^0)‖ / ‖Σ_i g_i Y_i‖, the sum part rebuilt from the expert weights' output
+                double dagPart = 0, sumPart = 0;
+                for (int q = 0; q < d; q++) {
+                    double a = 0, y = 0;
+                    for (int i = 0; i < K; i++) {
+                        a += dag.X[r + 1][i * d + q] - dag.X[0][i * d + q];
+                        y += dag.gy[i * d + q];
+                    }
+                    dagPart += a * a;
+                    sumPart += y * y;
+                }
+                assertEquals(Math.sqrt(dagPart / sumPart), st.contributionRatio(), 1e-6);
+                assertTrue(st.contributionRatio() > 0);
             }
         }
     }
@@ -115,7 +128,10 @@ class GateProbeTest {
         m.forward(Tiny.tokens(12, c.vocabSize(), 1), null, 2, 6);
         GateProbe probe = new GateProbe(m);
         probe.observe(m, 12);
-        for (GateProbe.Round st : probe.rounds()) assertEquals(0, st.updateRatio());
+        for (GateProbe.Round st : probe.rounds()) {
+            assertEquals(0, st.updateRatio());
+            assertEquals(0, st.contributionRatio());
+        }
         Model sum = new Model(Tiny.config(Aggregator.SUM).build(), Tiny.JAVA, 3);
         assertThrows(IllegalArgumentException.class, () -> new GateProbe(sum));
     }

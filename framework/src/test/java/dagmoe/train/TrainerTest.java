@@ -88,6 +88,12 @@ class TrainerTest {
         }
         assertTrue(la.get(11) < la.get(0), "the loss goes down: " + la);
         assertTrue(Files.exists(b.resolve("summary.json")));
+        // model-FLOPs utilisation: analytic FLOPs over the median step, against the cpu 1024³ ceiling
+        var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(b.resolve("summary.json").toFile());
+        double flops = summary.get("model_flops_per_step").asDouble(), ceiling = summary.get("matmul_ceiling_gflops").asDouble();
+        double mfu = summary.get("mfu").asDouble(), median = summary.get("median_step_ms").asDouble();
+        assertTrue(flops > 0 && ceiling > 0 && mfu > 0 && mfu < 1, summary.toString());
+        assertEquals(flops / (median / 1000) / (ceiling * 1e9), mfu, 1e-9 * mfu, summary.toString());
     }
 
     @Test
@@ -109,6 +115,68 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("last good checkpoint: " + run.resolve("checkpoints/step-0000004")), e.getMessage());
         assertEquals(List.of(2L, 4L), new Checkpoints(run).completeSteps());
         assertFalse(Files.exists(run.resolve("summary.json")));
+    }
+
+    /** Frozen groups: bit-identical after training (also across a checkpoint and resume); the other tensors train. */
+    @ParameterizedTest
+    @CsvSource({"java, 1", "cpu, 2"})
+    void frozenGroupsStayBitIdenticalAndTheRestTrains(String backend, int threads) throws Exception {
+        Backend be = Backends.create(backend, threads);
+        List<String> freeze = List.of("attention", "router", "norms");
+        TrainConfig tc = TrainConfig.builder().set("steps", 8).set("batch_size", 2).set("lr", 3e-3).set("min_lr", 3e-4)
+                .set("warmup_steps", 2).set("seed", 3).set("eval_every", 4).set("eval_batches", 2).set("checkpoint_every", 4)
+                .set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").set("freeze", freeze).build();
+        Model initial = new Model(TINY, be, tc.seed());
+        Path a = tmp.resolve("frozen-" + backend);
+        Model trained = new Model(TINY, be, tc.seed());
+        List<Batch> val = Batcher.evalBatches(corpus(), 2, TINY.seqLen(), 2);
+        Files.createDirectories(a);
+        Trainer t = new Trainer(trained, tc, new Trainer.Setup(a, BatchSource.of(new Batcher(corpus(), 2, TINY.seqLen(), tc.seed())),
+                val, null, null, null, null));
+        t.run(4);
+        Trainer resumed = new Trainer(trained, tc, new Trainer.Setup(a, BatchSource.of(new Batcher(corpus(), 2, TINY.seqLen(), tc.seed())),
+                val, null, null, null, null));
+        resumed.resumeFrom(new Checkpoints(a).latest().orElseThrow());
+        resumed.run(0);
+        int frozen = 0, moved = 0;
+        long frozenCount = 0;
+        for (Parameter p : trained.parameters()) {
+            boolean isFrozen = freeze.contains(trained.component(p.name()));
+            boolean same = java.util.Arrays.equals(initial.parameter(p.name()).data(), p.data());
+            if (isFrozen) {
+                assertTrue(same, p.name() + " is frozen but changed");
+                frozen++;
+                frozenCount += p.size();
+            } else if (!p.name().endsWith("w_up") || !same) {
+                assertFalse(same, p.name() + " is trainable but did not change");
+                moved++;
+            }
+        }
+        assertTrue(frozen >= 5 && moved >= 5, frozen + " frozen, " + moved + " moved");
+        var ck = Checkpoints.load(new Checkpoints(a).latest().orElseThrow());
+        assertFalse(ck.optimizer().containsKey("m.layers.0.attn.wq"), "a frozen tensor has no optimizer state");
+        assertTrue(ck.optimizer().containsKey("m.tok_emb"));
+        JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(a.resolve("summary.json").toFile());
+        assertEquals(frozenCount, summary.get("params_frozen").asLong());
+        assertEquals(trained.paramCounts().total() - frozenCount, summary.get("params_trainable").asLong());
+        assertEquals("[\"attention\",\"router\",\"norms\"]", summary.get("freeze").toString());
+    }
+
+    @Test
+    void freezeRejectsUnknownGroupsTheTiedHeadAndFreezingEverything() {
+        Model m = new Model(TINY, Backends.create("java", 1), 1);
+        assertEquals(m.parameters().size(), Trainer.trainable(m, List.of()).size());
+        var e = assertThrows(IllegalArgumentException.class, () -> Trainer.trainable(m, List.of("atention")));
+        assertTrue(e.getMessage().contains("atention is not one of"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Trainer.trainable(m, Model.COMPONENTS));
+        assertTrue(e.getMessage().contains("nothing to train"), e.getMessage());
+        Model tied = new Model(TINY.toBuilder().set("tie_embeddings", true).build(), Backends.create("java", 1), 1);
+        // the config's choices are the model's groups
+        assertEquals(Model.COMPONENTS, dagmoe.config.field.Fields.of(TrainConfig.class).stream()
+                .filter(k -> k.key().equals("freeze")).findFirst().orElseThrow().choices());
+        e = assertThrows(IllegalArgumentException.class, () -> Trainer.trainable(tied, List.of("head")));
+        assertTrue(e.getMessage().contains("tie_embeddings"), e.getMessage());
+        assertEquals(tied.parameters().size() - 1, Trainer.trainable(tied, List.of("embedding")).size());
     }
 
     private static List<Parameter> modelOf(Trainer t) {

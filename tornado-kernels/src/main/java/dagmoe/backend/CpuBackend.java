@@ -2,13 +2,13 @@ package dagmoe.backend;
 
 import dagmoe.backend.cpu.AttentionCpu;
 import dagmoe.backend.cpu.DagCpu;
+import dagmoe.backend.cpu.Elementwise;
 import dagmoe.backend.cpu.Gemm;
+import dagmoe.backend.cpu.NormCpu;
 import dagmoe.backend.cpu.Pointwise;
 import dagmoe.backend.cpu.RopeCpu;
 import dagmoe.backend.cpu.Vec;
 import dagmoe.backend.cpu.WorkerPool;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 import static dagmoe.backend.Shapes.matrix;
 import static dagmoe.backend.Shapes.vectors;
@@ -30,7 +30,6 @@ import static dagmoe.backend.Shapes.vectors;
  * are reassociated: vector lanes, FMA, k-blocking).
  */
 public class CpuBackend extends JavaBackend {
-    private static final VectorSpecies<Float> SP = Vec.SP;
     private static final int L = Vec.L;
 
     private final WorkerPool pool;
@@ -98,48 +97,19 @@ public class CpuBackend extends JavaBackend {
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
         vectors("axpy", n, "x", x, "y", y);
-        pool.forRange(n, 2, (i0, i1) -> {
-            FloatVector va = FloatVector.broadcast(SP, alpha);
-            int iv = i0 + (i1 - i0) - (i1 - i0) % L;
-            for (int i = i0; i < iv; i += L) {
-                FloatVector.fromArray(SP, y, i).add(va.mul(FloatVector.fromArray(SP, x, i))).intoArray(y, i);
-            }
-            for (int i = iv; i < i1; i++) {
-                y[i] += alpha * x[i];
-            }
-        });
+        pool.forRange(n, 2, (i0, i1) -> Elementwise.axpy(alpha, x, y, i0, i1));
     }
 
     @Override
     public void scale(float[] x, int n, float alpha) {
         vectors("scale", n, "x", x, null, null);
-        pool.forRange(n, 1, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                x[i] *= alpha;
-            }
-        });
+        pool.forRange(n, 1, (i0, i1) -> Elementwise.scale(x, alpha, i0, i1));
     }
 
     @Override
     public void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d) {
         checkTokenSlots("addTokenToSlots", new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
-        // out[(t·K+i)×d] = x[(t·K+i)×d] + alpha·h[t×d]
-        int dv = d - d % L;
-        pool.forRange(T, 2L * K * d, (t0, t1) -> {
-            FloatVector va = FloatVector.broadcast(SP, alpha);
-            for (int t = t0; t < t1; t++) {
-                int ht = t * d;
-                for (int i = 0; i < K; i++) {
-                    int o = (t * K + i) * d;
-                    for (int c = 0; c < dv; c += L) {
-                        FloatVector.fromArray(SP, x, o + c).add(va.mul(FloatVector.fromArray(SP, h, ht + c))).intoArray(out, o + c);
-                    }
-                    for (int c = dv; c < d; c++) {
-                        out[o + c] = x[o + c] + alpha * h[ht + c];
-                    }
-                }
-            }
-        });
+        pool.forRange(T, 2L * K * d, (t0, t1) -> Elementwise.addTokenToSlots(x, h, alpha, out, t0, t1, K, d));
     }
 
     // ---------------------------------------------------------------- reductions
@@ -186,21 +156,7 @@ public class CpuBackend extends JavaBackend {
     @Override
     public void rmsnormForward(float[] x, float[] w, float[] y, float[] rstd, int rows, int d, float eps) {
         checkRmsnorm("rmsnormForward", x, w, y, rstd, rows, d);
-        pool.forRange(rows, 3L * d, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int base = r * d;
-                float inv = 1f / (float) Math.sqrt(Vec.sumSquares(x, base, d) / d + eps);
-                rstd[r] = inv;
-                int dv = d - d % L;
-                FloatVector vi = FloatVector.broadcast(SP, inv);
-                for (int c = 0; c < dv; c += L) {
-                    FloatVector.fromArray(SP, x, base + c).mul(vi).mul(FloatVector.fromArray(SP, w, c)).intoArray(y, base + c);
-                }
-                for (int c = dv; c < d; c++) {
-                    y[base + c] = x[base + c] * inv * w[c];
-                }
-            }
-        });
+        pool.forRange(rows, 3L * d, (r0, r1) -> NormCpu.forward(x, w, y, rstd, r0, r1, d, eps));
     }
 
     @Override
@@ -209,44 +165,11 @@ public class CpuBackend extends JavaBackend {
         checkRmsnorm(op, x, w, dy, rstd, rows, d);
         matrix(op, "dx", dx, rows, d, "rows", "d");
         matrix(op, "dw", dw, 1, d, "1", "d");
-        // One pass over fixed blocks of NORM_BLOCK rows (boundaries depend on rows alone): per row
-        // dx += rstd·w⊙dy − rstd³/d · x · Σ_c w_c dy_c x_c, and the block's partial dw[c] = Σ_r dy·x·rstd (float,
-        // rows in order); the partials are then added per column in double, blocks in order: the same bits for
-        // any thread count, and x, dy are read once (a per-column pass would stride through every row again).
-        int blocks = (rows + NORM_BLOCK - 1) / NORM_BLOCK;
+        // One pass over fixed blocks of rows (boundaries depend on rows alone, NormCpu.backwardBlocks); the
+        // blocks' partial dw are then added per column in double, blocks in order: the same bits for any thread count.
+        int blocks = (rows + NormCpu.BLOCK - 1) / NormCpu.BLOCK;
         float[] part = new float[blocks * d];
-        int dv = d - d % L;
-        pool.forRange(blocks, 7L * NORM_BLOCK * d, (b0, b1) -> {
-            float[] wdy = new float[d];
-            for (int b = b0; b < b1; b++) {
-                int pOff = b * d;
-                for (int r = b * NORM_BLOCK, r1 = Math.min(rows, (b + 1) * NORM_BLOCK); r < r1; r++) {
-                    int base = r * d;
-                    float inv = rstd[r];
-                    for (int c = 0; c < dv; c += L) {
-                        FloatVector.fromArray(SP, w, c).mul(FloatVector.fromArray(SP, dy, base + c)).intoArray(wdy, c);
-                    }
-                    for (int c = dv; c < d; c++) {
-                        wdy[c] = w[c] * dy[base + c];
-                    }
-                    float dot = Vec.dot(wdy, 0, x, base, d);
-                    float k = inv * inv * inv * dot / d;
-                    FloatVector vi = FloatVector.broadcast(SP, inv);
-                    FloatVector vk = FloatVector.broadcast(SP, k);
-                    for (int c = 0; c < dv; c += L) {
-                        FloatVector xv = FloatVector.fromArray(SP, x, base + c);
-                        FloatVector g = vi.mul(FloatVector.fromArray(SP, wdy, c)).sub(vk.mul(xv));
-                        FloatVector.fromArray(SP, dx, base + c).add(g).intoArray(dx, base + c);
-                        FloatVector.fromArray(SP, dy, base + c).mul(xv).fma(vi, FloatVector.fromArray(SP, part, pOff + c))
-                                .intoArray(part, pOff + c);
-                    }
-                    for (int c = dv; c < d; c++) {
-                        dx[base + c] += inv * wdy[c] - k * x[base + c];
-                        part[pOff + c] = Math.fma(dy[base + c] * x[base + c], inv, part[pOff + c]);
-                    }
-                }
-            }
-        });
+        pool.forRange(blocks, 7L * NormCpu.BLOCK * d, (b0, b1) -> NormCpu.backwardBlocks(x, w, rstd, dy, dx, part, b0, b1, rows, d));
         forColumns(d, 2L * blocks, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
                 double s = 0.0;
@@ -257,9 +180,6 @@ public class CpuBackend extends JavaBackend {
             }
         });
     }
-
-    /** Rows per block of {@link #rmsnormBackward}'s weight-gradient partial sums. */
-    static final int NORM_BLOCK = 64;
 
     // ---------------------------------------------------------------- activations (exp-bound: vector exp, threaded)
 
@@ -487,37 +407,7 @@ public class CpuBackend extends JavaBackend {
         vectors("adamw", n, "p", p, "g", g);
         vectors("adamw", n, "m", m, "v", v);
         // the java kernel's operations in its order, lane by lane (no FMA contraction): identical bits
-        pool.forRange(n, 12, (i0, i1) -> {
-            FloatVector b1 = FloatVector.broadcast(SP, beta1);
-            FloatVector b2 = FloatVector.broadcast(SP, beta2);
-            FloatVector ob1 = FloatVector.broadcast(SP, 1f - beta1);
-            FloatVector ob2 = FloatVector.broadcast(SP, 1f - beta2);
-            FloatVector vbc1 = FloatVector.broadcast(SP, bc1);
-            FloatVector vbc2 = FloatVector.broadcast(SP, bc2);
-            FloatVector veps = FloatVector.broadcast(SP, eps);
-            FloatVector vlr = FloatVector.broadcast(SP, lr);
-            FloatVector vwd = FloatVector.broadcast(SP, weightDecay);
-            int iv = i0 + (i1 - i0) - (i1 - i0) % L;
-            for (int i = i0; i < iv; i += L) {
-                FloatVector gi = FloatVector.fromArray(SP, g, i);
-                FloatVector mi = b1.mul(FloatVector.fromArray(SP, m, i)).add(ob1.mul(gi));
-                FloatVector vi = b2.mul(FloatVector.fromArray(SP, v, i)).add(ob2.mul(gi).mul(gi));
-                mi.intoArray(m, i);
-                vi.intoArray(v, i);
-                FloatVector update = mi.div(vbc1).div(vi.div(vbc2).sqrt().add(veps));
-                FloatVector pi = FloatVector.fromArray(SP, p, i);
-                pi.sub(vlr.mul(update.add(vwd.mul(pi)))).intoArray(p, i);
-            }
-            for (int i = iv; i < i1; i++) {
-                float gi = g[i];
-                float mi = beta1 * m[i] + (1f - beta1) * gi;
-                float vi = beta2 * v[i] + (1f - beta2) * gi * gi;
-                m[i] = mi;
-                v[i] = vi;
-                float update = (mi / bc1) / ((float) Math.sqrt(vi / bc2) + eps);
-                p[i] -= lr * (update + weightDecay * p[i]);
-            }
-        });
+        pool.forRange(n, 12, (i0, i1) -> Elementwise.adamw(p, g, m, v, i0, i1, lr, beta1, beta2, eps, weightDecay, bc1, bc2));
     }
 
     // ---------------------------------------------------------------- helpers

@@ -16,7 +16,7 @@ import dagmoe.kernels.RouterKernels;
 import static dagmoe.backend.Shapes.ints;
 import static dagmoe.backend.Shapes.indicesBelow;
 import static dagmoe.backend.Shapes.matrix;
-import static dagmoe.backend.Shapes.nonNegative;
+import static dagmoe.backend.Shapes.dims;
 import static dagmoe.backend.Shapes.positive;
 import static dagmoe.backend.Shapes.vectors;
 
@@ -120,8 +120,7 @@ public class JavaBackend implements Backend {
     /** Checks of embeddingForward, shared with other backends. */
     public static void checkEmbeddingForward(float[] table, int[] tokens, float[] out, int T, int d) {
         String op = "embeddingForward";
-        nonNegative(op, "T", T);
-        positive(op, "d", d);
+        dims(op, "T d", T, d);
         ints(op, "tokens", tokens, T, "T");
         matrix(op, "out", out, T, d, "T", "d");
         int rows = table == null ? 0 : table.length / d;
@@ -137,9 +136,7 @@ public class JavaBackend implements Backend {
     /** Checks of embeddingBackward, shared with other backends. */
     public static void checkEmbeddingBackward(float[] dOut, int[] tokens, float[] dTable, int T, int d, int V) {
         String op = "embeddingBackward";
-        nonNegative(op, "T", T);
-        positive(op, "d", d);
-        positive(op, "V", V);
+        dims(op, "T d V", T, d, V);
         ints(op, "tokens", tokens, T, "T");
         matrix(op, "dOut", dOut, T, d, "T", "d");
         matrix(op, "dTable", dTable, V, d, "V", "d");
@@ -156,8 +153,7 @@ public class JavaBackend implements Backend {
 
     /** Checks of rmsnormForward / rmsnormBackward (pass null for arrays an op does not have). */
     public static void checkRmsnorm(String op, float[] x, float[] w, float[] y, float[] rstd, int rows, int d) {
-        nonNegative(op, "rows", rows);
-        positive(op, "d", d);
+        dims(op, "rows d", rows, d);
         matrix(op, "x", x, rows, d, "rows", "d");
         matrix(op, "w", w, 1, d, "1", "d");
         matrix(op, op.endsWith("Backward") ? "dy" : "y", y, rows, d, "rows", "d");
@@ -214,10 +210,7 @@ public class JavaBackend implements Backend {
 
     /** Checks of ropeForward / ropeBackward: a is the input, b the output; headDim must be even. */
     public static void checkRope(String op, String an, float[] a, String bn, float[] b, int T, int seq, int heads, int headDim) {
-        nonNegative(op, "T", T);
-        positive(op, "seq", seq);
-        positive(op, "heads", heads);
-        positive(op, "headDim", headDim);
+        dims(op, "T seq heads headDim", T, seq, heads, headDim);
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException(op + ": headDim = " + headDim + ", must be even (rotated in pairs)");
         }
@@ -250,10 +243,7 @@ public class JavaBackend implements Backend {
     /** Checks of the attention ops: token tensors [B·S × H·hd] and S×S tensors [B·H × S·S]. */
     public static void checkAttention(String op, float[][] tokenTensors, String[] tokenNames,
                                       float[][] squareTensors, String[] squareNames, int B, int S, int H, int hd) {
-        nonNegative(op, "B", B);
-        positive(op, "S", S);
-        positive(op, "H", H);
-        positive(op, "hd", hd);
+        dims(op, "B S H hd", B, S, H, hd);
         long tok = (long) B * S * H * hd;
         long sq = (long) B * H * S * S;
         for (int i = 0; i < tokenTensors.length; i++) {
@@ -291,9 +281,7 @@ public class JavaBackend implements Backend {
     /** Sizes of the router ops: T >= 0, N > 0, 1 <= K <= N; [T×N] and [T×K] arrays. */
     public static void checkRouter(String op, String[] tnNames, float[][] tn, int[] topIdx, boolean topIdxIsInput,
                                    String[] tkNames, float[][] tk, int T, int N, int K) {
-        nonNegative(op, "T", T);
-        positive(op, "N", N);
-        positive(op, "K", K);
+        dims(op, "T N K", T, N, K);
         if (K > N) {
             throw new IllegalArgumentException(op + ": K = " + K + ", must be <= N = " + N);
         }
@@ -356,9 +344,7 @@ public class JavaBackend implements Backend {
     /** Checks of dispatchPlan. */
     public static void checkDispatchPlan(int[] topIdx, int[] counts, int[] offsets, int[] order, int[] position, int T, int K, int N) {
         String op = "dispatchPlan";
-        nonNegative(op, "T", T);
-        positive(op, "K", K);
-        positive(op, "N", N);
+        dims(op, "T K N", T, K, N);
         long slots = (long) T * K;
         ints(op, "topIdx", topIdx, slots, "T*K = " + T + "*" + K);
         ints(op, "counts", counts, N, "N");
@@ -377,9 +363,7 @@ public class JavaBackend implements Backend {
     /** Checks of gatherRows. */
     public static void checkGatherRows(float[] src, int[] index, int divisor, float[] dst, int n, int d) {
         String op = "gatherRows";
-        nonNegative(op, "n", n);
-        positive(op, "d", d);
-        positive(op, "divisor", divisor);
+        dims(op, "n d divisor", n, d, divisor);
         ints(op, "index", index, n, "n");
         matrix(op, "dst", dst, n, d, "n", "d");
         int srcRows = src == null ? 0 : src.length / d;
@@ -400,9 +384,7 @@ public class JavaBackend implements Backend {
     /** Checks of sumSlotRows. */
     public static void checkSumSlotRows(float[] src, int[] position, float[] dst, int T, int K, int d) {
         String op = "sumSlotRows";
-        nonNegative(op, "T", T);
-        positive(op, "K", K);
-        positive(op, "d", d);
+        dims(op, "T K d", T, K, d);
         ints(op, "position", position, (long) T * K, "T*K = " + T + "*" + K);
         matrix(op, "dst", dst, T, d, "T", "d");
         int srcRows = src == null ? 0 : src.length / d;
@@ -420,8 +402,7 @@ public class JavaBackend implements Backend {
     @Override
     public void scaleRows(float[] x, float[] scale, float[] out, int rows, int d) {
         String op = "scaleRows";
-        nonNegative(op, "rows", rows);
-        positive(op, "d", d);
+        dims(op, "rows d", rows, d);
         matrix(op, "x", x, rows, d, "rows", "d");
         matrix(op, "scale", scale, rows, 1, "rows", "1");
         matrix(op, "out", out, rows, d, "rows", "d");
@@ -431,8 +412,7 @@ public class JavaBackend implements Backend {
     @Override
     public void scaleRowsBackward(float[] x, float[] scale, float[] dOut, float[] dx, float[] dScale, int rows, int d) {
         String op = "scaleRowsBackward";
-        nonNegative(op, "rows", rows);
-        positive(op, "d", d);
+        dims(op, "rows d", rows, d);
         matrix(op, "x", x, rows, d, "rows", "d");
         matrix(op, "scale", scale, rows, 1, "rows", "1");
         matrix(op, "dOut", dOut, rows, d, "rows", "d");
@@ -444,9 +424,7 @@ public class JavaBackend implements Backend {
     /** Checks of addTokenToSlots and its backward: slot arrays [T·K × d], token arrays [T × d]. */
     public static void checkTokenSlots(String op, String[] slotNames, float[][] slots, String tokenName, float[] token,
                                        int T, int K, int d) {
-        nonNegative(op, "T", T);
-        positive(op, "K", K);
-        positive(op, "d", d);
+        dims(op, "T K d", T, K, d);
         for (int i = 0; i < slots.length; i++) {
             long need = (long) T * K * d;
             if (Shapes.len(slots[i]) < need) {
@@ -470,9 +448,7 @@ public class JavaBackend implements Backend {
 
     /** Checks of the DAG pairwise ops: p-like arrays [T·K × 4g], out-like arrays [T·K × g]. */
     public static void checkDag(String op, String[] pNames, float[][] ps, String[] oNames, float[][] os, int T, int K, int g) {
-        nonNegative(op, "T", T);
-        positive(op, "K", K);
-        positive(op, "g", g);
+        dims(op, "T K g", T, K, g);
         long slots = (long) T * K;
         for (int i = 0; i < ps.length; i++) {
             if (Shapes.len(ps[i]) < slots * 4 * g) {
@@ -523,8 +499,7 @@ public class JavaBackend implements Backend {
     /** Checks of the cross-entropy ops; targets must be < V (negative = ignored). */
     public static void checkCrossEntropy(String op, float[] logits, int[] targets, float[] perRowA, String aName,
                                          float[] perRowB, String bName, int T, int V) {
-        nonNegative(op, "T", T);
-        positive(op, "V", V);
+        dims(op, "T V", T, V);
         matrix(op, "logits", logits, T, V, "T", "V");
         ints(op, "targets", targets, T, "T");
         matrix(op, aName, perRowA, T, 1, "T", "1");

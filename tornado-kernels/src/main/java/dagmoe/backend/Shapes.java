@@ -27,6 +27,22 @@ public final class Shapes {
     }
 
     /**
+     * An op's dimensions: the leading count {@code count} may be 0 (an empty batch), every size after it must be
+     * positive. {@code names} lists them in the same order, separated by spaces, e.g. {@code dims(op, "T K d", T, K, d)};
+     * the message is that of {@link #nonNegative} or {@link #positive} for the first one that fails.
+     */
+    public static void dims(String op, String names, int count, int... sizes) {
+        if (count < 0) {
+            nonNegative(op, names.split(" ")[0], count);
+        }
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] <= 0) {
+                positive(op, names.split(" ")[i + 1], sizes[i]);
+            }
+        }
+    }
+
+    /**
      * Fails unless the array (length {@code length}, -1 for null) holds at least {@code needed} elements.
      * {@code dims} alternates names and values, e.g. {@code "m", m, "k", k}.
      */

@@ -8,47 +8,19 @@ package dagmoe.kernels;
 public final class AttentionKernels {
     private AttentionKernels() {}
 
-    /** Float.MAX_VALUE, written out so the class file refers to no class but Math. */
-    private static final float FLOAT_MAX = 3.4028235e38f;
-
     /** probs = causal softmax(q kᵀ/√hd); out_i = Σ_{j≤i} probs_ij v_j. One thread per (b·H + h, i). */
     public static void attentionForward(float[] q, float[] k, float[] v, float[] probs, float[] out,
                                         int B, int S, int H, int hd) {
-        float scale = 1f / (float) Math.sqrt(hd);
         for (@Parallel int bh = 0; bh < B * H; bh++) {
             for (@Parallel int i = 0; i < S; i++) {
-                int b = bh / H;
-                int h = bh % H;
                 int row = (bh * S + i) * S;
-                int qBase = ((b * S + i) * H + h) * hd;
-                float max = -FLOAT_MAX;
-                for (int j = 0; j <= i; j++) {
-                    int kBase = ((b * S + j) * H + h) * hd;
-                    float s = 0f;
-                    for (int c = 0; c < hd; c++) {
-                        s += q[qBase + c] * k[kBase + c];
-                    }
-                    s *= scale;
-                    probs[row + j] = s;
-                    max = Math.max(max, s);
-                }
-                float sum = 0f;
-                for (int j = 0; j <= i; j++) {
-                    float e = (float) Math.exp(probs[row + j] - max);
-                    probs[row + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int j = 0; j <= i; j++) {
-                    probs[row + j] *= inv;
-                }
-                for (int j = i + 1; j < S; j++) {
-                    probs[row + j] = 0f;
-                }
+                causalRow(q, k, probs, bh, i, S, H, hd, 1);
+                KernelMath.softmaxFromMax(probs, probs, row, i + 1, KernelMath.rowMax(probs, row, i + 1));
+                int qBase = headBase(bh, i, S, H, hd);
                 for (int c = 0; c < hd; c++) {
                     float o = 0f;
                     for (int j = 0; j <= i; j++) {
-                        o += probs[row + j] * v[((b * S + j) * H + h) * hd + c];
+                        o += probs[row + j] * v[headBase(bh, j, S, H, hd) + c];
                     }
                     out[qBase + c] = o;
                 }
@@ -66,25 +38,14 @@ public final class AttentionKernels {
         float scale = 1f / (float) Math.sqrt(hd);
         for (@Parallel int bh = 0; bh < B * H; bh++) {
             for (@Parallel int i = 0; i < S; i++) {
-                int b = bh / H;
-                int h = bh % H;
                 int row = (bh * S + i) * S;
-                int oBase = ((b * S + i) * H + h) * hd;
+                causalRow(dOut, v, scratch, bh, i, S, H, hd, 0);
                 float dot = 0f;
                 for (int j = 0; j <= i; j++) {
-                    int vBase = ((b * S + j) * H + h) * hd;
-                    float dp = 0f;
-                    for (int c = 0; c < hd; c++) {
-                        dp += dOut[oBase + c] * v[vBase + c];
-                    }
-                    scratch[row + j] = dp;
-                    dot += probs[row + j] * dp;
+                    dot += probs[row + j] * scratch[row + j];
                 }
                 for (int j = 0; j <= i; j++) {
                     scratch[row + j] = probs[row + j] * (scratch[row + j] - dot) * scale;
-                }
-                for (int j = i + 1; j < S; j++) {
-                    scratch[row + j] = 0f;
                 }
             }
         }
@@ -94,14 +55,12 @@ public final class AttentionKernels {
     public static void attentionQueryGrad(float[] k, float[] scratch, float[] dq, int B, int S, int H, int hd) {
         for (@Parallel int bh = 0; bh < B * H; bh++) {
             for (@Parallel int i = 0; i < S; i++) {
-                int b = bh / H;
-                int h = bh % H;
                 int row = (bh * S + i) * S;
-                int qBase = ((b * S + i) * H + h) * hd;
+                int qBase = headBase(bh, i, S, H, hd);
                 for (int c = 0; c < hd; c++) {
                     float s = 0f;
                     for (int j = 0; j <= i; j++) {
-                        s += scratch[row + j] * k[((b * S + j) * H + h) * hd + c];
+                        s += scratch[row + j] * k[headBase(bh, j, S, H, hd) + c];
                     }
                     dq[qBase + c] += s;
                 }
@@ -117,15 +76,13 @@ public final class AttentionKernels {
                                              float[] dk, float[] dv, int B, int S, int H, int hd) {
         for (@Parallel int bh = 0; bh < B * H; bh++) {
             for (@Parallel int j = 0; j < S; j++) {
-                int b = bh / H;
-                int h = bh % H;
-                int kBase = ((b * S + j) * H + h) * hd;
+                int kBase = headBase(bh, j, S, H, hd);
                 for (int c = 0; c < hd; c++) {
                     float sk = 0f;
                     float sv = 0f;
                     for (int i = j; i < S; i++) {
                         int idx = (bh * S + i) * S + j;
-                        int qBase = ((b * S + i) * H + h) * hd;
+                        int qBase = headBase(bh, i, S, H, hd);
                         sk += scratch[idx] * q[qBase + c];
                         sv += probs[idx] * dOut[qBase + c];
                     }
@@ -133,6 +90,32 @@ public final class AttentionKernels {
                     dv[kBase + c] += sv;
                 }
             }
+        }
+    }
+
+    /** Where head h = bh % H of token (b = bh / H, i) starts in a [B·S × H × hd] tensor. */
+    private static int headBase(int bh, int i, int S, int H, int hd) {
+        return ((bh / H * S + i) * H + bh % H) * hd;
+    }
+
+    /**
+     * Row (b·H + h, i) of a [B × H × S × S] table: table_ij = x_i·y_j (times 1/√hd when scaled is 1) for j ≤ i,
+     * each dot accumulated in float in channel order; 0 above the causal diagonal.
+     */
+    private static void causalRow(float[] x, float[] y, float[] table, int bh, int i, int S, int H, int hd, int scaled) {
+        float scale = scaled == 1 ? 1f / (float) Math.sqrt(hd) : 1f;
+        int row = (bh * S + i) * S;
+        int xBase = headBase(bh, i, S, H, hd);
+        for (int j = 0; j <= i; j++) {
+            int yBase = headBase(bh, j, S, H, hd);
+            float s = 0f;
+            for (int c = 0; c < hd; c++) {
+                s += x[xBase + c] * y[yBase + c];
+            }
+            table[row + j] = s * scale;
+        }
+        for (int j = i + 1; j < S; j++) {
+            table[row + j] = 0f;
         }
     }
 }

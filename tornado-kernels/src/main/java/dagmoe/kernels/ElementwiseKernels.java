@@ -4,9 +4,6 @@ package dagmoe.kernels;
 public final class ElementwiseKernels {
     private ElementwiseKernels() {}
 
-    /** Float.MAX_VALUE, written out so the class file refers to no class but Math. */
-    private static final float FLOAT_MAX = 3.4028235e38f;
-
     /** x[0..n) = value. */
     public static void fill(float[] x, int n, float value) {
         for (@Parallel int i = 0; i < n; i++) {
@@ -43,13 +40,7 @@ public final class ElementwiseKernels {
     public static void sumSquaresPartials(float[] x, int n, int chunk, double[] partials) {
         int chunks = (n + chunk - 1) / chunk;
         for (@Parallel int c = 0; c < chunks; c++) {
-            int end = Math.min(n, (c + 1) * chunk);
-            double s = 0.0;
-            for (int i = c * chunk; i < end; i++) {
-                double v = x[i];
-                s += v * v;
-            }
-            partials[c] = s;
+            partials[c] = sumSquares(x, c * chunk, Math.min(n, (c + 1) * chunk));
         }
     }
 
@@ -57,15 +48,29 @@ public final class ElementwiseKernels {
     public static void nonFiniteFlags(float[] x, int n, int chunk, int[] flags) {
         int chunks = (n + chunk - 1) / chunk;
         for (@Parallel int c = 0; c < chunks; c++) {
-            int end = Math.min(n, (c + 1) * chunk);
-            int bad = 0;
-            for (int i = c * chunk; i < end; i++) {
-                // NaN fails every comparison; an infinity exceeds MAX_VALUE.
-                if (!(Math.abs(x[i]) <= FLOAT_MAX)) {
-                    bad = 1;
-                }
-            }
-            flags[c] = bad;
+            flags[c] = nonFinite(x, c * chunk, Math.min(n, (c + 1) * chunk));
         }
+    }
+
+    /** Σ x[i]² over [from, to), in double in index order. */
+    private static double sumSquares(float[] x, int from, int to) {
+        double s = 0.0;
+        for (int i = from; i < to; i++) {
+            double v = x[i];
+            s += v * v;
+        }
+        return s;
+    }
+
+    /** 1 if x[from..to) holds a NaN or an infinity, else 0. */
+    private static int nonFinite(float[] x, int from, int to) {
+        int bad = 0;
+        for (int i = from; i < to; i++) {
+            // NaN fails every comparison; an infinity exceeds MAX_VALUE.
+            if (!(Math.abs(x[i]) <= KernelMath.FLOAT_MAX)) {
+                bad = 1;
+            }
+        }
+        return bad;
     }
 }

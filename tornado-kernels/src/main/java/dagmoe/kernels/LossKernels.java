@@ -4,22 +4,11 @@ package dagmoe.kernels;
 public final class LossKernels {
     private LossKernels() {}
 
-    /** Float.MAX_VALUE, written out so the class file refers to no class but Math. */
-    private static final float FLOAT_MAX = 3.4028235e38f;
-
     /** loss[t] = lse_t − logits[t, target] (0 when ignored); lse[t] = logsumexp(logits_t) always. One thread per row. */
     public static void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V) {
         for (@Parallel int t = 0; t < T; t++) {
             int base = t * V;
-            float max = -FLOAT_MAX;
-            for (int v = 0; v < V; v++) {
-                max = Math.max(max, logits[base + v]);
-            }
-            float sum = 0f;
-            for (int v = 0; v < V; v++) {
-                sum += (float) Math.exp(logits[base + v] - max);
-            }
-            float l = max + (float) Math.log(sum);
+            float l = KernelMath.logSumExp(logits, base, V);
             lse[t] = l;
             int y = targets[t];
             loss[t] = y >= 0 ? l - logits[base + y] : 0f;

@@ -13,12 +13,7 @@ public final class MatmulKernels {
                               int m, int n, int k, int accumulate) {
         for (@Parallel int i = 0; i < m; i++) {
             for (@Parallel int j = 0; j < n; j++) {
-                float s = 0f;
-                for (int p = 0; p < k; p++) {
-                    s += a[aOff + i * k + p] * b[bOff + p * n + j];
-                }
-                int o = cOff + i * n + j;
-                c[o] = accumulate == 1 ? c[o] + s : s;
+                store(c, cOff + i * n + j, dot(a, aOff + i * k, 1, b, bOff + j, n, k), accumulate);
             }
         }
     }
@@ -28,12 +23,7 @@ public final class MatmulKernels {
                                  int m, int n, int k, int accumulate) {
         for (@Parallel int i = 0; i < m; i++) {
             for (@Parallel int j = 0; j < n; j++) {
-                float s = 0f;
-                for (int p = 0; p < k; p++) {
-                    s += a[aOff + i * k + p] * b[bOff + j * k + p];
-                }
-                int o = cOff + i * n + j;
-                c[o] = accumulate == 1 ? c[o] + s : s;
+                store(c, cOff + i * n + j, dot(a, aOff + i * k, 1, b, bOff + j * k, 1, k), accumulate);
             }
         }
     }
@@ -43,13 +33,22 @@ public final class MatmulKernels {
                                  int m, int n, int k, int accumulate) {
         for (@Parallel int i = 0; i < m; i++) {
             for (@Parallel int j = 0; j < n; j++) {
-                float s = 0f;
-                for (int p = 0; p < k; p++) {
-                    s += a[aOff + p * m + i] * b[bOff + p * n + j];
-                }
-                int o = cOff + i * n + j;
-                c[o] = accumulate == 1 ? c[o] + s : s;
+                store(c, cOff + i * n + j, dot(a, aOff + i, m, b, bOff + j, n, k), accumulate);
             }
         }
+    }
+
+    /** Σ_p a[aAt + p·aStep] · b[bAt + p·bStep] for p in [0, k), accumulated in float in p order. */
+    private static float dot(float[] a, int aAt, int aStep, float[] b, int bAt, int bStep, int k) {
+        float s = 0f;
+        for (int p = 0; p < k; p++) {
+            s += a[aAt + p * aStep] * b[bAt + p * bStep];
+        }
+        return s;
+    }
+
+    /** c[o] = s, or c[o] += s when accumulate is 1. */
+    private static void store(float[] c, int o, float s, int accumulate) {
+        c[o] = accumulate == 1 ? c[o] + s : s;
     }
 }

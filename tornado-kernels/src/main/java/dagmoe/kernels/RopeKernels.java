@@ -13,17 +13,7 @@ public final class RopeKernels {
     public static void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta) {
         for (@Parallel int t = 0; t < T; t++) {
             for (@Parallel int h = 0; h < heads; h++) {
-                double pos = t % seq;
-                int base = (t * heads + h) * headDim;
-                for (int i = 0; i < headDim / 2; i++) {
-                    double angle = pos * Math.pow(theta, -2.0 * i / headDim);
-                    float cs = (float) Math.cos(angle);
-                    float sn = (float) Math.sin(angle);
-                    float x0 = x[base + 2 * i];
-                    float x1 = x[base + 2 * i + 1];
-                    out[base + 2 * i] = x0 * cs - x1 * sn;
-                    out[base + 2 * i + 1] = x0 * sn + x1 * cs;
-                }
+                rotateHead(x, out, (t * heads + h) * headDim, t % seq, headDim, theta, 1f, 0);
             }
         }
     }
@@ -32,18 +22,27 @@ public final class RopeKernels {
     public static void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta) {
         for (@Parallel int t = 0; t < T; t++) {
             for (@Parallel int h = 0; h < heads; h++) {
-                double pos = t % seq;
-                int base = (t * heads + h) * headDim;
-                for (int i = 0; i < headDim / 2; i++) {
-                    double angle = pos * Math.pow(theta, -2.0 * i / headDim);
-                    float cs = (float) Math.cos(angle);
-                    float sn = (float) Math.sin(angle);
-                    float d0 = dOut[base + 2 * i];
-                    float d1 = dOut[base + 2 * i + 1];
-                    dx[base + 2 * i] += d0 * cs + d1 * sn;
-                    dx[base + 2 * i + 1] += -d0 * sn + d1 * cs;
-                }
+                rotateHead(dOut, dx, (t * heads + h) * headDim, t % seq, headDim, theta, -1f, 1);
             }
+        }
+    }
+
+    /**
+     * One head at {@code base}: dst (+)= src rotated by {@code sign}·angle per pair (sign 1 forward, −1 for the
+     * transpose; negating the sine is exact, so both directions round as the written-out formulas do).
+     */
+    private static void rotateHead(float[] src, float[] dst, int base, double pos, int headDim, float theta,
+                                   float sign, int accumulate) {
+        for (int i = 0; i < headDim / 2; i++) {
+            double angle = pos * Math.pow(theta, -2.0 * i / headDim);
+            float cs = (float) Math.cos(angle);
+            float sn = sign * (float) Math.sin(angle);
+            float x0 = src[base + 2 * i];
+            float x1 = src[base + 2 * i + 1];
+            float r0 = x0 * cs - x1 * sn;
+            float r1 = x0 * sn + x1 * cs;
+            dst[base + 2 * i] = accumulate == 1 ? dst[base + 2 * i] + r0 : r0;
+            dst[base + 2 * i + 1] = accumulate == 1 ? dst[base + 2 * i + 1] + r1 : r1;
         }
     }
 }

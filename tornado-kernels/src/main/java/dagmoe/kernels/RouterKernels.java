@@ -8,29 +8,13 @@ package dagmoe.kernels;
 public final class RouterKernels {
     private RouterKernels() {}
 
-    /** Float.MAX_VALUE, written out so the class file refers to no class but Math. */
-    private static final float FLOAT_MAX = 3.4028235e38f;
-
     /** probs = softmax(logits); topIdx, gates = top-K (gates renormalised to sum 1 when normalize = 1). */
     public static void routerForward(float[] logits, float[] probs, int[] topIdx, float[] gates,
                                      int T, int N, int K, int normalize) {
         for (@Parallel int t = 0; t < T; t++) {
             int base = t * N;
-            float max = -FLOAT_MAX;
-            for (int e = 0; e < N; e++) {
-                max = Math.max(max, logits[base + e]);
-            }
-            float sum = 0f;
-            for (int e = 0; e < N; e++) {
-                float x = (float) Math.exp(logits[base + e] - max);
-                probs[base + e] = x;
-                sum += x;
-            }
-            float inv = 1f / sum;
-            for (int e = 0; e < N; e++) {
-                probs[base + e] *= inv;
-            }
-            float prevP = FLOAT_MAX;
+            KernelMath.softmaxFromMax(logits, probs, base, N, KernelMath.rowMax(logits, base, N));
+            float prevP = KernelMath.FLOAT_MAX;
             int prevE = -1;
             float gateSum = 0f;
             for (int i = 0; i < K; i++) {
@@ -130,7 +114,7 @@ public final class RouterKernels {
         }
         float z = 0f;
         for (int t = 0; t < T; t++) {
-            float lse = logSumExp(logits, t * N, N);
+            float lse = KernelMath.logSumExp(logits, t * N, N);
             z += lse * lse;
         }
         out[0] = alpha * N * balance;
@@ -150,25 +134,12 @@ public final class RouterKernels {
             for (int e = 0; e < N; e++) {
                 dot += probs[base + e] * c * counts[e];
             }
-            float lse = logSumExp(logits, base, N);
+            float lse = KernelMath.logSumExp(logits, base, N);
             float zc = 2f * beta / T * lse;
             for (int e = 0; e < N; e++) {
                 float p = probs[base + e];
                 dLogits[base + e] += p * (c * counts[e] - dot) + zc * p;
             }
         }
-    }
-
-    /** logsumexp of x[off..off+n), max-shifted. */
-    private static float logSumExp(float[] x, int off, int n) {
-        float max = -FLOAT_MAX;
-        for (int e = 0; e < n; e++) {
-            max = Math.max(max, x[off + e]);
-        }
-        float sum = 0f;
-        for (int e = 0; e < n; e++) {
-            sum += (float) Math.exp(x[off + e] - max);
-        }
-        return max + (float) Math.log(sum);
     }
 }

@@ -19,13 +19,11 @@ import static org.junit.jupiter.api.Assertions.fail;
  * inputs and awkward shapes (1, 7, 33, 257, non-multiples of the vector width, offsets ≠ 0, accumulate on and
  * off), with 1, 2 and 3 threads; plus determinism (same inputs → same bits) and the inherited shape checks.
  *
- * <p>Tolerance: every float array an operation touches must satisfy max_i |cpu_i − java_i| ≤ TOL · max_i |java_i|
- * (relative to the magnitude of the result; sums are reassociated by vector lanes, FMA and blocking, so they
- * differ by float rounding only). Integer outputs must be equal.
+ * <p>Tolerance: every float array an operation touches must agree with java within {@link Agreement#CPU_OP}
+ * (max_i |cpu_i − java_i| ≤ 5e-6 · max_i |java_i|: sums are reassociated by vector lanes, FMA and blocking, so they
+ * differ by float rounding only), the definition {@code dagmoe selftest} uses too. Integer outputs must be equal.
  */
 class CpuBackendTest {
-    /** Relative (to the array's largest magnitude) tolerance of cpu vs java. */
-    static final double TOL = 5e-6;
 
     static final JavaBackend JAVA = new JavaBackend();
     static CpuBackend[] cpus;
@@ -67,7 +65,7 @@ class CpuBackendTest {
         }
     }
 
-    /** Runs op on java and on every cpu backend, then compares every array (floats within TOL, ints exactly). */
+    /** Runs op on java and on every cpu backend, then compares every array (floats within Agreement.CPU_OP, ints exactly). */
     static void check(String what, Arrs in, BiConsumer<Backend, Arrs> op) {
         Arrs ref = in.copy();
         op.accept(JAVA, ref);
@@ -85,18 +83,8 @@ class CpuBackendTest {
     }
 
     static void assertNear(String what, float[] expected, float[] actual) {
-        double scale = 0;
-        for (float v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        double tol = TOL * scale;
-        for (int i = 0; i < expected.length; i++) {
-            double diff = Math.abs((double) expected[i] - actual[i]);
-            if (!(diff <= tol) && !(Float.isNaN(expected[i]) && Float.isNaN(actual[i]))) {
-                fail(what + ": index " + i + " of " + expected.length + ": cpu " + actual[i] + ", java " + expected[i]
-                        + " (|diff| " + diff + " > " + TOL + " · max|java| " + scale + ")");
-            }
-        }
+        Agreement.Diff d = Agreement.compare(expected, actual, Agreement.CPU_OP);
+        if (!d.pass()) fail(what + ": " + d.detail());
     }
 
     static float[] uni(SplittableRandom r, int n, double scale) {

@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
 import static dagmoe.kernels.TestArrays.assertClose;
 import static dagmoe.kernels.TestArrays.assertGradient;
 import static dagmoe.kernels.TestArrays.delta;
+import static dagmoe.kernels.TestArrays.eachShape;
 import static dagmoe.kernels.TestArrays.dot;
 import static dagmoe.kernels.TestArrays.toDouble;
 import static dagmoe.kernels.TestArrays.uniform;
@@ -103,29 +104,27 @@ class AggregationKernelsTest {
     void dagPairwiseForwardAndBackward() {
         SplittableRandom r = TestArrays.rng(52);
         int[][] shapes = {{1, 1, 1}, {3, 2, 7}, {2, 4, 33}, {4, 3, 5}, {1, 8, 16}};
-        for (int[] s : shapes) {
-            int T = s[0], K = s[1], g = s[2];
+        eachShape(shapes, (T, K, g, shape) -> {
             float[] p = uniform(r, T * K * 4 * g, 2);
             float[] out = uniform(r, T * K * g, 9);
             be.dagPairwiseForward(p, out, T, K, g);
             double[] pd = toDouble(p);
-            assertClose("dagPairwise " + java.util.Arrays.toString(s), pairwiseRef(pd, T, K, g), out, 1e-5, 1e-5);
+            assertClose("dagPairwise " + shape, pairwiseRef(pd, T, K, g), out, 1e-5, 1e-5);
 
             double[] rr = toDouble(uniform(r, T * K * g, 1));
             float[] dp0 = uniform(r, p.length, 1);
             float[] dp = dp0.clone();
             be.dagPairwiseBackward(p, f(rr), dp, T, K, g);
-            assertGradient("dagPairwise dp " + java.util.Arrays.toString(s), v -> dot(rr, pairwiseRef(v, T, K, g)),
+            assertGradient("dagPairwise dp " + shape, v -> dot(rr, pairwiseRef(v, T, K, g)),
                     pd.clone(), delta(dp, dp0), H, 1e-4, 400);
-        }
+        });
     }
 
     @Test
     void dagGateMeansMatchesReference() {
         SplittableRandom r = TestArrays.rng(53);
         int[][] shapes = {{1, 1, 1}, {7, 2, 5}, {33, 3, 7}};
-        for (int[] s : shapes) {
-            int T = s[0], K = s[1], g = s[2];
+        eachShape(shapes, (T, K, g, shape) -> {
             float[] p = uniform(r, T * K * 4 * g, 3);
             float[] out = uniform(r, K * K + 1, 5);
             float last = out[K * K];
@@ -140,7 +139,7 @@ class AggregationKernelsTest {
                     expected[i * K + j] = sum / (T * g);
                 }
             expected[K * K] = last;
-            assertClose("dagGateMeans " + java.util.Arrays.toString(s), expected, out, 1e-6, 1e-5);
-        }
+            assertClose("dagGateMeans " + shape, expected, out, 1e-6, 1e-5);
+        });
     }
 }

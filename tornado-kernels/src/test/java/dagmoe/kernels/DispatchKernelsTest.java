@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.util.SplittableRandom;
 
 import static dagmoe.kernels.TestArrays.assertClose;
+import static dagmoe.kernels.TestArrays.eachShape;
 import static dagmoe.kernels.TestArrays.toDouble;
 import static dagmoe.kernels.TestArrays.uniform;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -21,8 +22,7 @@ class DispatchKernelsTest {
     void dispatchPlanIsAStableSortWithCountsOffsetsAndInversePermutation() {
         SplittableRandom r = TestArrays.rng(40);
         int[][] shapes = {{1, 1, 1}, {7, 2, 8}, {33, 3, 7}, {257, 2, 16}, {5, 2, 64}};
-        for (int[] s : shapes) {
-            int T = s[0], K = s[1], N = s[2];
+        eachShape(shapes, (T, K, N, shape) -> {
             int slots = T * K;
             int[] top = TestArrays.ints(r, slots, N);
             int[] counts = TestArrays.ints(r, N, 100); // garbage in: must be overwritten
@@ -49,7 +49,7 @@ class DispatchKernelsTest {
                     if (p > offsets[e]) assertTrue(order[p - 1] < order[p], "stable: slots increase within an expert");
                 }
             }
-        }
+        });
     }
 
     @Test

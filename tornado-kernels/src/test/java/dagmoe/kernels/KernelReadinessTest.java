@@ -180,11 +180,40 @@ class KernelReadinessTest {
             refs.remove("java/lang/Object"); // the superclass
             refs.remove("java/lang/Math");
             refs.remove("dagmoe/kernels/Parallel");
+            refs.remove("dagmoe/kernels/KernelMath"); // the shared helpers, held to the same rules below
             // primitive array types ([F, [I, [D) appear in stack map frames
             refs.removeIf(n -> n.length() == 2 && n.charAt(0) == '[' && "ZBCSIJFD".indexOf(n.charAt(1)) >= 0);
             assertTrue(refs.isEmpty(), c.getSimpleName() + " refers to " + refs
                     + ": kernels may use only primitive arrays and java.lang.Math (no objects, exceptions or library calls)");
         }
+    }
+
+    /** The helpers the kernels share: static, over primitives, no objects or library calls, so TornadoVM inlines them. */
+    @Test
+    void sharedKernelHelpersFollowTheKernelRules() throws IOException {
+        Class<?> c = KernelMath.class;
+        assertTrue(Modifier.isFinal(c.getModifiers()), "KernelMath should be final");
+        for (Method m : c.getDeclaredMethods()) {
+            if (m.isSynthetic()) {
+                continue;
+            }
+            String sig = "KernelMath." + m.getName() + Arrays.toString(m.getParameterTypes());
+            assertTrue(Modifier.isStatic(m.getModifiers()), sig + " is not static");
+            assertTrue(m.getReturnType().isPrimitive() && m.getReturnType() != boolean.class, sig + " must return void or a number");
+            for (Class<?> p : m.getParameterTypes()) {
+                assertTrue((p.isPrimitive() && p != boolean.class) || (p.isArray() && p.getComponentType().isPrimitive()),
+                        sig + ": parameter type " + p.getSimpleName() + " is not a number or a primitive array");
+            }
+        }
+        for (Field f : c.getDeclaredFields()) {
+            int mod = f.getModifiers();
+            assertTrue(Modifier.isStatic(mod) && Modifier.isFinal(mod) && f.getType().isPrimitive(),
+                    "KernelMath." + f.getName() + ": only primitive constants");
+        }
+        Set<String> refs = referencedClasses(classBytes(c));
+        refs.removeAll(Set.of("dagmoe/kernels/KernelMath", "java/lang/Object", "java/lang/Math"));
+        refs.removeIf(n -> n.length() == 2 && n.charAt(0) == '[' && "ZBCSIJFD".indexOf(n.charAt(1)) >= 0);
+        assertTrue(refs.isEmpty(), "KernelMath refers to " + refs);
     }
 
     @Test

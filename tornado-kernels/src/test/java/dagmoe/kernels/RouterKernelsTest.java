@@ -11,6 +11,7 @@ import java.util.stream.IntStream;
 import static dagmoe.kernels.TestArrays.assertClose;
 import static dagmoe.kernels.TestArrays.assertGradient;
 import static dagmoe.kernels.TestArrays.delta;
+import static dagmoe.kernels.TestArrays.eachShape;
 import static dagmoe.kernels.TestArrays.dot;
 import static dagmoe.kernels.TestArrays.toDouble;
 import static dagmoe.kernels.TestArrays.uniform;
@@ -75,27 +76,45 @@ class RouterKernelsTest {
         return l;
     }
 
+    /** The router's forward outputs at one shape. */
+    record Routed(float[] probs, int[] top, float[] gates) {}
+
+    Routed route(float[] logits, int T, int N, int K, boolean normalize) {
+        Routed o = new Routed(new float[T * N], new int[T * K], new float[T * K]);
+        be.routerForward(logits, o.probs(), o.top(), o.gates(), T, N, K, normalize);
+        return o;
+    }
+
+    /** A router case at (T, N, K) with or without gate renormalisation. */
+    @FunctionalInterface
+    interface RouterCase {
+        void run(int T, int N, int K, boolean normalize, String shape);
+    }
+
+    /** Runs body at every shape, with and then without renormalised gates. */
+    static void eachCase(int[][] shapes, RouterCase body) {
+        eachShape(shapes, (T, N, K, shape) -> {
+            for (boolean normalize : new boolean[] {true, false}) {
+                body.run(T, N, K, normalize, shape);
+            }
+        });
+    }
+
     @Test
     void forwardSoftmaxTopKAndGates() {
         SplittableRandom r = TestArrays.rng(30);
         int[][] shapes = {{1, 1, 1}, {7, 8, 2}, {33, 7, 3}, {5, 16, 16}};
-        for (int[] s : shapes) {
-            int T = s[0], N = s[1], K = s[2];
-            for (boolean normalize : new boolean[] {true, false}) {
-                float[] logits = uniform(r, T * N, 3);
-                float[] probs = new float[T * N];
-                int[] top = new int[T * K];
-                float[] g = new float[T * K];
-                be.routerForward(logits, probs, top, g, T, N, K, normalize);
-                double[] ld = toDouble(logits);
-                double[] pe = new double[T * N];
-                for (int t = 0; t < T; t++) System.arraycopy(softmax(ld, t, N), 0, pe, t * N, N);
-                assertClose("router probs", pe, probs, 1e-6, 1e-5);
-                int[] topRef = topK(ld, T, N, K);
-                assertArrayEquals(topRef, top, "top-K " + Arrays.toString(s));
-                assertClose("gates normalize=" + normalize, gates(ld, topRef, T, N, K, normalize), g, 1e-6, 1e-5);
-            }
-        }
+        eachCase(shapes, (T, N, K, normalize, shape) -> {
+            float[] logits = uniform(r, T * N, 3);
+            Routed o = route(logits, T, N, K, normalize);
+            double[] ld = toDouble(logits);
+            double[] pe = new double[T * N];
+            for (int t = 0; t < T; t++) System.arraycopy(softmax(ld, t, N), 0, pe, t * N, N);
+            assertClose("router probs", pe, o.probs(), 1e-6, 1e-5);
+            int[] topRef = topK(ld, T, N, K);
+            assertArrayEquals(topRef, o.top(), "top-K " + shape);
+            assertClose("gates normalize=" + normalize, gates(ld, topRef, T, N, K, normalize), o.gates(), 1e-6, 1e-5);
+        });
     }
 
     @Test
@@ -131,33 +150,27 @@ class RouterKernelsTest {
     void backwardMatchesFiniteDifferencesAwayFromTies() {
         SplittableRandom r = TestArrays.rng(31);
         int[][] shapes = {{1, 2, 1}, {7, 8, 2}, {9, 7, 3}, {3, 5, 5}};
-        for (int[] s : shapes) {
-            int T = s[0], N = s[1], K = s[2];
-            for (boolean normalize : new boolean[] {true, false}) {
-                float[] logits = separatedLogits(r, T, N);
-                float[] probs = new float[T * N];
-                int[] top = new int[T * K];
-                float[] g = new float[T * K];
-                be.routerForward(logits, probs, top, g, T, N, K, normalize);
-                double[] rr = toDouble(uniform(r, T * K, 1));
-                float[] dG = new float[T * K];
-                for (int i = 0; i < dG.length; i++) dG[i] = (float) rr[i];
-                float[] dl0 = uniform(r, T * N, 1);
-                float[] dl = dl0.clone();
-                be.routerBackward(probs, top, g, dG, dl, T, N, K, normalize);
-                if (normalize && K == 1) {
-                    // a single renormalised gate is constant 1: no gradient
-                    assertClose("router dLogits K=1", new double[T * N], delta(dl, dl0), 1e-7, 0);
-                    continue;
-                }
-                double h = 1e-5;
-                assertGradient("router dLogits " + Arrays.toString(s) + " normalize=" + normalize, x -> {
-                    // the selection must not change under the perturbation, else the derivative is undefined
-                    assertArrayEquals(top, topK(x, T, N, K), "top-K changed under perturbation");
-                    return dot(rr, gates(x, top, T, N, K, normalize));
-                }, toDouble(logits), delta(dl, dl0), h, 2e-4, 300);
+        eachCase(shapes, (T, N, K, normalize, shape) -> {
+            float[] logits = separatedLogits(r, T, N);
+            Routed o = route(logits, T, N, K, normalize);
+            double[] rr = toDouble(uniform(r, T * K, 1));
+            float[] dG = new float[T * K];
+            for (int i = 0; i < dG.length; i++) dG[i] = (float) rr[i];
+            float[] dl0 = uniform(r, T * N, 1);
+            float[] dl = dl0.clone();
+            be.routerBackward(o.probs(), o.top(), o.gates(), dG, dl, T, N, K, normalize);
+            if (normalize && K == 1) {
+                // a single renormalised gate is constant 1: no gradient
+                assertClose("router dLogits K=1", new double[T * N], delta(dl, dl0), 1e-7, 0);
+                return;
             }
-        }
+            double h = 1e-5;
+            assertGradient("router dLogits " + shape + " normalize=" + normalize, x -> {
+                // the selection must not change under the perturbation, else the derivative is undefined
+                assertArrayEquals(o.top(), topK(x, T, N, K), "top-K changed under perturbation");
+                return dot(rr, gates(x, o.top(), T, N, K, normalize));
+            }, toDouble(logits), delta(dl, dl0), h, 2e-4, 300);
+        });
     }
 
     static double[] auxRef(double[] logits, int[] top, int T, int N, int K, double alpha, double beta) {
@@ -187,8 +200,7 @@ class RouterKernelsTest {
         SplittableRandom r = TestArrays.rng(32);
         int[][] shapes = {{1, 1, 1}, {7, 8, 2}, {33, 7, 3}};
         float alpha = 0.01f, beta = 0.001f;
-        for (int[] s : shapes) {
-            int T = s[0], N = s[1], K = s[2];
+        eachShape(shapes, (T, N, K, shape) -> {
             float[] logits = uniform(r, T * N, 4);
             for (int i = 0; i < logits.length; i++) logits[i] += 3; // lse far from 0 so the z-loss matters
             float[] probs = new float[T * N];
@@ -198,13 +210,13 @@ class RouterKernelsTest {
             be.routerAuxForward(logits, probs, top, out, T, N, K, alpha, beta);
             double[] ld = toDouble(logits);
             double[] expected = auxRef(ld, top, T, N, K, alpha, beta);
-            assertClose("aux " + Arrays.toString(s), new double[] {expected[0], expected[1], 9}, out, 1e-8, 1e-5);
+            assertClose("aux " + shape, new double[] {expected[0], expected[1], 9}, out, 1e-8, 1e-5);
 
             float[] dl0 = uniform(r, T * N, 1);
             float[] dl = dl0.clone();
             be.routerAuxBackward(logits, probs, top, dl, T, N, K, alpha, beta);
             // f_e is a constant: topIdx stays fixed while the logits move
-            assertGradient("aux dLogits " + Arrays.toString(s), x -> {
+            assertGradient("aux dLogits " + shape, x -> {
                 double[] a = auxRef(x, top, T, N, K, alpha, beta);
                 return a[0] + a[1];
             }, ld.clone(), delta(dl, dl0), 1e-5, 1e-3, 300);
@@ -215,7 +227,7 @@ class RouterKernelsTest {
                 assertGradient("balance dLogits", x -> auxRef(x, top, T, N, K, alpha, 0)[0], ld.clone(),
                         delta(db, dl0), 1e-5, 1e-3, 300);
             }
-        }
+        });
     }
 
     @Test

@@ -15,6 +15,19 @@ public final class TestArrays {
     /** Sizes that are not multiples of common vector widths (8, 16). */
     public static final int[] AWKWARD = {1, 7, 33, 257};
 
+    /** A test case at one shape of three dimensions; {@code shape} reads "[a, b, c]" for messages. */
+    @FunctionalInterface
+    public interface ShapeCase {
+        void run(int a, int b, int c, String shape);
+    }
+
+    /** Runs {@code body} at every {a, b, c} of {@code shapes}, in order. */
+    public static void eachShape(int[][] shapes, ShapeCase body) {
+        for (int[] s : shapes) {
+            body.run(s[0], s[1], s[2], java.util.Arrays.toString(s));
+        }
+    }
+
     public static SplittableRandom rng(long seed) {
         return new SplittableRandom(seed);
     }

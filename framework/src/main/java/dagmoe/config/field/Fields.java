@@ -212,6 +212,7 @@ public final class Fields {
             type = Key.Type.ENUM;
             choices = Arrays.stream(t.getEnumConstants()).map(Object::toString).toList();
         } else if (JsonNode.class.isAssignableFrom(t)) type = Key.Type.OBJECT;
+        else if (t == List.class && !choices.isEmpty()) type = Key.Type.LIST;
         else throw new IllegalStateException(path + ": unsupported config type " + t.getName());
         if (!Double.isNaN(f.min()) && !Double.isNaN(f.gt())) throw new IllegalStateException(path + ": both min and gt");
         boolean exclusive = !Double.isNaN(f.gt());

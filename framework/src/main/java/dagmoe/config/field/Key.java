@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * One config key as derived from its {@link Field} declaration: where it lives, its type, default and
  * range. Values are held in their config form: Integer, Long, Double, Boolean, String (also for enums),
- * JsonNode (objects). The parsers throw {@link IllegalArgumentException} whose message is the broken rule
+ * JsonNode (objects), List of String (a LIST: distinct values from {@code choices}). The parsers throw {@link IllegalArgumentException} whose message is the broken rule
  * ("must be an integer", "must be >= 1"); callers prefix the file and key.
  *
  * @param path      the dotted key from the top of the config ("model.dag.rounds")
@@ -23,7 +23,8 @@ import java.util.List;
 public record Key(String path, String key, String component, Class<?> javaType, Type type, Object defaultValue,
                   double min, boolean minExclusive, double max, List<String> choices, boolean nullable, String doc) {
 
-    public enum Type { INT, LONG, DOUBLE, BOOL, STRING, ENUM, OBJECT }
+    /** LIST: distinct strings from {@code choices} (a JSON array; "a,b" or ["a","b"] on the command line). */
+    public enum Type { INT, LONG, DOUBLE, BOOL, STRING, ENUM, OBJECT, LIST }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -47,6 +48,11 @@ public record Key(String path, String key, String component, Class<?> javaType, 
             case ENUM -> {
                 if (!choices.contains(v)) return "must be one of " + String.join(", ", choices);
             }
+            case LIST -> {
+                List<?> l = (List<?>) v;
+                for (Object x : l) if (!choices.contains(x)) return x + " is not one of " + String.join(", ", choices);
+                if (new java.util.HashSet<>(l).size() != l.size()) return "lists an entry twice";
+            }
             default -> { }
         }
         return null;
@@ -55,6 +61,7 @@ public record Key(String path, String key, String component, Class<?> javaType, 
     /** The range as {@code --list-keys} prints it: ">= 1, <= 64", "a | b". */
     public String rangeText() {
         if (type == Type.ENUM) return String.join(" | ", choices);
+        if (type == Type.LIST) return "any of " + String.join(", ", choices);
         StringBuilder sb = new StringBuilder();
         if (!Double.isNaN(min)) sb.append(minExclusive ? "> " : ">= ").append(fmt(min));
         if (!Double.isNaN(max)) sb.append(sb.length() > 0 ? ", " : "").append("<= ").append(fmt(max));
@@ -62,7 +69,7 @@ public record Key(String path, String key, String component, Class<?> javaType, 
     }
 
     static String fmt(double x) {
-        return x == Math.rint(x) && Math.abs(x) < 1e15 ? Long.toString((long) x) : Double.toString(x);
+        return x == Math.rint(x) && Math.abs(x) < 1e16 ? Long.toString((long) x) : Double.toString(x);
     }
 
     /** A JSON value (config file, saved config.json, a compare variant's set) → the config value, range-checked. */
@@ -97,6 +104,16 @@ public record Key(String path, String key, String component, Class<?> javaType, 
                     if (!v.isObject()) throw new IllegalArgumentException("must be an object");
                     yield v.deepCopy();
                 }
+                case LIST -> {
+                    String rule = "must be a list of strings (any of " + String.join(", ", choices) + ")";
+                    if (!v.isArray()) throw new IllegalArgumentException(rule);
+                    List<String> l = new java.util.ArrayList<>();
+                    for (JsonNode x : v) {
+                        if (!x.isTextual()) throw new IllegalArgumentException(rule);
+                        l.add(x.textValue());
+                    }
+                    yield List.copyOf(l);
+                }
             };
         }
         return checked(out);
@@ -123,6 +140,8 @@ public record Key(String path, String key, String component, Class<?> javaType, 
                         if (n == null || !n.isObject()) throw new NumberFormatException();
                         yield n;
                     }
+                    case LIST -> s.trim().startsWith("[") ? fromJson(JSON.readTree(s))
+                            : s.isBlank() ? List.of() : List.of(s.trim().split("\\s*,\\s*"));
                 };
             }
         } catch (NumberFormatException | JsonProcessingException e) {
@@ -131,6 +150,7 @@ public record Key(String path, String key, String component, Class<?> javaType, 
                 case DOUBLE -> "a number";
                 case BOOL -> "true or false";
                 case OBJECT -> "a JSON object";
+                case LIST -> "a list such as a,b or [\"a\", \"b\"]";
                 default -> "a string";
             });
         }
@@ -152,6 +172,8 @@ public record Key(String path, String key, String component, Class<?> javaType, 
             };
         } else if (v instanceof Enum<?> e) {
             out = e.toString();
+        } else if (v instanceof List<?> l && type == Type.LIST) {
+            out = List.copyOf(l);
         }
         boolean fits = out == null || switch (type) {
             case INT -> out instanceof Integer;
@@ -160,6 +182,7 @@ public record Key(String path, String key, String component, Class<?> javaType, 
             case BOOL -> out instanceof Boolean;
             case STRING, ENUM -> out instanceof String;
             case OBJECT -> out instanceof JsonNode;
+            case LIST -> out instanceof List<?> l && l.stream().allMatch(String.class::isInstance);
         };
         if (!fits) throw new IllegalArgumentException("must be " + type.name().toLowerCase() + ", not " + out.getClass().getSimpleName());
         return checked(out);
