@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.cli.Distributed;
 import dagmoe.config.ConfigException;
+import dagmoe.io.AtomicWrite;
 import dagmoe.train.Trainer;
 import dagmoe.train.TrainingDivergedException;
 import org.apache.spark.BarrierTaskContext;
@@ -21,9 +22,7 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -182,9 +181,7 @@ public final class SparkEngine implements Distributed.Engine {
                 .put("allreduce_wait_ms_per_step", waitMs)
                 .put("allreduce_share_of_step", commMs / stepMs).put("bytes_sent_per_replica_per_step", bytes);
         try {
-            Path tmp = dir.resolve("data_parallel.json.tmp");
-            Files.write(tmp, JSON.writeValueAsBytes(o));
-            Files.move(tmp, dir.resolve("data_parallel.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicWrite.writeBytes(dir.resolve("data_parallel.json"), JSON.writeValueAsBytes(o));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve("data_parallel.json") + ": " + e.getMessage(), e);
         }
