@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.config.RunConfig;
+import dagmoe.io.AtomicWrite;
 import dagmoe.report.Comparison;
 import dagmoe.report.ReasoningReport;
 import dagmoe.train.TrainingDivergedException;
@@ -210,7 +211,7 @@ public final class SuiteCommand implements Callable<Integer> {
         ArrayNode fa = s.putArray("diverged");
         failed.forEach(fa::add);
         try {
-            Files.write(outDir.resolve("suite.json"), JSON.writeValueAsBytes(s));
+            AtomicWrite.writeBytes(outDir.resolve("suite.json"), JSON.writeValueAsBytes(s));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + outDir.resolve("suite.json") + ": " + e.getMessage(), e);
         }

@@ -9,6 +9,8 @@ import dagmoe.config.ConfigException;
 import dagmoe.config.RunConfig;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
+import dagmoe.io.AtomicWrite;
+import dagmoe.io.RunLock;
 import dagmoe.model.Model;
 import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
@@ -76,6 +78,12 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
         }
         Path dir = out != null ? out : defaultOut(cfg);
+        if (o.strict && !resume) throw new CliSupport.BadInput("--strict needs --resume");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CliSupport.BadInput(dir + ": is a file, not a run folder; nothing was written");
+        }
+        String holder = RunLock.heldBy(dir);
+        if (holder != null) throw RunLock.inUse(dir, holder);
         if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
             throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
         }
@@ -83,7 +91,11 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
                     + "or choose another --out; nothing was written");
         }
-        Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
+        if (resume && CliSupport.isEmptyOrMissing(dir)) {
+            System.err.println("dagmoe: --resume: " + dir + (Files.exists(dir) ? " holds no run yet" : " does not exist")
+                    + ": starting a new run there");
+        }
+        Trainer.Result r = trainRun(cfg, dir, resume, o.strict, until == null ? 0 : until,
                 new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
         System.out.println(summaryLine(dir, r));
         return CliSupport.OK;
@@ -118,12 +130,8 @@ public final class TrainCommand implements Callable<Integer> {
     static RunConfig savedConfig(Path run, List<String> sets) {
         Path file = run.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");
-        try {
-            JsonNode root = JSON.readTree(file.toFile());
-            return RunConfig.fromJson(root, file.toString(), run.getFileName().toString(), sets);
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")");
-        }
+        JsonNode root = RunConfig.readJson(file);
+        return RunConfig.fromJson(root, file.toString(), run.getFileName().toString(), sets);
     }
 
     /**
@@ -131,7 +139,28 @@ public final class TrainCommand implements Callable<Integer> {
      * is one. Everything that can be wrong with the input is checked before the first file is written.
      */
     static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, int until, Trainer.Progress progress) {
-        Optional<Path> latest = Optional.empty();
+        return trainRun(cfg, dir, resume, false, until, progress);
+    }
+
+    /**
+     * Like {@link #trainRun(RunConfig, Path, boolean, int, Trainer.Progress)}, holding the run folder's lock
+     * throughout (a second writer gets exit code 2); {@code strict}: a damaged newest checkpoint stops the
+     * resume instead of falling back to the newest good one.
+     */
+    static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
+                                   Trainer.Progress progress) {
+        try (LockedFolder folder = LockedFolder.open(dir)) {
+            if (!resume && !folder.isEmpty()) {
+                throw new CliSupport.BadInput(dir + " is not empty (another run was written there meanwhile): "
+                        + "choose another --out; nothing was written");
+            }
+            return trainLocked(cfg, dir, resume, strict, until, progress);
+        }
+    }
+
+    private static Trainer.Result trainLocked(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
+                                              Trainer.Progress progress) {
+        Optional<Checkpoints.Loaded> latest = Optional.empty();
         Tokenizer tokenizer = null;
         if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
             List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
@@ -139,11 +168,15 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
                         + String.join(", ", diff));
             }
-            latest = new Checkpoints(dir).latest();
+            Checkpoints ck = new Checkpoints(dir);
+            ck.cleanTemporaries(); // leftovers of a crash: we hold the lock, so nobody else is writing them
+            AtomicWrite.cleanTemporaries(dir);
+            // verifies the checkpoint before anything changes
+            latest = ck.newestGood(strict, line -> System.err.println("dagmoe: " + line));
             if (Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME))) tokenizer = Tokenizers.load(dir);
         }
         if (latest.isPresent()) {
-            long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
+            long step = latest.get().step();
             if (until > 0 && until <= step) {
                 throw new CliSupport.BadInput("--until " + until + ": " + dir + " is already at step " + step);
             }
@@ -160,22 +193,18 @@ public final class TrainCommand implements Callable<Integer> {
         }
         RunConfig base = cfg;
         ConfigBench.selectDevice(base.backend().device()); // the tornado backend reads its device from a system property
+        CliSupport.checkFootprint(base, true); // shapes and memory, before anything is allocated
         Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads()));
         RunData data = RunData.load(base, tokenizer);
         RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
+        CliSupport.checkFootprint(resolved, true); // with the vocabulary of the data
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
         CliSupport.input(() -> Trainer.trainable(model, resolved.train().freeze()));
         if (source != null) source.initialise(model, progress);
 
         // ---- from here on the run folder is written
-        try {
-            Files.createDirectories(dir);
-            new Checkpoints(dir).cleanTemporaries();
-            writeAtomically(dir.resolve("config.json"), resolved.toPrettyJson());
-            if (data.tokenizer() != null) data.tokenizer().save(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
-        }
+        AtomicWrite.writeString(dir.resolve("config.json"), resolved.toPrettyJson());
+        if (data.tokenizer() != null) data.tokenizer().save(dir);
         ObjectNode tokInfo = data.tokenizer() == null
                 ? JSON.createObjectNode().put("name", data.source()).put("vocab_size", data.vocabSize())
                 : JSON.createObjectNode().put("name", data.tokenizer().name())
@@ -185,7 +214,7 @@ public final class TrainCommand implements Callable<Integer> {
         Finetune.recordInSummary(resolved, trainer);
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
-            progress.log("resumed from " + dir.relativize(latest.get()));
+            progress.log("resumed from " + dir.relativize(latest.get().folder()));
         }
         Trainer.Result r = trainer.run(until);
         try {
@@ -202,9 +231,4 @@ public final class TrainCommand implements Callable<Integer> {
         return cfg.resolve(data.vocabSize(), data.seqLen(), what);
     }
 
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.backend.Backend;
 import dagmoe.data.Batch;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Flops;
 import dagmoe.model.Model;
 import dagmoe.model.ParamCounts;
@@ -18,7 +19,6 @@ import dagmoe.optim.LrSchedule;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -174,6 +174,7 @@ public final class Trainer {
                 }
                 if (cfg.isCheckpointStep(step) || step == last) {
                     double wallNow = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
+                    metrics.sync(); // the metrics up to this step are on disk before the checkpoint exists
                     lastCheckpoint = saveCheckpoint(wallNow);
                 }
             }
@@ -240,7 +241,7 @@ public final class Trainer {
             moments.put("v." + p.name(), new Safetensors.Tensor(p.shape(), optimizer.v(i)));
         }
         ObjectNode state = JSON.createObjectNode();
-        state.put("format", "dagmoe-checkpoint-1");
+        state.put("format", Checkpoints.FORMAT);
         state.put("step", step);
         state.put("optimizer_step", optimizer.stepCount());
         state.put("seed", cfg.seed());
@@ -250,7 +251,7 @@ public final class Trainer {
         state.put("threads", be.threads());
         state.set("progress", counters.toJson(wallSeconds));
         if (setup.tokenizer() != null) state.set("tokenizer", setup.tokenizer());
-        if (setup.config() != null) state.set("config", setup.config());
+        // The config is stored once per run (config.json), not in every checkpoint.
         Path folder = checkpoints.save(step, weights, moments, state, cfg.keepCheckpoints());
         setup.progressOrNone().log("checkpoint " + setup.runDir().relativize(folder));
         return folder;
@@ -258,7 +259,12 @@ public final class Trainer {
 
     /** Continues from a checkpoint folder: weights, AdamW moments and step, data cursor, progress. */
     public void resumeFrom(Path folder) {
-        Checkpoints.Loaded c = Checkpoints.load(folder);
+        resumeFrom(Checkpoints.load(folder));
+    }
+
+    /** Continues from a checkpoint already loaded (and verified). */
+    public void resumeFrom(Checkpoints.Loaded c) {
+        Path folder = c.folder();
         loadWeights(c, params);
         for (Parameter p : params) be.hostWrote(p.data());
         Path optFile = folder.resolve(Checkpoints.OPTIMIZER_FILE);
@@ -330,10 +336,7 @@ public final class Trainer {
         s.put("matmul_ceiling_gflops", ceiling);
         s.put("mfu", Double.isFinite(median) ? Mfu.of(flops, median / 1000, ceiling) : Double.NaN);
         try {
-            Path tmp = setup.runDir().resolve("summary.json.tmp");
-            Files.write(tmp, JSON.writeValueAsBytes(s));
-            Files.move(tmp, setup.runDir().resolve("summary.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicWrite.writeBytes(setup.runDir().resolve("summary.json"), JSON.writeValueAsBytes(s));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
