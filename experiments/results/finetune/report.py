@@ -111,21 +111,25 @@ def summaries(phase, variant):
     return out
 
 
+def run_lines(phase, variant, name):
+    """(seed, object) for every line of the JSON-lines file `name` of each seed's run folder that has one"""
+    for s in SEEDS:
+        p = os.path.join(RUNS, phase, variant, "s%d" % s, name)
+        if os.path.exists(p):
+            for line in open(p):
+                yield s, json.loads(line)
+
+
 def downstream(phase, variant):
     """{(corpus, kind): {"acc": [...per seed], "acc_norm": [...]}}"""
     res = {}
-    for s in SEEDS:
-        p = os.path.join(RUNS, phase, variant, "s%d" % s, "downstream.jsonl")
-        if not os.path.exists(p):
-            continue
-        for line in open(p):
-            o = json.loads(line)
-            corpus = os.path.basename(os.path.dirname(o["task"]))
-            d = res.setdefault((corpus, o["kind"]), {"acc": [], "acc_norm": [], "n": o["examples"], "example_ci": []})
-            d["acc"].append(o["acc"])
-            d["example_ci"].append(o["acc_ci95"])
-            if "acc_norm" in o:
-                d["acc_norm"].append(o["acc_norm"])
+    for _, o in run_lines(phase, variant, "downstream.jsonl"):
+        corpus = os.path.basename(os.path.dirname(o["task"]))
+        d = res.setdefault((corpus, o["kind"]), {"acc": [], "acc_norm": [], "n": o["examples"], "example_ci": []})
+        d["acc"].append(o["acc"])
+        d["example_ci"].append(o["acc_ci95"])
+        if "acc_norm" in o:
+            d["acc_norm"].append(o["acc_norm"])
     return res
 
 
@@ -143,18 +147,11 @@ def first_step(phase, variant, seed):
 def curve(phase, variant, key="loss", kind="train"):
     """mean over seeds of key by step"""
     by = {}
-    for s in SEEDS:
-        p = os.path.join(RUNS, phase, variant, "s%d" % s, "metrics.jsonl")
-        if not os.path.exists(p):
-            continue
-        for line in open(p):
-            o = json.loads(line)
-            if o.get("kind") == kind and key in o:
-                by.setdefault(o["step"], []).append(o[key])
+    for _, o in run_lines(phase, variant, "metrics.jsonl"):
+        if o.get("kind") == kind and key in o:
+            by.setdefault(o["step"], []).append(o[key])
     return sorted((k, mean(v)) for k, v in by.items() if len(v) == max(len(x) for x in by.values()))
 
-
-# ---------------------------------------------------------------- tables
 
 def fmt(m, c, digits=4):
     if m != m:

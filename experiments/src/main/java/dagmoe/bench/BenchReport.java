@@ -1,5 +1,6 @@
 package dagmoe.bench;
 
+import dagmoe.io.AtomicWrite;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -46,7 +47,7 @@ public final class BenchReport {
         for (String h : header) sb.append(h).append('\n');
         sb.append('\n').append(markdown(rows));
         for (String n : notes) sb.append(n).append('\n');
-        Files.writeString(md, sb.toString());
+        AtomicWrite.writeString(md, sb.toString());
         written.add(md);
         if (!rows.isEmpty()) {
             Path png = dir.resolve(CHART);
@@ -129,7 +130,7 @@ public final class BenchReport {
             for (String k : cases) ys.add(byCase.get(k).get(be));
             c.addSeries(be, cases, ys);
         }
-        BitmapEncoder.saveBitmap(c, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        AtomicWrite.write(file, 0, out -> BitmapEncoder.saveBitmap(c, out, BitmapEncoder.BitmapFormat.PNG));
     }
 
     /** The op; with its shape when the op occurs at several shapes. */

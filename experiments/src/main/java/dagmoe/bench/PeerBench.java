@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dagmoe.backend.Backend;
 import dagmoe.backend.Backends;
 import dagmoe.config.RunConfig;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
@@ -97,7 +98,7 @@ public final class PeerBench {
         try {
             resolved = Files.createTempFile("dagmoe-peer-", ".json");
             resolved.toFile().deleteOnExit();
-            Files.writeString(resolved, rc.toPrettyJson());
+            AtomicWrite.writeString(resolved, rc.toPrettyJson());
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the resolved config for the peer: " + e.getMessage(), e);
         }
@@ -180,7 +181,7 @@ public final class PeerBench {
             for (double v : r.torchRounds) b.add(v);
             if (r.torchBlas != null) n.set("torch_blas", r.torchBlas);
         }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), arr);
+        AtomicWrite.writeBytes(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
     }
 
     // ---------------------------------------------------------------- dagmoe side

@@ -1,7 +1,12 @@
 package dagmoe.cli;
 
 import dagmoe.config.ConfigException;
+import dagmoe.config.RunConfig;
 import dagmoe.data.DataException;
+import dagmoe.io.AtomicWrite;
+import dagmoe.io.RunFolderInUseException;
+import dagmoe.io.RunLock;
+import dagmoe.model.Footprint;
 import dagmoe.train.CheckpointException;
 import dagmoe.train.TrainingDivergedException;
 
@@ -10,7 +15,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /** Shared pieces of the train/eval/compare/generate commands: exit codes and run-folder checks. */
 final class CliSupport {
@@ -27,21 +31,22 @@ final class CliSupport {
 
     /**
      * Runs a command body and maps failures to exit codes, one "dagmoe: ..." line each: 2 for bad input
-     * (config, data, checkpoint, arguments), 1 for a diverged run or an internal failure (with its stack
+     * (config, data, checkpoint, arguments, a run folder in use, a file-system error), 1 for a diverged run or an internal failure (with its stack
      * trace only for the latter).
      */
     static int guard(Callable<Integer> body) {
         try {
             return body.call();
-        } catch (ConfigException | CheckpointException | DataException | BadInput e) {
+        } catch (ConfigException | CheckpointException | DataException | BadInput | RunFolderInUseException e) {
             System.err.println("dagmoe: " + e.getMessage());
             return BAD_INPUT;
         } catch (TrainingDivergedException e) {
             System.err.println("dagmoe: " + e.getMessage());
             return INTERNAL;
         } catch (UncheckedIOException e) {
+            // The file system said no (permission denied, not a folder, disk full): the message keeps its reason.
             System.err.println("dagmoe: " + e.getMessage());
-            return INTERNAL;
+            return BAD_INPUT;
         } catch (Exception e) {
             System.err.println("dagmoe: internal error: " + e);
             e.printStackTrace(System.err);
@@ -62,14 +67,22 @@ final class CliSupport {
         }
     }
 
-    /** True when {@code dir} does not exist or is an empty folder. */
+    /** Shape products and a memory lower bound of a config against the JVM's max heap: bad input when they do not fit. */
+    static void checkFootprint(RunConfig cfg, boolean training) {
+        input(() -> {
+            Footprint.check(cfg.model(), cfg.train().batchSize(), training, Runtime.getRuntime().maxMemory());
+            return null;
+        });
+    }
+
+    /** True when {@code dir} does not exist or is an empty folder (a lock file alone counts as empty). */
     static boolean isEmptyOrMissing(Path dir) {
         if (!Files.exists(dir)) return true;
         if (!Files.isDirectory(dir)) return false;
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+        try {
+            return RunLock.onlyLock(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw AtomicWrite.failure("cannot list " + dir, e);
         }
     }
 

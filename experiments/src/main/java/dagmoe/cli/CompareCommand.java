@@ -1,10 +1,10 @@
 package dagmoe.cli;
 
+import dagmoe.io.AtomicWrite;
 import dagmoe.config.RunConfig;
 import dagmoe.model.Aggregator;
 import dagmoe.model.ModelConfig;
 import dagmoe.report.Comparison;
-import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -43,6 +43,8 @@ public final class CompareCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backendOptions = new BackendOptions();
 
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     /** One run of the plan. */
     record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
 
@@ -70,53 +72,73 @@ public final class CompareCommand implements Callable<Integer> {
                     }
                 }
             }
-            int i = 0;
-            List<String> failed = new ArrayList<>();
-            for (PlannedRun p : plan) {
-                i++;
-                String label = String.format("[%d/%d] %s s%d", i, plan.size(), p.variant(), p.seed());
-                if (Files.isRegularFile(p.dir().resolve("summary.json"))) {
-                    System.out.println(label + ": finished earlier, skipped (" + p.dir() + ")");
-                    continue;
-                }
-                try {
-                    var r = TrainCommand.trainRun(p.config(), p.dir(), true, 0, new ConsoleProgress(label, System.out));
-                    System.out.println(TrainCommand.summaryLine(p.dir(), r));
-                } catch (TrainingDivergedException e) {
-                    // One diverged run must not cost the others: it is left out of the statistics and listed.
-                    System.err.println("dagmoe: " + label + ": " + e.getMessage());
-                    failed.add(p.variant() + " s" + p.seed() + ": " + e.getMessage());
-                }
+            try (LockedFolder folder = LockedFolder.open(dir)) { // one compare per output folder
+                return runPlan(cfg, dir, plan, t0, cluster);
             }
-
-            List<Comparison.VariantRuns> byVariant = new ArrayList<>();
-            Map<String, List<Path>> runs = new LinkedHashMap<>();
-            for (PlannedRun p : plan) runs.computeIfAbsent(p.variant(), k -> new ArrayList<>()).add(p.dir());
-            for (PlannedRun p : plan) {
-                if (!Files.isRegularFile(p.dir().resolve("summary.json"))) runs.get(p.variant()).remove(p.dir());
-            }
-            runs.forEach((name, dirs) -> {
-                if (!dirs.isEmpty()) byVariant.add(new Comparison.VariantRuns(name, dirs));
-            });
-            if (byVariant.isEmpty()) throw new IllegalStateException("no run finished: " + failed);
-            List<Long> seedList = plan.stream().map(PlannedRun::seed).distinct().toList();
-            String table = Comparison.write(dir, cfg.name(), byVariant, seedList, failed);
-            System.out.println();
-            System.out.println(table);
-            String note = cfg.compare().note();
-            if (!note.isBlank()) {
-                System.out.println("Note: " + note);
-                System.out.println();
-                Files.writeString(dir.resolve("comparison.md"), "\nNote: " + note + "\n", java.nio.file.StandardOpenOption.APPEND);
-            }
-            System.out.printf("comparison: %s, %s%nplots: %s%nwall time: %.1f s%n", dir.resolve("comparison.md"),
-                    dir.resolve("comparison.json"), dir.resolve("plots"), (System.nanoTime() - t0) / 1e9);
-            if (!failed.isEmpty()) {
-                System.err.println("dagmoe: " + failed.size() + " run(s) diverged and are left out of the table: " + failed);
-                return CliSupport.INTERNAL;
-            }
-            return CliSupport.OK;
         });
+    }
+
+    /** Trains the plan's unfinished runs, here or (--cluster) one Spark task each, then writes the comparison. */
+    private static int runPlan(RunConfig cfg, Path dir, List<PlannedRun> plan, long t0, Distributed.Options cluster) {
+        int i = 0;
+        List<String> failed = new ArrayList<>();
+        List<Distributed.Job> jobs = new ArrayList<>();
+        Map<String, PlannedRun> byLabel = new LinkedHashMap<>();
+        for (PlannedRun p : plan) {
+            i++;
+            String label = String.format("[%d/%d] %s s%d", i, plan.size(), p.variant(), p.seed());
+            if (Files.isRegularFile(p.dir().resolve("summary.json"))) {
+                System.out.println(label + ": finished earlier, skipped (" + p.dir() + ")");
+                continue;
+            }
+            jobs.add(Distributed.Job.of(label, p.config(), p.dir()));
+            byLabel.put(label, p);
+        }
+        java.util.function.Consumer<Distributed.Outcome> done = o -> {
+            if (o.diverged() == null) {
+                System.out.println(o.summaryLine());
+                return;
+            }
+            // One diverged run must not cost the others: it is left out of the statistics and listed.
+            PlannedRun p = byLabel.get(o.label());
+            System.err.println("dagmoe: " + o.label() + ": " + o.diverged());
+            failed.add(p.variant() + " s" + p.seed() + ": " + o.diverged());
+        };
+        if (!cluster.active()) Distributed.runHere(jobs, done);
+        else if (!jobs.isEmpty()) {
+            try (Distributed.Engine engine = cluster.engine()) {
+                engine.runAll(jobs).forEach(done);
+            }
+        }
+
+        List<Comparison.VariantRuns> byVariant = new ArrayList<>();
+        Map<String, List<Path>> runs = new LinkedHashMap<>();
+        for (PlannedRun p : plan) runs.computeIfAbsent(p.variant(), k -> new ArrayList<>()).add(p.dir());
+        for (PlannedRun p : plan) {
+            if (!Files.isRegularFile(p.dir().resolve("summary.json"))) runs.get(p.variant()).remove(p.dir());
+        }
+        runs.forEach((name, dirs) -> {
+            if (!dirs.isEmpty()) byVariant.add(new Comparison.VariantRuns(name, dirs));
+        });
+        if (byVariant.isEmpty()) throw new IllegalStateException("no run finished: " + failed);
+        List<Long> seedList = plan.stream().map(PlannedRun::seed).distinct().toList();
+        String table = Comparison.write(dir, cfg.name(), byVariant, seedList, failed);
+        System.out.println();
+        System.out.println(table);
+        String note = cfg.compare().note();
+        if (!note.isBlank()) {
+            System.out.println("Note: " + note);
+            System.out.println();
+            Path md = dir.resolve("comparison.md");
+            AtomicWrite.writeString(md, CliSupport.input(() -> Files.readString(md)) + "\nNote: " + note + "\n");
+        }
+        System.out.printf("comparison: %s, %s%nplots: %s%nwall time: %.1f s%n", dir.resolve("comparison.md"),
+                dir.resolve("comparison.json"), dir.resolve("plots"), (System.nanoTime() - t0) / 1e9);
+        if (!failed.isEmpty()) {
+            System.err.println("dagmoe: " + failed.size() + " run(s) diverged and are left out of the table: " + failed);
+            return CliSupport.INTERNAL;
+        }
+        return CliSupport.OK;
     }
 
     /**

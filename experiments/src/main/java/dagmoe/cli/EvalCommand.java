@@ -63,6 +63,7 @@ public final class EvalCommand implements Callable<Integer> {
                 set.put("data.path", data);
                 set.put("data.format", format != null ? format : "auto");
                 set.put("data.task", null);
+                set.put("data.task_params", new ObjectMapper().createObjectNode());
                 set.put("train.loss_on", "all");
                 cfg = cfg.with(set, "--data " + data);
             } else if (format != null) {

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 SuiteCommand.class,
                 StudyCommand.class,
+                VerifyCommand.class,
                 BundleCommand.class,
                 SelftestCommand.class,
         })

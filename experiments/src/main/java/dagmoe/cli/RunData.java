@@ -22,7 +22,8 @@ record RunData(Tokenizer tokenizer, int vocabSize, int seqLen, BatchSource train
 
     static DataSpec spec(RunConfig c) {
         RunConfig.DataConfig d = c.data();
-        return new DataSpec(d.path(), d.format(), d.tokenizer(), d.bpeVocab(), d.jsonlField(), d.valFraction(), d.maxBytes());
+        return new DataSpec(d.path(), d.format(), d.tokenizer(), d.bpeVocab(), d.jsonlField(), d.valFraction(), d.maxBytes(),
+                d.encoding(), d.onInvalidUtf8());
     }
 
     /** The last corpus loaded with a new tokenizer: compare's variants and seeds share it (same text, same ids). */

@@ -19,7 +19,8 @@ record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, P
     static RunModel load(Path run, String backend, Integer threads) {
         CliSupport.requireRun(run);
         RunConfig cfg = TrainCommand.savedConfig(run, List.of());
-        Path ckpt = new Checkpoints(run).latest().orElseThrow(() ->
+        CliSupport.checkFootprint(cfg, false);
+        Path ckpt = new Checkpoints(run).newest().orElseThrow(() ->
                 new CheckpointException(run.resolve("checkpoints") + ": no complete checkpoint (train the run first)"));
         Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
         Tokenizer tok = cfg.data().task() == null ? Tokenizers.load(run) : null; // a task has its own symbols

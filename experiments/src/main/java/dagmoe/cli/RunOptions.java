@@ -33,8 +33,12 @@ final class RunOptions {
     @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
     Integer until;
 
-    @Option(names = "--resume", description = "continue the run in --out from its last complete checkpoint to train.steps")
+    @Option(names = "--resume", description = "continue the run in --out from its newest undamaged checkpoint to train.steps "
+            + "(a damaged newer one is reported in one line and skipped)")
     boolean resume;
+
+    @Option(names = "--strict", description = "with --resume: stop with exit code 2 when the newest checkpoint is damaged, instead of falling back to an older one")
+    boolean strict;
 
     /** The --set overrides, then --backend, --threads, --device, --devices and --device-weights as config overrides. */
     List<String> overrides() {

@@ -13,6 +13,7 @@ import dagmoe.data.DataSpec;
 import dagmoe.data.TokenDataset;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Aggregator;
 import dagmoe.model.GateProbe;
 import dagmoe.model.Model;
@@ -116,7 +117,7 @@ public final class StudyCommand implements Callable<Integer> {
                         System.out.println(label + ": diverged: " + e.getMessage());
                         failed.add(label + ": " + e.getMessage());
                         ObjectNode o = JSON.createObjectNode().put("step", e.step()).put("tensor", e.tensor()).put("message", e.getMessage());
-                        TrainCommand.writeAtomically(d.resolve(DIVERGED_FILE), JSON.writeValueAsString(o));
+                        AtomicWrite.writeString(d.resolve(DIVERGED_FILE), JSON.writeValueAsString(o));
                         continue;
                     }
                 }
@@ -222,7 +223,7 @@ public final class StudyCommand implements Callable<Integer> {
             }
         }
         be.close();
-        TrainCommand.writeAtomically(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
+        AtomicWrite.writeString(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
     }
 
     /** The layer index of the b-th MoE block. */

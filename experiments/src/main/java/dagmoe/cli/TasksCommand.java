@@ -3,6 +3,7 @@ package dagmoe.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.io.AtomicWrite;
 import dagmoe.data.TextSource;
 import dagmoe.eval.TaskMaker;
 import picocli.CommandLine.Command;
@@ -82,10 +83,10 @@ public final class TasksCommand implements Callable<Integer> {
                     for (Map.Entry<String, List<ObjectNode>> e : made.files().entrySet()) {
                         StringBuilder sb = new StringBuilder();
                         for (ObjectNode line : e.getValue()) sb.append(om.writeValueAsString(line)).append('\n');
-                        TrainCommand.writeAtomically(out.resolve(e.getKey() + ".jsonl"), sb.toString());
+                        AtomicWrite.writeString(out.resolve(e.getKey() + ".jsonl"), sb.toString());
                         counts.put(e.getKey(), e.getValue().size());
                     }
-                    TrainCommand.writeAtomically(out.resolve("tasks.json"),
+                    AtomicWrite.writeString(out.resolve("tasks.json"),
                             om.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(manifest) + "\n");
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);

@@ -9,9 +9,12 @@ import dagmoe.config.ConfigException;
 import dagmoe.config.RunConfig;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
+import dagmoe.io.AtomicWrite;
+import dagmoe.io.RunLock;
 import dagmoe.model.Model;
 import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
+import dagmoe.train.Replicas;
 import dagmoe.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,6 +41,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     RunOptions run = new RunOptions();
 
+    @Option(names = "--data-parallel", paramLabel = "N", description = "train as N synchronous data-parallel replicas in "
+            + "one Apache Spark barrier stage (--cluster, default local[N]); same losses as one process with the same batch")
+    Integer dataParallel;
+
+    @Option(names = "--allreduce", paramLabel = "ring|spark", description = "how --data-parallel sums the gradients: "
+            + "ring (the replicas' own connections, default) or spark (Spark's barrier messages through the driver)")
+    String allReduce = "ring";
+
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
     boolean listKeys;
 
@@ -57,12 +70,17 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.print(dagmoe.config.ConfigSchema.describe());
                 return CliSupport.OK;
             }
-            return execute(run, run.overrides());
+            return execute(run, run.overrides(), this);
         });
     }
 
     /** The body of train (and finetune, which adds its finetune.* keys to {@code all}): {@code all} are the overrides. */
     static int execute(RunOptions o, List<String> all) {
+        return execute(o, all, null);
+    }
+
+    /** {@link #execute(RunOptions, List)}; {@code train} (not null) adds --data-parallel and --cluster. */
+    private static int execute(RunOptions o, List<String> all, TrainCommand train) {
         Path config = o.config, out = o.out;
         boolean resume = o.resume;
         Integer until = o.until;
@@ -76,6 +94,12 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CliSupport.BadInput("--config FILE is required (or --resume --out RUN to continue a run)");
         }
         Path dir = out != null ? out : defaultOut(cfg);
+        if (o.strict && !resume) throw new CliSupport.BadInput("--strict needs --resume");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CliSupport.BadInput(dir + ": is a file, not a run folder; nothing was written");
+        }
+        String holder = RunLock.heldBy(dir);
+        if (holder != null) throw RunLock.inUse(dir, holder);
         if (resume && !CliSupport.isEmptyOrMissing(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
             throw new CliSupport.BadInput(dir + " is not a run folder (no config.json): nothing to resume; nothing was written");
         }
@@ -83,10 +107,46 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CliSupport.BadInput(dir + " is not empty (it holds an earlier run): pass --resume to continue it, "
                     + "or choose another --out; nothing was written");
         }
-        Trainer.Result r = trainRun(cfg, dir, resume, until == null ? 0 : until,
-                new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+        if (resume && CliSupport.isEmptyOrMissing(dir)) {
+            System.err.println("dagmoe: --resume: " + dir + (Files.exists(dir) ? " holds no run yet" : " does not exist")
+                    + ": starting a new run there");
+        }
+        String label = cfg.name() + "-" + cfg.aggregator();
+        if (train != null && (train.dataParallel != null || train.cluster.active())) {
+            return train.dataParallel(cfg, dir, resume, o.strict, until == null ? 0 : until, label);
+        }
+        Trainer.Result r = trainRun(cfg, dir, resume, o.strict, until == null ? 0 : until,
+                new ConsoleProgress(label, System.out));
         System.out.println(summaryLine(dir, r));
         return CliSupport.OK;
+    }
+
+    /**
+     * --data-parallel N [--cluster MASTER]: N replicas of the run on Spark (default local[N]). This process holds the
+     * run folder's lock throughout; bad input is reported before Spark starts.
+     */
+    private int dataParallel(RunConfig cfg, Path dir, boolean resume, boolean strict, int until, String label) {
+        int n = dataParallel != null ? dataParallel : 1;
+        if (n < 1) throw new CliSupport.BadInput("--data-parallel " + n + ": must be >= 1");
+        if (cfg.train().batchSize() % n != 0) {
+            throw new CliSupport.BadInput("--data-parallel " + n + ": train.batch_size = " + cfg.train().batchSize()
+                    + " is not a multiple of it");
+        }
+        if (!allReduce.equals("ring") && !allReduce.equals("spark")) {
+            throw new CliSupport.BadInput("--allreduce " + allReduce + ": must be ring or spark");
+        }
+        try (LockedFolder folder = LockedFolder.open(dir)) {
+            if (!resume && !folder.isEmpty()) {
+                throw new CliSupport.BadInput(dir + " is not empty (another run was written there meanwhile): "
+                        + "choose another --out; nothing was written");
+            }
+            resumePoint(cfg, dir, resume, strict, until, true); // checks the checkpoint, cleans a crash's leftovers
+            if (cluster.master == null) cluster.master = "local[" + n + "]";
+            try (Distributed.Engine engine = cluster.engine()) {
+                System.out.println(engine.trainDataParallel(Distributed.Job.of(label, cfg, dir), n, until, allReduce));
+            }
+            return CliSupport.OK;
+        }
     }
 
     static Path defaultOut(RunConfig cfg) {
@@ -118,12 +178,8 @@ public final class TrainCommand implements Callable<Integer> {
     static RunConfig savedConfig(Path run, List<String> sets) {
         Path file = run.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");
-        try {
-            JsonNode root = JSON.readTree(file.toFile());
-            return RunConfig.fromJson(root, file.toString(), run.getFileName().toString(), sets);
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")");
-        }
+        JsonNode root = RunConfig.readJson(file);
+        return RunConfig.fromJson(root, file.toString(), run.getFileName().toString(), sets);
     }
 
     /**
@@ -131,19 +187,56 @@ public final class TrainCommand implements Callable<Integer> {
      * is one. Everything that can be wrong with the input is checked before the first file is written.
      */
     static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, int until, Trainer.Progress progress) {
-        Optional<Path> latest = Optional.empty();
-        Tokenizer tokenizer = null;
-        if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
-            List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
-            if (!diff.isEmpty()) {
-                throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
-                        + String.join(", ", diff));
+        return trainRun(cfg, dir, resume, false, until, progress);
+    }
+
+    /**
+     * Like {@link #trainRun(RunConfig, Path, boolean, int, Trainer.Progress)}, holding the run folder's lock
+     * throughout (a second writer gets exit code 2); {@code strict}: a damaged newest checkpoint stops the
+     * resume instead of falling back to the newest good one.
+     */
+    static Trainer.Result trainRun(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
+                                   Trainer.Progress progress) {
+        try (LockedFolder folder = LockedFolder.open(dir)) {
+            if (!resume && !folder.isEmpty()) {
+                throw new CliSupport.BadInput(dir + " is not empty (another run was written there meanwhile): "
+                        + "choose another --out; nothing was written");
             }
-            latest = new Checkpoints(dir).latest();
-            if (Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME))) tokenizer = Tokenizers.load(dir);
+            return trainLocked(cfg, dir, resume, strict, until, progress, null);
         }
+    }
+
+    /**
+     * One data-parallel replica of a run that the command's process has locked ({@link #dataParallel}): every
+     * replica resumes from the same checkpoint (none writes before the first step's all-reduce), and only replica 0
+     * writes the run folder.
+     */
+    static Trainer.Result trainReplica(RunConfig cfg, Path dir, int until, Trainer.Progress progress, Replicas replicas) {
+        return trainLocked(cfg, dir, true, false, until, progress, replicas);
+    }
+
+    /**
+     * The checkpoint a (resumed) run continues from, verified, after checking that the run folder's config matches
+     * and that {@code until} and train.steps lie ahead of it; empty for a fresh run. {@code writer}: the caller
+     * holds the lock and removes a crash's temporary files first.
+     */
+    private static Optional<Checkpoints.Loaded> resumePoint(RunConfig cfg, Path dir, boolean resume, boolean strict,
+                                                            int until, boolean writer) {
+        if (!resume || !Files.isRegularFile(dir.resolve("config.json"))) return Optional.empty();
+        List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
+        if (!diff.isEmpty()) {
+            throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
+                    + String.join(", ", diff));
+        }
+        Checkpoints ck = new Checkpoints(dir);
+        if (writer) {
+            ck.cleanTemporaries(); // leftovers of a crash: we hold the lock, so nobody else is writing them
+            AtomicWrite.cleanTemporaries(dir);
+        }
+        // verifies the checkpoint before anything changes
+        Optional<Checkpoints.Loaded> latest = ck.newestGood(strict, line -> System.err.println("dagmoe: " + line));
         if (latest.isPresent()) {
-            long step = Checkpoints.load(latest.get()).step(); // validates the checkpoint before anything changes
+            long step = latest.get().step();
             if (until > 0 && until <= step) {
                 throw new CliSupport.BadInput("--until " + until + ": " + dir + " is already at step " + step);
             }
@@ -152,6 +245,16 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
+        return latest;
+    }
+
+    private static Trainer.Result trainLocked(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
+                                              Trainer.Progress progress, Replicas replicas) {
+        boolean writes = replicas == null || replicas.rank() == 0;
+        // a replica: the command's process cleaned the folder, and replica 0 may be writing it already
+        Optional<Checkpoints.Loaded> latest = resumePoint(cfg, dir, resume, strict, until, replicas == null);
+        Tokenizer tokenizer = resume && Files.isRegularFile(dir.resolve("config.json"))
+                && Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME)) ? Tokenizers.load(dir) : null;
         Finetune.Source source = null; // fine-tuning: the checkpoint that initialises the weights (unless resuming)
         if (cfg.values().get("finetune.from") != null && latest.isEmpty()) {
             source = Finetune.open(cfg);
@@ -159,23 +262,21 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = source.withVocabulary(cfg);
         }
         RunConfig base = cfg;
+        CliSupport.checkFootprint(base, true); // shapes and memory, before anything is allocated
         List<String> devices = base.backend().deviceList(); // several devices: replica 0 on the first
         String first = devices.isEmpty() ? base.backend().device() : devices.get(0);
         Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads(), first));
         RunData data = RunData.load(base, tokenizer);
         RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
+        CliSupport.checkFootprint(resolved, true); // with the vocabulary of the data
         Model model = CliSupport.input(() -> new Model(resolved.model(), be, resolved.train().seed()));
         CliSupport.input(() -> Trainer.trainable(model, resolved.train().freeze()));
         if (source != null) source.initialise(model, progress);
 
         // ---- from here on the run folder is written
-        try {
-            Files.createDirectories(dir);
-            new Checkpoints(dir).cleanTemporaries();
-            writeAtomically(dir.resolve("config.json"), resolved.toPrettyJson());
+        if (writes) {
+            AtomicWrite.writeString(dir.resolve("config.json"), resolved.toPrettyJson());
             if (data.tokenizer() != null) data.tokenizer().save(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
         }
         ObjectNode tokInfo = data.tokenizer() == null
                 ? JSON.createObjectNode().put("name", data.source()).put("vocab_size", data.vocabSize())
@@ -184,22 +285,23 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
         Finetune.recordInSummary(resolved, trainer);
+        if (replicas != null) CliSupport.input(() -> { trainer.dataParallel(replicas); return null; });
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
-            progress.log("resumed from " + dir.relativize(latest.get()));
+            progress.log("resumed from " + dir.relativize(latest.get().folder()));
         }
         Trainer.Result r;
         if (devices.isEmpty()) {
             r = trainer.run(until);
         } else {
             try (dagmoe.train.DeviceGroup group = deviceGroup(resolved, model, devices)) {
-                trainer.devices(group, resolved.backend().autoWeights() ? AUTO_WEIGHT_STEPS : 0);
+                CliSupport.input(() -> { trainer.devices(group, resolved.backend().autoWeights() ? AUTO_WEIGHT_STEPS : 0); return null; });
                 progress.log("devices " + devices + ": rows per batch " + java.util.Arrays.toString(group.rows())
                         + (resolved.backend().autoWeights() ? " (auto: set after " + (AUTO_WEIGHT_STEPS + 1) + " steps)" : ""));
                 r = trainer.run(until);
             }
         }
-        try {
+        if (writes) try {
             Plots.forRun(dir);
         } catch (RuntimeException e) {
             System.err.println("dagmoe: warning: plots not written: " + e.getMessage());
@@ -228,9 +330,4 @@ public final class TrainCommand implements Callable<Integer> {
         return cfg.resolve(data.vocabSize(), data.seqLen(), what);
     }
 
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 }

@@ -1,6 +1,10 @@
 package dagmoe.config;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +15,7 @@ import dagmoe.config.field.Field;
 import dagmoe.config.field.Fields;
 import dagmoe.config.field.Key;
 import dagmoe.config.field.Section;
+import dagmoe.io.AtomicWrite;
 import dagmoe.model.Aggregator;
 import dagmoe.model.ModelConfig;
 import dagmoe.train.TrainConfig;
@@ -64,7 +69,9 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             @Field(key = "val_fraction", def = "0.1", gt = 0, max = 0.5, help = "validation share of the corpus (deterministic split)") double valFraction,
             @Field(key = "max_bytes", def = "0", min = 0, max = 9.007199254740991E15, help = "use at most this many bytes of the corpus; 0 = all") long maxBytes,
             @Field(key = "task", def = "null", nullable = true, choices = {"hops", "compose", "lis"}, help = "synthetic reasoning task instead of a corpus (null = corpus)") String task,
-            @Field(key = "task_params", def = "{}", help = "parameters of data.task (see the task's documentation)") JsonNode taskParams) {}
+            @Field(key = "task_params", def = "{}", help = "parameters of data.task (see the task's documentation)") JsonNode taskParams,
+            @Field(key = "encoding", def = "utf-8", choices = {"utf-8", "latin-1"}, help = "how corpus bytes become text") String encoding,
+            @Field(key = "on_invalid_utf8", def = "error", choices = {"error", "replace"}, help = "invalid UTF-8: error (naming the byte offset) or replace with U+FFFD (counted)") String onInvalidUtf8) {}
 
     /** The "backend" section. */
     @Section("backend")
@@ -153,7 +160,13 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
             @Field(key = "note", def = "", help = "printed under the comparison table and added to comparison.md (what the comparison can and cannot show)") String note,
             List<Variant> variants) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper()
+    /** The config reader's limits (set explicitly; a config is a few KB). */
+    public static final int MAX_DEPTH = 64, MAX_STRING = 1 << 20, MAX_NUMBER = 1000;
+    public static final long MAX_DOCUMENT = 4L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).maxStringLength(MAX_STRING)
+                    .maxNumberLength(MAX_NUMBER).maxDocumentLength(MAX_DOCUMENT).build())
+            .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     // ---------------------------------------------------------------- loading
@@ -169,15 +182,46 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
     public static JsonNode readJson(Path file) {
         String where = file.toString();
         try {
-            return JSON.readTree(Files.readString(file));
+            if (Files.isDirectory(file)) throw new ConfigException(where + ": is a folder, not a config file");
+            long size = Files.size(file);
+            if (size > MAX_DOCUMENT) {
+                throw new ConfigException(where + ": " + size + " bytes, more than the config reader's limit of "
+                        + MAX_DOCUMENT + " bytes");
+            }
+            return parse(Files.readAllBytes(file), where);
         } catch (NoSuchFileException e) {
             throw new ConfigException(where + ": config file not found");
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(where + ": not valid JSON (line " + e.getLocation().getLineNr() + ": "
-                    + e.getOriginalMessage() + ")");
+        } catch (IOException e) {
+            throw new ConfigException(where + ": cannot read (" + AtomicWrite.reason(e) + ")");
+        }
+    }
+
+    /**
+     * Parses config JSON; malformed JSON, invalid UTF-8 and values beyond the reader's limits (nesting depth
+     * {@value #MAX_DEPTH}, strings of {@value #MAX_STRING} characters, numbers of {@value #MAX_NUMBER} digits,
+     * {@value #MAX_DOCUMENT} bytes) are ConfigExceptions naming the limit and the line and column.
+     */
+    public static JsonNode parse(byte[] json, String where) {
+        try (JsonParser p = JSON.getFactory().createParser(json)) {
+            try {
+                JsonNode n = JSON.readTree(p);
+                return n != null ? n : JSON.missingNode();
+            } catch (StreamConstraintsException e) {
+                throw new ConfigException(where + ": beyond the config reader's limits" + at(e, p) + ": " + e.getOriginalMessage());
+            } catch (JsonProcessingException e) {
+                throw new ConfigException(where + ": not valid JSON" + at(e, p) + ": " + e.getOriginalMessage());
+            }
         } catch (IOException e) {
             throw new ConfigException(where + ": cannot read (" + e.getMessage() + ")");
         }
+    }
+
+    /** Where the parser stopped: line, column and byte offset. */
+    private static String at(JsonProcessingException e, JsonParser p) {
+        JsonLocation l = e.getLocation() != null ? e.getLocation() : p.currentLocation();
+        if (l == null) return "";
+        return " (line " + l.getLineNr() + ", column " + l.getColumnNr()
+                + (l.getByteOffset() >= 0 ? ", byte " + l.getByteOffset() : "") + ")";
     }
 
     /** Builds from a parsed JSON tree (a config file or a run's saved config.json). */
@@ -333,6 +377,10 @@ public record RunConfig(String name, String source, Map<String, Object> values, 
         }
         if (Integer.valueOf(0).equals(v.get("model.seq_len")) && task == null) {
             throw new ConfigException(where + ": model.seq_len = 0: must be >= 1 (0, the task's own length, needs a data.task)");
+        }
+        if (task == null && v.get("data.task_params") instanceof JsonNode tp && tp.size() > 0) {
+            throw new ConfigException(where + ": data.task_params = " + tp + ": set but data.task is null, so nothing would "
+                    + "use them (set data.task, or remove data.task_params)");
         }
         Map<String, Object> r = new LinkedHashMap<>(v);
         if (r.get("train.loss_on").equals("auto")) r.put("train.loss_on", task != null ? "answer" : "all");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.io.AtomicWrite;
 import dagmoe.train.MetricsWriter;
 
 import java.io.IOException;
@@ -100,9 +101,8 @@ public final class Comparison {
             }
         }
         try {
-            Files.createDirectories(out);
-            Files.writeString(out.resolve("comparison.md"), md.toString());
-            Files.write(out.resolve("comparison.json"), JSON.writeValueAsBytes(root));
+            AtomicWrite.writeString(out.resolve("comparison.md"), md.toString());
+            AtomicWrite.writeBytes(out.resolve("comparison.json"), JSON.writeValueAsBytes(root));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the comparison in " + out + ": " + e.getMessage(), e);
         }

@@ -1,6 +1,7 @@
 package dagmoe.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dagmoe.io.AtomicWrite;
 import dagmoe.train.MetricsWriter;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
@@ -141,7 +142,7 @@ public final class Plots {
     }
 
     static void save(Chart<?, ?> chart, Path file) throws IOException {
-        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        AtomicWrite.write(file, 0, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
     }
 
     /** One chart with a curve per variant: x = step, y = the mean over seeds. */

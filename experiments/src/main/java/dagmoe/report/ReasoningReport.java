@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dagmoe.io.AtomicWrite;
 import dagmoe.train.MetricsWriter;
 
 import java.io.IOException;
@@ -134,15 +135,15 @@ public final class ReasoningReport {
             Set<String> tasks = new LinkedHashSet<>();
             for (Group g : groups) tasks.add(taskKey(g));
             md.append(String.join(", ", tasks.stream().map(t -> "[" + t + ".md](" + t + ".md)").toList())).append(".\n");
-            Files.writeString(out.resolve("accuracy.md"), md.toString());
-            Files.write(out.resolve("accuracy.json"), JSON.writeValueAsBytes(json(all)));
+            AtomicWrite.writeString(out.resolve("accuracy.md"), md.toString());
+            AtomicWrite.writeBytes(out.resolve("accuracy.json"), JSON.writeValueAsBytes(json(all)));
             for (String t : tasks) {
                 Map<Group, List<Row>> part = new LinkedHashMap<>();
                 all.forEach((g, r) -> {
                     if (taskKey(g).equals(t)) part.put(g, r);
                 });
-                Files.writeString(out.resolve(t + ".md"), taskMarkdown(t, part));
-                Files.write(out.resolve(t + ".json"), JSON.writeValueAsBytes(json(part)));
+                AtomicWrite.writeString(out.resolve(t + ".md"), taskMarkdown(t, part));
+                AtomicWrite.writeBytes(out.resolve(t + ".json"), JSON.writeValueAsBytes(json(part)));
             }
             for (Group g : groups) plots(out.resolve("plots"), g, all.get(g));
             return main;

@@ -9,11 +9,11 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
+import dagmoe.io.AtomicWrite;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -192,8 +192,8 @@ public final class StudyReport {
         md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_mean.png, plots/gate_spread.png, plots/contribution_ratio.png.\n");
         try {
             Files.createDirectories(out.resolve("plots"));
-            writeAtomically(out.resolve("report.md"), md.toString());
-            writeAtomically(out.resolve("study.json"), JSON.writeValueAsString(json(rows, command, finished, cells.size(), train,
+            AtomicWrite.writeString(out.resolve("report.md"), md.toString());
+            AtomicWrite.writeString(out.resolve("study.json"), JSON.writeValueAsString(json(rows, command, finished, cells.size(), train,
                     invocationSeconds)));
             for (Cell c : cells) { // each run's compact record, so the results survive without the checkpoints
                 JsonNode s = read(c.dir().resolve("summary.json")), e = read(c.dir().resolve("study-eval.json"));
@@ -204,19 +204,13 @@ public final class StudyReport {
                 o.set("eval", e);
                 Path f = out.resolve("runs").resolve(c.scale()).resolve(c.variant() + "-s" + c.seed() + ".json");
                 Files.createDirectories(f.getParent());
-                writeAtomically(f, JSON.writeValueAsString(o));
+                AtomicWrite.writeString(f, JSON.writeValueAsString(o));
             }
             plots(out.resolve("plots"), rows, cells);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the study report in " + out + ": " + e.getMessage(), e);
         }
         return main;
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     static String f(double v, String fmt) {

@@ -3,8 +3,10 @@ package dagmoe.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dagmoe.train.MetricsWriter;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 /** A tiny corpus and config for command-line tests (java backend, a few seconds per run). */
 final class CliTestSupport {
@@ -43,6 +46,47 @@ final class CliTestSupport {
                  "data": {"path": "%s"},
                  "backend": {"name": "java"}%s}""".formatted(aggregator, steps, corpus.toString().replace("\\", "/"), extra));
         return f;
+    }
+
+    /** Starts {@code dagmoe ARGS} in a child JVM with the given -D properties; stdout discarded, stderr readable. */
+    static Process child(List<String> props, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector"));
+        for (String p : props) cmd.add("-D" + p);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dagmoe.cli.Main"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        return pb.start();
+    }
+
+    /** Reads the child's stderr until {@code marker} appears; false when it ended without printing it. */
+    static boolean awaitLine(Process p, String marker, StringBuilder seen) throws IOException {
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (seen != null) seen.append(line).append('\n');
+            if (line.contains(marker)) return true;
+        }
+        return false;
+    }
+
+    /** SIGKILL (no shutdown hooks, no finally blocks) and wait. */
+    static void kill(Process p) throws InterruptedException {
+        p.destroyForcibly();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) throw new AssertionError("child did not die");
+    }
+
+    /** Everything the child printed on stderr (after it ended). */
+    static String stderr(Process p) throws IOException, InterruptedException {
+        String s = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return s;
+    }
+
+    /** The lines of a child's stderr that the program printed (without the JVM's incubator-module warning). */
+    static List<String> messages(String stderr) {
+        return stderr.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).toList();
     }
 
     static List<Double> losses(Path run) {

@@ -43,7 +43,7 @@ class RunConfigTest {
     void setOverridesAreTypedByTheTargetField() throws Exception {
         Path f = write("a.json", "{\"data\": {\"path\": \"x.txt\"}}");
         RunConfig c = RunConfig.load(f, List.of("model.dag.width=32", "train.lr=0.01", "model.tie_embeddings=true",
-                "model.aggregator=mlp-mix", "train.seed=7", "data.tokenizer=bpe", "data.task_params.n=12"));
+                "model.aggregator=mlp-mix", "train.seed=7", "data.tokenizer=bpe", "data.task=hops", "data.task_params.n=12"));
         assertEquals(32, c.model().dagWidth());
         assertEquals(0.01, c.train().lr());
         assertTrue(c.model().tieEmbeddings());

@@ -10,9 +10,17 @@ package dagmoe.data;
  * @param jsonlField  [jsonl_field] the text field of a JSONL record ("text")
  * @param valFraction [val_fraction] share of the corpus held out for validation, in [0, 0.5] (0.1)
  * @param maxBytes    [max_bytes] read at most this many bytes of text (of token data for .bin); 0 = all
+ * @param encoding    [encoding] utf-8 | latin-1
+ * @param onInvalidUtf8 [on_invalid_utf8] error (exit 2 naming the byte offset) | replace (U+FFFD, counted)
  */
-public record DataSpec(String path, String format, String tokenizer, int bpeVocab, String jsonlField, double valFraction, long maxBytes) {
+public record DataSpec(String path, String format, String tokenizer, int bpeVocab, String jsonlField, double valFraction, long maxBytes,
+                       String encoding, String onInvalidUtf8) {
+    public DataSpec(String path, String format, String tokenizer, int bpeVocab, String jsonlField, double valFraction, long maxBytes) {
+        this(path, format, tokenizer, bpeVocab, jsonlField, valFraction, maxBytes, "utf-8", "error");
+    }
+
     public DataSpec {
+        new Decoding(encoding, onInvalidUtf8); // validates both
         if (format == null || format.isEmpty()) format = "auto";
         if (tokenizer == null || tokenizer.isEmpty()) tokenizer = ByteTokenizer.NAME;
         if (jsonlField == null || jsonlField.isEmpty()) jsonlField = "text";
@@ -30,18 +38,18 @@ public record DataSpec(String path, String format, String tokenizer, int bpeVoca
     }
 
     public DataSpec withTokenizer(String name, int vocab) {
-        return new DataSpec(path, format, name, vocab, jsonlField, valFraction, maxBytes);
+        return new DataSpec(path, format, name, vocab, jsonlField, valFraction, maxBytes, encoding, onInvalidUtf8);
     }
 
     public DataSpec withMaxBytes(long bytes) {
-        return new DataSpec(path, format, tokenizer, bpeVocab, jsonlField, valFraction, bytes);
+        return new DataSpec(path, format, tokenizer, bpeVocab, jsonlField, valFraction, bytes, encoding, onInvalidUtf8);
     }
 
     public DataSpec withValFraction(double f) {
-        return new DataSpec(path, format, tokenizer, bpeVocab, jsonlField, f, maxBytes);
+        return new DataSpec(path, format, tokenizer, bpeVocab, jsonlField, f, maxBytes, encoding, onInvalidUtf8);
     }
 
     public DataSpec withFormat(String f) {
-        return new DataSpec(path, f, tokenizer, bpeVocab, jsonlField, valFraction, maxBytes);
+        return new DataSpec(path, f, tokenizer, bpeVocab, jsonlField, valFraction, maxBytes, encoding, onInvalidUtf8);
     }
 }

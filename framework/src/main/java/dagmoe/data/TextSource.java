@@ -7,10 +7,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.Reader;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +39,8 @@ import java.util.zip.ZipFile;
  * </ul>
  * {@code builtin:europarl} ({@link Builtins}) reads the Europarl sample, keeping the body field of
  * each "title TAB date TAB body" line. Text is streamed; data.max_bytes (&gt; 0) stops reading after that
- * many UTF-8 bytes (never inside a character). Invalid UTF-8 becomes U+FFFD.
+ * many UTF-8 bytes (never inside a character). Bytes become text by {@link Decoding} (data.encoding,
+ * data.on_invalid_utf8): invalid UTF-8 is an error naming the file and byte offset unless replaced.
  */
 public final class TextSource {
     public static final List<String> FORMATS = List.of("auto", "text", "folder", "jsonl", "bin", "zip");
@@ -89,8 +87,13 @@ public final class TextSource {
      * maxBytes &gt; 0. An empty result is a DataException naming the path.
      */
     public static String read(String path, String format, String jsonlField, long maxBytes) {
+        return read(path, format, jsonlField, maxBytes, Decoding.strict());
+    }
+
+    /** Like {@link #read(String, String, String, long)}, decoding bytes as {@code decoding} says. */
+    public static String read(String path, String format, String jsonlField, long maxBytes, Decoding decoding) {
         String f = resolveFormat(path, format);
-        Collector out = new Collector(maxBytes);
+        Collector out = new Collector(maxBytes, decoding);
         switch (f) {
             case "builtin" -> readTabLines(Builtins.resolve(path), 2, out);
             case "text" -> readText(existing(path, false), out);
@@ -116,8 +119,9 @@ public final class TextSource {
 
     // ---------------------------------------------------------------- formats
 
+    /** The whole file as one document. */
     private static void readText(Path file, Collector out) {
-        try (Reader r = reader(open(file), file)) {
+        try (Reader r = out.reader(open(file), file.toString())) {
             out.appendAll(r);
             out.endDocument();
         } catch (IOException e) {
@@ -127,7 +131,7 @@ public final class TextSource {
 
     /** Lines "f0 TAB f1 TAB ... ", keeping field {@code field} (the last one when a line has fewer). */
     private static void readTabLines(Path file, int field, Collector out) {
-        try (BufferedReader r = new BufferedReader(reader(open(file), file), 1 << 16)) {
+        try (BufferedReader r = new BufferedReader(out.reader(open(file), file.toString()), 1 << 16)) {
             String line;
             while ((line = r.readLine()) != null && !out.full()) {
                 String[] parts = line.split("\t", -1);
@@ -155,17 +159,12 @@ public final class TextSource {
         files.sort(Comparator.comparing(p -> root.relativize(p).toString().replace('\\', '/')));
         for (Path f : files) {
             if (out.full()) break;
-            try (Reader r = reader(open(f), f)) {
-                out.appendAll(r);
-                out.endDocument();
-            } catch (IOException e) {
-                throw unreadable(f, e);
-            }
+            readText(f, out); // every file one document
         }
     }
 
     private static void readJsonl(Path file, String field, Collector out) {
-        try (BufferedReader r = new BufferedReader(reader(open(file), file), 1 << 16)) {
+        try (BufferedReader r = new BufferedReader(out.reader(open(file), file.toString()), 1 << 16)) {
             String line;
             long lineNo = 0;
             while ((line = r.readLine()) != null && !out.full()) {
@@ -197,7 +196,7 @@ public final class TextSource {
             entries.sort(Comparator.comparing(ZipEntry::getName));
             for (ZipEntry e : entries) {
                 if (out.full()) break;
-                try (Reader r = reader(zip.getInputStream(e), file)) {
+                try (Reader r = out.reader(zip.getInputStream(e), file + "!" + e.getName())) {
                     out.appendAll(r);
                     out.endDocument();
                 }
@@ -222,11 +221,6 @@ public final class TextSource {
             }
         }
         return in;
-    }
-
-    private static Reader reader(InputStream in, Path file) {
-        return new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE));
     }
 
     private static DataException unreadable(Path file, IOException e) {
@@ -254,11 +248,17 @@ public final class TextSource {
     static final class Collector {
         private final StringBuilder sb = new StringBuilder(1 << 16);
         private final long maxBytes;
+        private final Decoding decoding;
         private long bytes;
         private boolean full;
 
-        Collector(long maxBytes) {
+        Collector(long maxBytes, Decoding decoding) {
             this.maxBytes = maxBytes;
+            this.decoding = decoding;
+        }
+
+        Reader reader(InputStream in, String where) {
+            return decoding.reader(in, where);
         }
 
         boolean full() {

@@ -28,7 +28,12 @@ public final class TokenDataset {
     public static TokenDataset load(DataSpec spec, Tokenizer tokenizer) {
         String format = TextSource.resolveFormat(spec.path(), spec.format());
         if (format.equals("bin")) return loadShards(spec, tokenizer);
-        String text = TextSource.read(spec.path(), spec.format(), spec.jsonlField(), spec.maxBytes());
+        Decoding decoding = new Decoding(spec.encoding(), spec.onInvalidUtf8());
+        String text = TextSource.read(spec.path(), spec.format(), spec.jsonlField(), spec.maxBytes(), decoding);
+        if (decoding.replaced() > 0) {
+            System.err.println("dagmoe: " + spec.path() + ": " + decoding.replaced() + " invalid UTF-8 sequence(s) replaced by U+FFFD "
+                    + "(data.on_invalid_utf8 = replace)");
+        }
         String[] split = Split.splitText(text, spec.valFraction());
         Tokenizer tok = tokenizer != null ? tokenizer : Tokenizers.create(spec.tokenizer(), split[0], spec.bpeVocab());
         int[] trainIds = tok.encode(split[0]);

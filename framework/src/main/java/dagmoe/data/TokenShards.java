@@ -1,5 +1,6 @@
 package dagmoe.data;
 
+import dagmoe.io.AtomicWrite;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -123,11 +124,7 @@ public final class TokenShards {
     }
 
     private static void writeBytes(Path file, byte[] bytes) {
-        try (OutputStream out = Files.newOutputStream(file)) {
-            out.write(bytes);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        AtomicWrite.writeBytes(file, bytes);
     }
 
     /** A mapped shard: token i is at file byte offset + i * bytesPerToken. */

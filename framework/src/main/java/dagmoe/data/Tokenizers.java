@@ -2,6 +2,7 @@ package dagmoe.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dagmoe.io.AtomicWrite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -89,10 +90,7 @@ public final class Tokenizers {
     static void writeJson(Path dir, Map<String, Object> json) {
         Path file = dir.resolve(Tokenizer.FILE_NAME);
         try {
-            Files.createDirectories(dir);
-            Path tmp = dir.resolve(Tokenizer.FILE_NAME + ".tmp");
-            JSON.writeValue(tmp.toFile(), json);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicWrite.writeBytes(file, JSON.writeValueAsBytes(json));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

@@ -57,31 +57,34 @@ public final class StepCheck {
         StepResult rj = mj.trainStep(in, tg, B, S);
         StepResult rt = mt.trainStep(in, tg, B, S);
         List<Parameter> pj = mj.parameters(), pt = mt.parameters();
-        for (Parameter p : pt) tested.toHost(p.grad());
-        Agreement.Diff grads = null;
-        String gradName = "";
-        for (int i = 0; i < pj.size(); i++) {
-            Agreement.Diff d = Agreement.compare(pj.get(i).grad(), pt.get(i).grad(), Agreement.STEP_TENSOR);
-            if (d.worse(grads) == d) gradName = pj.get(i).name();
-            grads = d.worse(grads);
-        }
+        Worst grads = worst(pj, pt, Parameter::grad, tested);
         new AdamW(pj, 0.9f, 0.95f, 1e-8f, 0.1f, java).step(1e-3f);
         new AdamW(pt, 0.9f, 0.95f, 1e-8f, 0.1f, tested).step(1e-3f);
-        for (Parameter p : pt) tested.toHost(p.data());
-        Agreement.Diff weights = null;
-        String weightName = "";
-        for (int i = 0; i < pj.size(); i++) {
-            Agreement.Diff d = Agreement.compare(pj.get(i).data(), pt.get(i).data(), Agreement.STEP_TENSOR);
-            if (d.worse(weights) == d) weightName = pj.get(i).name();
-            weights = d.worse(weights);
-        }
+        Worst weights = worst(pj, pt, Parameter::data, tested);
         double ms = (System.nanoTime() - t0) / 1e6;
         List<OpCases.Row> rows = new ArrayList<>();
         rows.add(new OpCases.Row(op + " loss", shape, Agreement.compare(rj.loss(), rt.loss(), Agreement.STEP_LOSS), ms));
         rows.add(new OpCases.Row(op + " balance loss", shape, Agreement.compare(rj.balanceLoss(), rt.balanceLoss(), Agreement.STEP_LOSS), 0));
         rows.add(new OpCases.Row(op + " z-loss", shape, Agreement.compare(rj.zLoss(), rt.zLoss(), Agreement.STEP_LOSS), 0));
-        rows.add(new OpCases.Row(op + " gradients", "worst: " + gradName, grads, 0));
-        rows.add(new OpCases.Row(op + " AdamW weights", "worst: " + weightName, weights, 0));
+        rows.add(new OpCases.Row(op + " gradients", "worst: " + grads.name(), grads.diff(), 0));
+        rows.add(new OpCases.Row(op + " AdamW weights", "worst: " + weights.name(), weights.diff(), 0));
         return rows;
+    }
+
+    /** The worst-agreeing tensor ({@code part}: a parameter's gradient or data) and its difference. */
+    record Worst(String name, Agreement.Diff diff) {}
+
+    /** Brings {@code tested}'s tensors to the host and finds the one that agrees worst with {@code java}'s. */
+    static Worst worst(List<Parameter> java, List<Parameter> tested, java.util.function.Function<Parameter, float[]> part,
+                       Backend testedBackend) {
+        for (Parameter p : tested) testedBackend.toHost(part.apply(p));
+        Agreement.Diff worst = null;
+        String name = "";
+        for (int i = 0; i < java.size(); i++) {
+            Agreement.Diff d = Agreement.compare(part.apply(java.get(i)), part.apply(tested.get(i)), Agreement.STEP_TENSOR);
+            if (d.worse(worst) == d) name = java.get(i).name();
+            worst = d.worse(worst);
+        }
+        return new Worst(name, worst);
     }
 }

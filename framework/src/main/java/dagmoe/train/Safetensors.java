@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dagmoe.io.AtomicWrite;
+import dagmoe.io.Checksums;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,6 +20,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
 
 /**
  * The safetensors file format, F32 only (what Python's {@code safetensors.numpy.load_file} and
@@ -25,6 +30,7 @@ import java.util.Map;
  *   [8 bytes]  N, the header length, unsigned little-endian
  *   [N bytes]  JSON: {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  *                     "__metadata__": {"key": "string value", ...}}   (space-padded to a multiple of 8)
+ *              our files' metadata holds "crc32c.NAME" (8 hex digits) for every tensor, checked on read
  *   [rest]     the tensors' bytes, little-endian, offsets relative to the end of the header
  * </pre>
  * The reader checks every claim of the header against the file's real size before allocating anything.
@@ -55,13 +61,26 @@ public final class Safetensors {
 
     // ---------------------------------------------------------------- write
 
-    /** Writes {@code tensors} in iteration order; data offsets are contiguous. */
-    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        ObjectNode header = JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
+    /** The metadata key of a tensor's CRC32C (of its little-endian data bytes). */
+    public static final String CRC_PREFIX = "crc32c.";
+
+    /**
+     * Writes {@code tensors} in iteration order (data offsets contiguous), atomically. The {@code __metadata__}
+     * holds {@code metadata} plus {@code crc32c.<name>} per tensor, sorted by key, so the same tensors and
+     * metadata always give the same bytes.
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        TreeMap<String, String> meta = new TreeMap<>();
+        if (metadata != null) meta.putAll(metadata);
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            CRC32C crc = new CRC32C();
+            forEachChunk(e.getValue().data(), buf, crc::update);
+            meta.put(CRC_PREFIX + e.getKey(), Checksums.hex(crc.getValue()));
         }
+        ObjectNode header = JSON.createObjectNode();
+        ObjectNode m = header.putObject("__metadata__");
+        meta.forEach(m::put);
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -73,34 +92,50 @@ public final class Safetensors {
             info.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
-        byte[] json = JSON.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        byte[] json;
+        try {
+            json = JSON.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
         int padded = (json.length + 7) / 8 * 8;
         ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
         head.putLong(padded).put(json);
         while (head.hasRemaining()) head.put((byte) ' ');
-        head.flip();
-
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(ch, head);
-            ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        AtomicWrite.write(file, 8L + padded + offset, out -> {
+            out.write(head.array());
+            IOException[] failed = new IOException[1];
             for (Tensor t : tensors.values()) {
-                float[] data = t.data();
-                for (int i = 0; i < data.length; ) {
-                    int n = Math.min(buf.capacity() / 4, data.length - i);
-                    buf.clear();
-                    buf.asFloatBuffer().put(data, i, n);
-                    buf.limit(4 * n);
-                    writeFully(ch, buf);
-                    i += n;
-                }
+                forEachChunk(t.data(), buf, b -> {
+                    if (failed[0] != null) return;
+                    try {
+                        out.write(b.array(), 0, b.limit());
+                    } catch (IOException ex) {
+                        failed[0] = ex;
+                    }
+                });
+                if (failed[0] != null) throw failed[0];
             }
-            ch.force(true);
-        }
+        });
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
+    /** Bytes a file of these tensors takes (header estimate included), for disk-space messages. */
+    public static long bytesOf(Map<String, Tensor> tensors) {
+        long n = 8 + 256;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) n += 4L * e.getValue().data().length + 96 + 2L * e.getKey().length();
+        return n;
+    }
+
+    /** Hands the little-endian bytes of {@code data} to {@code sink} in chunks of {@code buf} (position 0, limit = bytes). */
+    private static void forEachChunk(float[] data, ByteBuffer buf, java.util.function.Consumer<ByteBuffer> sink) {
+        for (int i = 0; i < data.length; ) {
+            int n = Math.min(buf.capacity() / 4, data.length - i);
+            buf.clear();
+            buf.asFloatBuffer().put(data, i, n);
+            buf.limit(4 * n);
+            sink.accept(buf);
+            i += n;
+        }
     }
 
     // ---------------------------------------------------------------- read
@@ -130,15 +165,17 @@ public final class Safetensors {
             long dataSize = size - dataStart;
 
             Map<String, String> metadata = new LinkedHashMap<>();
+            JsonNode metaNode = header.path("__metadata__");
+            if (!metaNode.isMissingNode() && !metaNode.isObject()) throw bad(file, "__metadata__ is not a JSON object");
+            metaNode.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+            boolean checksummed = metadata.keySet().stream().anyMatch(k -> k.startsWith(CRC_PREFIX));
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String name = e.getKey();
                 JsonNode info = e.getValue();
-                if (name.equals("__metadata__")) {
-                    info.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                    continue;
-                }
+                if (name.equals("__metadata__")) continue;
+                if (!info.isObject()) throw bad(file, "tensor " + name + " is not described by a JSON object");
                 String dtype = info.path("dtype").asText("");
                 if (!dtype.equals("F32")) {
                     throw bad(file, "tensor " + name + " has dtype '" + dtype + "', only F32 is supported");
@@ -168,6 +205,17 @@ public final class Safetensors {
                 }
                 ByteBuffer data = ByteBuffer.allocate((int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(ch, data, dataStart + begin, file);
+                if (checksummed) {
+                    String want = metadata.get(CRC_PREFIX + name);
+                    if (want == null) throw bad(file, "tensor " + name + " has no checksum (" + CRC_PREFIX + name + ") in __metadata__");
+                    CRC32C crc = new CRC32C();
+                    crc.update(data.array(), 0, data.capacity());
+                    String got = Checksums.hex(crc.getValue());
+                    if (!got.equals(want)) {
+                        throw bad(file, "tensor " + name + " is damaged: its data's CRC32C is " + got + " but the file records "
+                                + want);
+                    }
+                }
                 float[] values = new float[(int) count];
                 data.flip().asFloatBuffer().get(values);
                 tensors.put(name, new Tensor(shape, values));
@@ -176,7 +224,7 @@ public final class Safetensors {
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file + ": file not found");
         } catch (IOException e) {
-            throw new CheckpointException(file + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(file + ": cannot read (" + AtomicWrite.reason(e) + ")", e);
         }
     }
 

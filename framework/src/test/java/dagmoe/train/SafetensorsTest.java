@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -112,5 +113,48 @@ class SafetensorsTest {
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(h.length).put(h);
         return b.array();
+    }
+
+    /** Offset of a tensor's data in the file (8 + header length + its begin offset). */
+    static long dataOffset(Path f, String tensor) throws Exception {
+        byte[] all = Files.readAllBytes(f);
+        long n = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        JsonNode h = new ObjectMapper().readTree(new String(all, 8, (int) n, StandardCharsets.UTF_8).trim());
+        return 8 + n + h.get(tensor).get("data_offsets").get(0).asLong();
+    }
+
+    @Test
+    void flippedDataBytesAreCaughtNamingTheTensor() throws Exception {
+        Path f = tmp.resolve("c.safetensors");
+        Safetensors.write(f, sample(), Map.of());
+        byte[] b = Files.readAllBytes(f);
+        b[(int) dataOffset(f, "final_norm") + 5] ^= 0x40;
+        Files.write(f, b);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Safetensors.read(f));
+        assertTrue(e.getMessage().startsWith(f + ": tensor final_norm is damaged"), e.getMessage());
+    }
+
+    @Test
+    void checksumsAreInTheMetadataAndHeadersAreByteReproducible() throws Exception {
+        Path a = tmp.resolve("a.safetensors"), b = tmp.resolve("b.safetensors");
+        Map<String, String> m1 = new LinkedHashMap<>(), m2 = new LinkedHashMap<>();
+        m1.put("step", "3");
+        m1.put("format", "pt");
+        m2.put("format", "pt");
+        m2.put("step", "3");
+        Safetensors.write(a, sample(), m1);
+        Safetensors.write(b, sample(), m2);
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "same tensors and metadata, same bytes");
+        Map<String, String> meta = Safetensors.read(a).metadata();
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        ByteBuffer bytes = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : new float[]{1, 1, 1, 0.25f}) bytes.putFloat(x);
+        crc.update(bytes.array());
+        assertEquals(String.format("%08x", crc.getValue()), meta.get("crc32c.final_norm"));
+        assertEquals(List.of("crc32c.final_norm", "crc32c.scalar", "crc32c.tok_emb", "format", "step"), List.copyOf(meta.keySet()));
+        // No temporary is left next to the file.
+        try (var s = Files.list(tmp)) {
+            assertEquals(List.of("a.safetensors", "b.safetensors"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
     }
 }
