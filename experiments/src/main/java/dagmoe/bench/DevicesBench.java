@@ -28,7 +28,7 @@ public final class DevicesBench {
     public record DeviceRow(String device, int rows, double computeMs, double transferMs, double idleMs, double aloneMs) {}
 
     /** The group's medians: per device, the step (forward + backward + reduce), reduce and broadcast, in ms. */
-    public record Result(List<DeviceRow> devices, double stepMs, double reduceMs, double broadcastMs) {}
+    public record Result(List<DeviceRow> devices, double stepMs, double reduceMs, double broadcastMs, boolean concurrent) {}
 
     public static Result run(String backend, int threads, List<String> devices, double[] weights, ModelConfig cfg,
                              TrainConfig tc, StepBench.Batches batches, int warmup, int reps, PrintStream out) {
@@ -53,8 +53,10 @@ public final class DevicesBench {
         double[][] compute = new double[n][reps], transfer = new double[n][reps], idle = new double[n][reps];
         double[] step = new double[reps], reduce = new double[reps], broadcast = new double[reps];
         int[] rows;
+        boolean concurrent;
         try (DeviceGroup g = new DeviceGroup(replicas, devices, DeviceGroup.split(B, weights))) {
             rows = g.rows();
+            concurrent = g.concurrent();
             g.broadcast();
             for (int s = 0; s < 1 + warmup + reps; s++) {
                 batches.fill(s, in, tg);
@@ -81,7 +83,7 @@ public final class DevicesBench {
             rs.add(new DeviceRow(devices.get(i), rows[i], Quantiles.median(compute[i]), Quantiles.median(transfer[i]),
                     Quantiles.median(idle[i]), alone[i]));
         }
-        Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast));
+        Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast), concurrent);
         print(res, B, out);
         return res;
     }
@@ -89,6 +91,7 @@ public final class DevicesBench {
     static void print(Result r, int batch, PrintStream out) {
         out.println(String.format(Locale.ROOT, "## training step over %d devices (forward + backward of a batch of %d rows; medians)",
                 r.devices().size(), batch));
+        if (!r.concurrent()) out.println("(the devices run one after the other: this backend's instances must not run at once, see Backend.concurrentInstances)");
         out.println("| device | rows | share | forward+backward ms | gradients to host ms | idle ms | alone, whole batch, ms |");
         out.println("|---|---:|---:|---:|---:|---:|---:|");
         for (DeviceRow d : r.devices()) {

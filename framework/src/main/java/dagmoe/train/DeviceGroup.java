@@ -17,7 +17,8 @@ import java.util.concurrent.Future;
  * One training run over several devices of one process: every device holds a replica of the model (replica 0
  * is the trainer's model, the one the optimizer updates), each global batch is split into one micro-batch per
  * device by per-device weights, the replicas run forward and backward at the same time (one host thread each,
- * so devices with their own command queues work concurrently), and their gradients are reduced into replica
+ * so devices with their own command queues work concurrently; one after the other where the backend says its
+ * instances must not run at once, {@link Backend#concurrentInstances}), and their gradients are reduced into replica
  * 0 on the host in device order. The optimizer step then runs once, on replica 0's backend, and
  * {@link #broadcast} copies the updated weights to every other replica.
  *
@@ -35,6 +36,7 @@ public final class DeviceGroup implements AutoCloseable {
     private final List<Model> replicas;
     private final List<String> names;
     private final ExecutorService pool;
+    private final boolean concurrent; // false: a backend whose instances must not run at the same time (one after the other)
     private int[] rows;
     private final DeviceTime[] lastTimes;
     private double lastReduceSeconds, lastBroadcastSeconds;
@@ -64,6 +66,7 @@ public final class DeviceGroup implements AutoCloseable {
             return t;
         });
         this.lastTimes = new DeviceTime[replicas.size()];
+        this.concurrent = replicas.stream().allMatch(m -> m.backend().concurrentInstances());
         setRows(rows);
     }
 
@@ -117,6 +120,9 @@ public final class DeviceGroup implements AutoCloseable {
 
     public int size() { return replicas.size(); }
 
+    /** Whether the devices run at the same time (else one after the other). */
+    public boolean concurrent() { return concurrent; }
+
     /** The last step's per-device times. */
     public List<DeviceTime> lastTimes() { return List.of(lastTimes); }
 
@@ -152,7 +158,7 @@ public final class DeviceGroup implements AutoCloseable {
             System.arraycopy(targets, off, localTg[i], 0, len);
             off += len;
             float scale = counted > 0 ? (float) ((double) batch / ((double) rows[i] * counted)) : 0f;
-            running.add(pool.submit(() -> {
+            java.util.concurrent.Callable<StepResult> work = () -> {
                 Model m = replicas.get(dev);
                 long t0 = System.nanoTime();
                 StepResult r = m.trainStep(localIn[dev], localTg[dev], rows[dev], seq, scale);
@@ -160,7 +166,14 @@ public final class DeviceGroup implements AutoCloseable {
                 for (Parameter p : m.parameters()) m.backend().toHost(p.grad());
                 lastTimes[dev] = new DeviceTime(rows[dev], (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
                 return r;
-            }));
+            };
+            if (concurrent) {
+                running.add(pool.submit(work));
+            } else { // in device order on this thread
+                java.util.concurrent.FutureTask<StepResult> done = new java.util.concurrent.FutureTask<>(work);
+                done.run();
+                running.add(done);
+            }
         }
         StepResult[] res = new StepResult[n];
         for (int i = 0; i < n; i++) res[i] = await(running.get(i), i);

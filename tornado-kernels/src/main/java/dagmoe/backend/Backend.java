@@ -42,6 +42,15 @@ public interface Backend extends AutoCloseable {
     @Override
     default void close() {}
 
+    /**
+     * Whether instances of this backend (one per device) may run operations from different host threads at the
+     * same time. {@link dagmoe.backend.Backend}s that share a runtime that is not thread-safe say false, and a
+     * group of devices then runs them one after the other.
+     */
+    default boolean concurrentInstances() {
+        return true;
+    }
+
     /** Makes the host copies of these arrays ({@code float[]}, {@code int[]}) current: call before host code reads them. */
     default void toHost(Object... arrays) {}
 

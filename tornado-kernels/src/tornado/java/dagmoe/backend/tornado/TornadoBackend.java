@@ -175,6 +175,17 @@ public class TornadoBackend extends JavaBackend {
         }
     }
 
+    /**
+     * False: TornadoVM 5.2.x builds execution plans with shared interpreter state; two plans compiled at the same
+     * time from two threads (one per device) fail an assertion in TornadoVMInterpreter.rewindBufferToBegin (seen
+     * with 5.2.1-jdk25-dev on two PoCL devices; TornadoDevicesTrainingTest fails if this returns true), so
+     * several devices run their micro-batches one after the other.
+     */
+    @Override
+    public boolean concurrentInstances() {
+        return false;
+    }
+
     @Override
     public String name() {
         return "tornado";
