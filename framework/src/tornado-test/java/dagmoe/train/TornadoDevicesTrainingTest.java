@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * One run over two TornadoVM devices of this process ({@link DeviceGroup} with a tornado backend per device):
  * the reduced gradients of an uneven split against one java model on the whole batch, and a training run over
  * the two devices, reproducible bit for bit and close to java's. Needs two devices: with PoCL on a CPU,
- * {@code POCL_DEVICES="pthread pthread"} gives two; with fewer the test is skipped, saying so.
+ * {@code POCL_DEVICES="pthread pthread"} gives two; with fewer the test is skipped, saying so. Run it with Java
+ * assertions off ({@code -DenableAssertions=false}): with -ea, TornadoVM 5.2.1's own assertion in
+ * TornadoVMInterpreter.rewindBufferToBegin fails when the second device's backend builds its first plan.
  */
 class TornadoDevicesTrainingTest {
     @TempDir Path tmp;

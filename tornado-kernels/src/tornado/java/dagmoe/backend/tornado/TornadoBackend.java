@@ -176,10 +176,10 @@ public class TornadoBackend extends JavaBackend {
     }
 
     /**
-     * False: TornadoVM 5.2.x builds execution plans with shared interpreter state; two plans compiled at the same
-     * time from two threads (one per device) fail an assertion in TornadoVMInterpreter.rewindBufferToBegin (seen
-     * with 5.2.1-jdk25-dev on two PoCL devices; TornadoDevicesTrainingTest fails if this returns true), so
-     * several devices run their micro-batches one after the other.
+     * False: TornadoVM 5.2.x builds execution plans with shared interpreter state, and building plans for two
+     * devices from two threads is not known to be safe (with -ea, a second device's first plan fails an assertion
+     * in TornadoVMInterpreter.rewindBufferToBegin, seen with 5.2.1-jdk25-dev on two PoCL devices), so several
+     * devices run their micro-batches one after the other.
      */
     @Override
     public boolean concurrentInstances() {
