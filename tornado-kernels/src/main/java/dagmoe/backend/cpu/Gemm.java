@@ -134,6 +134,99 @@ public final class Gemm {
         });
     }
 
+    /**
+     * Several independent products in one go (the grouped expert products: one per expert with rows):
+     * problem q is C_q[m_q×n] (+)= op(A_q)·op(B_q) with op(A_q)(i,p) = a[aOff[q] + i·ars + p·acs],
+     * op(B_q)(p,j) = b[bOff[q] + p·brs + j·bcs], C_q row-major at c[cOff[q]] with row length n and inner
+     * length k[q]. Every B_q is packed in one parallel pass, then one parallel pass computes the tiles of all
+     * problems (a row block × a group of column panels of one problem per task). Two hand-offs to the
+     * threads for the whole group instead of two per problem. Every element of every C_q is the packed
+     * product's chain of multiply-adds (k-blocks in order, p in order), whichever thread runs it: the same
+     * bits for any thread count.
+     */
+    public synchronized void multiplyGrouped(int problems, float[] a, int[] aOff, int ars, int acs, float[] b, int[] bOff,
+                                             int brs, int bcs, float[] c, int[] cOff, int[] m, int n, int[] k,
+                                             boolean accumulate) {
+        if (problems <= 0 || n <= 0) {
+            return;
+        }
+        int panels = (n + NR - 1) / NR;
+        long[] base = new long[problems + 1]; // packed B of problem q at base[q]: k-block r at + r·KC·NR·panels
+        long work = 0;
+        for (int q = 0; q < problems; q++) {
+            int kBlocks = (k[q] + KC - 1) / KC;
+            base[q + 1] = base[q] + (long) kBlocks * KC * NR * panels;
+            work += (long) m[q] * n * k[q];
+        }
+        if (base[problems] > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("grouped matrix product too large to pack: " + base[problems] + " floats");
+        }
+        if (packedB.length < base[problems]) {
+            packedB = new float[(int) base[problems]];
+        }
+        final float[] bp = packedB;
+        int parts = (threads == 1 || work < (1L << 18)) ? 1 : threads;
+        // 1) pack: one task per (problem, k-block)
+        int[] packQ = new int[problems + 1];
+        for (int q = 0; q < problems; q++) {
+            packQ[q + 1] = packQ[q] + (m[q] > 0 ? (k[q] + KC - 1) / KC : 0);
+        }
+        pool.forChunks(packQ[problems], parts, (worker, t) -> {
+            int q = find(packQ, problems, t);
+            int r = t - packQ[q];
+            int p0 = r * KC;
+            packB(b, bOff[q], brs, bcs, bp, (int) base[q] + r * KC * NR * panels, p0, Math.min(KC, k[q] - p0), n, 0, panels);
+        });
+        // 2) compute: one task per (problem, row block of MC rows, group of column panels); column groups only
+        // when the row blocks alone are too few to give every thread two tasks
+        int rowBlocksAll = 0;
+        for (int q = 0; q < problems; q++) {
+            rowBlocksAll += (m[q] + MC - 1) / MC;
+        }
+        int groups = parts == 1 || rowBlocksAll == 0 ? 1 : Math.min(panels, (2 * parts + rowBlocksAll - 1) / rowBlocksAll);
+        int[] taskQ = new int[problems + 1];
+        for (int q = 0; q < problems; q++) {
+            taskQ[q + 1] = taskQ[q] + (k[q] > 0 ? (m[q] + MC - 1) / MC * groups : 0);
+        }
+        pool.forChunks(taskQ[problems], parts, (worker, t) -> {
+            int q = find(taskQ, problems, t);
+            int rb = (t - taskQ[q]) / groups;
+            int grp = (t - taskQ[q]) % groups;
+            int i0 = rb * MC;
+            int mc = Math.min(MC, m[q] - i0);
+            int j0 = WorkerPool.start(panels, groups, grp);
+            int j1 = WorkerPool.start(panels, groups, grp + 1);
+            int kBlocks = (k[q] + KC - 1) / KC;
+            for (int r = 0; r < kBlocks; r++) {
+                int p0 = r * KC;
+                int kc = Math.min(KC, k[q] - p0);
+                compute(worker, a, aOff[q], ars, acs, bp, (int) base[q] + r * KC * NR * panels, c, cOff[q], n, p0, kc, i0, mc,
+                        j0, j1, r == 0 && !accumulate, rowOuterShortK && k[q] <= SHORT_K);
+            }
+        });
+        if (!accumulate) { // problems with k = 0 still overwrite their C with zeros
+            for (int q = 0; q < problems; q++) {
+                if (k[q] <= 0) {
+                    java.util.Arrays.fill(c, cOff[q], cOff[q] + m[q] * n, 0f);
+                }
+            }
+        }
+    }
+
+    /** The q with start[q] ≤ t < start[q+1] (start non-decreasing, start[0] = 0). */
+    private static int find(int[] start, int problems, int t) {
+        int lo = 0, hi = problems - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (start[mid] <= t) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
     private float[] transposed = new float[0];
 
     /**
