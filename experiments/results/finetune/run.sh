@@ -2,14 +2,18 @@
 # The fine-tuning experiment (experiments/results/finetune/README.md). Resumable: a finished run (summary.json)
 # is skipped, an interrupted one is continued with --resume. Usage, from the repository root:
 #   nice experiments/results/finetune/run.sh [phase...]      phases: pretrain finetune tasks score report (default: all, in order)
-# Run folders go to $FT_RUNS (default runs/finetune); only the report (results.*, plots/) is committed.
+#   FT_TIER=d128 nice experiments/results/finetune/run.sh      the larger tier: configs-d128/, report in d128/
+# Run folders go to $FT_RUNS (default runs/finetune[-TIER]); only the report (results.*, plots/) is committed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 HERE="$ROOT/experiments/results/finetune"
-RUNS="${FT_RUNS:-$ROOT/runs/finetune}"
+TIER="${FT_TIER:-}"   # empty: the first tier (configs/); d128: configs-d128/
+SUFFIX="${TIER:+-$TIER}"
+RUNS="${FT_RUNS:-$ROOT/runs/finetune$SUFFIX}"
 DAGMOE="${DAGMOE:-$ROOT/dagmoe}"
 SEEDS="${FT_SEEDS:-1 2 3}"
-CFG="$HERE/configs"
+CFG="$HERE/configs$SUFFIX"
+OUT="$HERE${TIER:+/$TIER}"
 LOG="$RUNS/times.tsv"
 mkdir -p "$RUNS"
 cd "$ROOT"
@@ -83,7 +87,8 @@ score() {
 }
 
 report() {
-  /usr/bin/python3 "$HERE/report.py" "$RUNS" "$HERE"
+  mkdir -p "$OUT"
+  /usr/bin/python3 "$HERE/report.py" "$RUNS" "$OUT"
 }
 
 phases=("$@")

@@ -5,7 +5,6 @@ import dagmoe.config.RunConfig;
 import dagmoe.model.Aggregator;
 import dagmoe.model.ModelConfig;
 import dagmoe.report.Comparison;
-import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,6 +43,8 @@ public final class CompareCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backendOptions = new BackendOptions();
 
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     /** One run of the plan. */
     record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
 
@@ -72,14 +73,17 @@ public final class CompareCommand implements Callable<Integer> {
                 }
             }
             try (LockedFolder folder = LockedFolder.open(dir)) { // one compare per output folder
-                return runPlan(cfg, dir, plan, t0);
+                return runPlan(cfg, dir, plan, t0, cluster);
             }
         });
     }
 
-    private static int runPlan(RunConfig cfg, Path dir, List<PlannedRun> plan, long t0) {
+    /** Trains the plan's unfinished runs, here or (--cluster) one Spark task each, then writes the comparison. */
+    private static int runPlan(RunConfig cfg, Path dir, List<PlannedRun> plan, long t0, Distributed.Options cluster) {
         int i = 0;
         List<String> failed = new ArrayList<>();
+        List<Distributed.Job> jobs = new ArrayList<>();
+        Map<String, PlannedRun> byLabel = new LinkedHashMap<>();
         for (PlannedRun p : plan) {
             i++;
             String label = String.format("[%d/%d] %s s%d", i, plan.size(), p.variant(), p.seed());
@@ -87,13 +91,23 @@ public final class CompareCommand implements Callable<Integer> {
                 System.out.println(label + ": finished earlier, skipped (" + p.dir() + ")");
                 continue;
             }
-            try {
-                var r = TrainCommand.trainRun(p.config(), p.dir(), true, 0, new ConsoleProgress(label, System.out));
-                System.out.println(TrainCommand.summaryLine(p.dir(), r));
-            } catch (TrainingDivergedException e) {
-                // One diverged run must not cost the others: it is left out of the statistics and listed.
-                System.err.println("dagmoe: " + label + ": " + e.getMessage());
-                failed.add(p.variant() + " s" + p.seed() + ": " + e.getMessage());
+            jobs.add(Distributed.Job.of(label, p.config(), p.dir()));
+            byLabel.put(label, p);
+        }
+        java.util.function.Consumer<Distributed.Outcome> done = o -> {
+            if (o.diverged() == null) {
+                System.out.println(o.summaryLine());
+                return;
+            }
+            // One diverged run must not cost the others: it is left out of the statistics and listed.
+            PlannedRun p = byLabel.get(o.label());
+            System.err.println("dagmoe: " + o.label() + ": " + o.diverged());
+            failed.add(p.variant() + " s" + p.seed() + ": " + o.diverged());
+        };
+        if (!cluster.active()) Distributed.runHere(jobs, done);
+        else if (!jobs.isEmpty()) {
+            try (Distributed.Engine engine = cluster.engine()) {
+                engine.runAll(jobs).forEach(done);
             }
         }
 

@@ -8,7 +8,6 @@ import dagmoe.config.RunConfig;
 import dagmoe.io.AtomicWrite;
 import dagmoe.report.Comparison;
 import dagmoe.report.ReasoningReport;
-import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,6 +63,8 @@ public final class SuiteCommand implements Callable<Integer> {
     @Option(names = "--report-only", description = "train nothing: write the tables and plots of the runs finished so far")
     boolean reportOnly;
 
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     /** A config of the suite with compare's plan for it. */
     record Planned(Path file, RunConfig config, Path runDir, List<CompareCommand.PlannedRun> plan) {}
 
@@ -82,28 +83,37 @@ public final class SuiteCommand implements Callable<Integer> {
             if (!reportOnly) {
                 int maxSeeds = suite.stream().mapToInt(p -> p.config().compare().seeds()).max().orElse(0);
                 int i = 0;
-                for (int s = 0; s < maxSeeds; s++) {
-                    for (Planned p : suite) {
-                        for (CompareCommand.PlannedRun r : p.plan()) {
-                            if (r.seed() - p.config().train().seed() != s) continue;
-                            i++;
-                            String label = String.format("[%d/%d] %s %s s%d", i, before[1], p.config().name(), r.variant(), r.seed());
-                            if (Files.isRegularFile(r.dir().resolve("summary.json"))) {
-                                System.out.println(label + ": finished earlier, skipped (" + r.dir() + ")");
-                                continue;
-                            }
-                            try {
-                                var res = TrainCommand.trainRun(r.config(), r.dir(), true, 0, new ConsoleProgress(label, System.out));
-                                System.out.println(TrainCommand.summaryLine(r.dir(), res));
-                            } catch (TrainingDivergedException e) {
-                                // One diverged run does not stop the suite; it is reported and counted.
-                                System.out.println(label + ": diverged: " + e.getMessage());
-                                failed.add(r.dir() + ": " + e.getMessage());
+                Map<String, Path> dirs = new LinkedHashMap<>();
+                // One diverged run does not stop the suite; it is reported and counted.
+                java.util.function.Consumer<Distributed.Outcome> done = o -> {
+                    if (o.diverged() == null) {
+                        System.out.println(o.summaryLine());
+                        return;
+                    }
+                    System.out.println(o.label() + ": diverged: " + o.diverged());
+                    failed.add(dirs.get(o.label()) + ": " + o.diverged());
+                };
+                try (Distributed.Engine engine = cluster.active() ? cluster.engine() : null) {
+                    for (int s = 0; s < maxSeeds; s++) {
+                        List<Distributed.Job> jobs = new ArrayList<>();
+                        for (Planned p : suite) {
+                            for (CompareCommand.PlannedRun r : p.plan()) {
+                                if (r.seed() - p.config().train().seed() != s) continue;
+                                i++;
+                                String label = String.format("[%d/%d] %s %s s%d", i, before[1], p.config().name(), r.variant(), r.seed());
+                                if (Files.isRegularFile(r.dir().resolve("summary.json"))) {
+                                    System.out.println(label + ": finished earlier, skipped (" + r.dir() + ")");
+                                    continue;
+                                }
+                                jobs.add(Distributed.Job.of(label, r.config(), r.dir()));
+                                dirs.put(label, r.dir());
                             }
                         }
+                        if (engine == null) Distributed.runHere(jobs, done);
+                        else if (!jobs.isEmpty()) engine.runAll(jobs).forEach(done);
+                        // After every seed round: tables of what has finished, so an interrupted suite still reports.
+                        report(suite, outDir, started, t0, failed);
                     }
-                    // After every seed round: tables of what has finished, so an interrupted suite still reports.
-                    report(suite, outDir, started, t0, failed);
                 }
             }
             String table = report(suite, outDir, started, t0, failed);

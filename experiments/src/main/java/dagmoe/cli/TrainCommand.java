@@ -14,6 +14,7 @@ import dagmoe.io.RunLock;
 import dagmoe.model.Model;
 import dagmoe.report.Plots;
 import dagmoe.train.Checkpoints;
+import dagmoe.train.Replicas;
 import dagmoe.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +41,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     RunOptions run = new RunOptions();
 
+    @Option(names = "--data-parallel", paramLabel = "N", description = "train as N synchronous data-parallel replicas in "
+            + "one Apache Spark barrier stage (--cluster, default local[N]); same losses as one process with the same batch")
+    Integer dataParallel;
+
+    @Option(names = "--allreduce", paramLabel = "ring|spark", description = "how --data-parallel sums the gradients: "
+            + "ring (the replicas' own connections, default) or spark (Spark's barrier messages through the driver)")
+    String allReduce = "ring";
+
+    @Mixin Distributed.Options cluster = new Distributed.Options();
+
     @Option(names = "--list-keys", description = "print every config key with its type, default, range and meaning, and exit")
     boolean listKeys;
 
@@ -59,12 +70,17 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.print(dagmoe.config.ConfigSchema.describe());
                 return CliSupport.OK;
             }
-            return execute(run, run.overrides());
+            return execute(run, run.overrides(), this);
         });
     }
 
     /** The body of train (and finetune, which adds its finetune.* keys to {@code all}): {@code all} are the overrides. */
     static int execute(RunOptions o, List<String> all) {
+        return execute(o, all, null);
+    }
+
+    /** {@link #execute(RunOptions, List)}; {@code train} (not null) adds --data-parallel and --cluster. */
+    private static int execute(RunOptions o, List<String> all, TrainCommand train) {
         Path config = o.config, out = o.out;
         boolean resume = o.resume;
         Integer until = o.until;
@@ -95,10 +111,42 @@ public final class TrainCommand implements Callable<Integer> {
             System.err.println("dagmoe: --resume: " + dir + (Files.exists(dir) ? " holds no run yet" : " does not exist")
                     + ": starting a new run there");
         }
+        String label = cfg.name() + "-" + cfg.aggregator();
+        if (train != null && (train.dataParallel != null || train.cluster.active())) {
+            return train.dataParallel(cfg, dir, resume, o.strict, until == null ? 0 : until, label);
+        }
         Trainer.Result r = trainRun(cfg, dir, resume, o.strict, until == null ? 0 : until,
-                new ConsoleProgress(cfg.name() + "-" + cfg.aggregator(), System.out));
+                new ConsoleProgress(label, System.out));
         System.out.println(summaryLine(dir, r));
         return CliSupport.OK;
+    }
+
+    /**
+     * --data-parallel N [--cluster MASTER]: N replicas of the run on Spark (default local[N]). This process holds the
+     * run folder's lock throughout; bad input is reported before Spark starts.
+     */
+    private int dataParallel(RunConfig cfg, Path dir, boolean resume, boolean strict, int until, String label) {
+        int n = dataParallel != null ? dataParallel : 1;
+        if (n < 1) throw new CliSupport.BadInput("--data-parallel " + n + ": must be >= 1");
+        if (cfg.train().batchSize() % n != 0) {
+            throw new CliSupport.BadInput("--data-parallel " + n + ": train.batch_size = " + cfg.train().batchSize()
+                    + " is not a multiple of it");
+        }
+        if (!allReduce.equals("ring") && !allReduce.equals("spark")) {
+            throw new CliSupport.BadInput("--allreduce " + allReduce + ": must be ring or spark");
+        }
+        try (LockedFolder folder = LockedFolder.open(dir)) {
+            if (!resume && !folder.isEmpty()) {
+                throw new CliSupport.BadInput(dir + " is not empty (another run was written there meanwhile): "
+                        + "choose another --out; nothing was written");
+            }
+            resumePoint(cfg, dir, resume, strict, until, true); // checks the checkpoint, cleans a crash's leftovers
+            if (cluster.master == null) cluster.master = "local[" + n + "]";
+            try (Distributed.Engine engine = cluster.engine()) {
+                System.out.println(engine.trainDataParallel(Distributed.Job.of(label, cfg, dir), n, until, allReduce));
+            }
+            return CliSupport.OK;
+        }
     }
 
     static Path defaultOut(RunConfig cfg) {
@@ -154,27 +202,39 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new CliSupport.BadInput(dir + " is not empty (another run was written there meanwhile): "
                         + "choose another --out; nothing was written");
             }
-            return trainLocked(cfg, dir, resume, strict, until, progress);
+            return trainLocked(cfg, dir, resume, strict, until, progress, null);
         }
     }
 
-    private static Trainer.Result trainLocked(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
-                                              Trainer.Progress progress) {
-        Optional<Checkpoints.Loaded> latest = Optional.empty();
-        Tokenizer tokenizer = null;
-        if (resume && Files.isRegularFile(dir.resolve("config.json"))) {
-            List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
-            if (!diff.isEmpty()) {
-                throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
-                        + String.join(", ", diff));
-            }
-            Checkpoints ck = new Checkpoints(dir);
+    /**
+     * One data-parallel replica of a run that the command's process has locked ({@link #dataParallel}): every
+     * replica resumes from the same checkpoint (none writes before the first step's all-reduce), and only replica 0
+     * writes the run folder.
+     */
+    static Trainer.Result trainReplica(RunConfig cfg, Path dir, int until, Trainer.Progress progress, Replicas replicas) {
+        return trainLocked(cfg, dir, true, false, until, progress, replicas);
+    }
+
+    /**
+     * The checkpoint a (resumed) run continues from, verified, after checking that the run folder's config matches
+     * and that {@code until} and train.steps lie ahead of it; empty for a fresh run. {@code writer}: the caller
+     * holds the lock and removes a crash's temporary files first.
+     */
+    private static Optional<Checkpoints.Loaded> resumePoint(RunConfig cfg, Path dir, boolean resume, boolean strict,
+                                                            int until, boolean writer) {
+        if (!resume || !Files.isRegularFile(dir.resolve("config.json"))) return Optional.empty();
+        List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
+        if (!diff.isEmpty()) {
+            throw new CliSupport.BadInput(dir + ": cannot resume, the config differs from the run's config.json in "
+                    + String.join(", ", diff));
+        }
+        Checkpoints ck = new Checkpoints(dir);
+        if (writer) {
             ck.cleanTemporaries(); // leftovers of a crash: we hold the lock, so nobody else is writing them
             AtomicWrite.cleanTemporaries(dir);
-            // verifies the checkpoint before anything changes
-            latest = ck.newestGood(strict, line -> System.err.println("dagmoe: " + line));
-            if (Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME))) tokenizer = Tokenizers.load(dir);
         }
+        // verifies the checkpoint before anything changes
+        Optional<Checkpoints.Loaded> latest = ck.newestGood(strict, line -> System.err.println("dagmoe: " + line));
         if (latest.isPresent()) {
             long step = latest.get().step();
             if (until > 0 && until <= step) {
@@ -185,6 +245,16 @@ public final class TrainCommand implements Callable<Integer> {
                         + cfg.train().steps() + "); raise train.steps with --set to continue");
             }
         }
+        return latest;
+    }
+
+    private static Trainer.Result trainLocked(RunConfig cfg, Path dir, boolean resume, boolean strict, int until,
+                                              Trainer.Progress progress, Replicas replicas) {
+        boolean writes = replicas == null || replicas.rank() == 0;
+        // a replica: the command's process cleaned the folder, and replica 0 may be writing it already
+        Optional<Checkpoints.Loaded> latest = resumePoint(cfg, dir, resume, strict, until, replicas == null);
+        Tokenizer tokenizer = resume && Files.isRegularFile(dir.resolve("config.json"))
+                && Files.isRegularFile(dir.resolve(Tokenizer.FILE_NAME)) ? Tokenizers.load(dir) : null;
         Finetune.Source source = null; // fine-tuning: the checkpoint that initialises the weights (unless resuming)
         if (cfg.values().get("finetune.from") != null && latest.isEmpty()) {
             source = Finetune.open(cfg);
@@ -192,9 +262,8 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = source.withVocabulary(cfg);
         }
         RunConfig base = cfg;
-        ConfigBench.selectDevice(base.backend().device()); // the tornado backend reads its device from a system property
         CliSupport.checkFootprint(base, true); // shapes and memory, before anything is allocated
-        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads()));
+        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads(), base.backend().device()));
         RunData data = RunData.load(base, tokenizer);
         RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
         CliSupport.checkFootprint(resolved, true); // with the vocabulary of the data
@@ -203,8 +272,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (source != null) source.initialise(model, progress);
 
         // ---- from here on the run folder is written
-        AtomicWrite.writeString(dir.resolve("config.json"), resolved.toPrettyJson());
-        if (data.tokenizer() != null) data.tokenizer().save(dir);
+        if (writes) {
+            AtomicWrite.writeString(dir.resolve("config.json"), resolved.toPrettyJson());
+            if (data.tokenizer() != null) data.tokenizer().save(dir);
+        }
         ObjectNode tokInfo = data.tokenizer() == null
                 ? JSON.createObjectNode().put("name", data.source()).put("vocab_size", data.vocabSize())
                 : JSON.createObjectNode().put("name", data.tokenizer().name())
@@ -212,12 +283,13 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, resolved.train(), new Trainer.Setup(dir, data.train(), data.val(),
                 data.evaluator(), resolved.toJson(), tokInfo, progress));
         Finetune.recordInSummary(resolved, trainer);
+        if (replicas != null) CliSupport.input(() -> { trainer.dataParallel(replicas); return null; });
         if (latest.isPresent()) {
             trainer.resumeFrom(latest.get());
             progress.log("resumed from " + dir.relativize(latest.get().folder()));
         }
         Trainer.Result r = trainer.run(until);
-        try {
+        if (writes) try {
             Plots.forRun(dir);
         } catch (RuntimeException e) {
             System.err.println("dagmoe: warning: plots not written: " + e.getMessage());

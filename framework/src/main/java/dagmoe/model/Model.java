@@ -135,10 +135,21 @@ public final class Model {
 
     /** Zeroes the gradients, runs forward and backward of the total loss; parameter grads hold the result. */
     public StepResult trainStep(int[] inputs, int[] targets, int batch, int seq) {
+        return trainStep(inputs, targets, batch, seq, Float.NaN);
+    }
+
+    /**
+     * {@link #trainStep(int[], int[], int, int)} with each counted target's cross-entropy gradient scaled by
+     * {@code lossScale} instead of 1/(this batch's counted targets) (NaN: that default). A data-parallel replica
+     * of N passes N / (the global batch's counted targets), so that the mean of the N replicas' gradients is the
+     * global batch's LM gradient.
+     */
+    public StepResult trainStep(int[] inputs, int[] targets, int batch, int seq, float lossScale) {
         if (targets == null) throw new IllegalArgumentException("trainStep needs targets");
         for (Parameter p : params) be.fill(p.grad(), p.size(), 0f);
         StepResult r = forward(inputs, targets, batch, seq);
-        backward(inputs, targets, batch, seq, r.tokens());
+        float scale = !Float.isNaN(lossScale) ? lossScale : r.tokens() > 0 ? 1f / r.tokens() : 0f;
+        backward(inputs, targets, batch, seq, scale);
         return r;
     }
 
@@ -186,9 +197,9 @@ public final class Model {
         return new StepResult(loss, bal, z, loss + bal + z, counted, load.toArray(new int[0][]), gm);
     }
 
-    private void backward(int[] inputs, int[] targets, int batch, int seq, int counted) {
+    private void backward(int[] inputs, int[] targets, int batch, int seq, float lossScale) {
         int T = batch * seq, n = T * d;
-        be.crossEntropyBackward(logits, targets, lse, dLogits, T, V, counted > 0 ? 1f / counted : 0f);
+        be.crossEntropyBackward(logits, targets, lse, dLogits, T, V, lossScale);
         be.fill(dXFinal, n, 0f);
         Ops.linearBackward(be, xFinal, lmHead, dLogits, dXFinal, T, V, d);
         be.fill(dA, n, 0f);

@@ -54,7 +54,18 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
+    private MetricsWriter() {
+        file = null;
+        out = null;
+    }
+
+    /** A writer that writes nothing (a data-parallel replica other than 0). */
+    public static MetricsWriter discarding() {
+        return new MetricsWriter();
+    }
+
     public void write(ObjectNode line) {
+        if (out == null) return;
         try {
             byte[] b = (JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
             String at = System.getProperty(CrashPoint.PROPERTY);
@@ -81,6 +92,7 @@ public final class MetricsWriter implements AutoCloseable {
 
     /** Forces the lines written so far to disk. */
     public void sync() {
+        if (out == null) return;
         try {
             out.force(false);
         } catch (IOException e) {
@@ -109,6 +121,7 @@ public final class MetricsWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        if (out == null) return;
         try {
             out.force(false);
             out.close();

@@ -80,6 +80,9 @@ public final class Trainer {
     private int step;                                  // optimizer steps done
     private TrainCounters counters = new TrainCounters(); // carried across checkpoints (state.json "progress")
     private Path lastCheckpoint;
+    private Replicas replicas;        // data-parallel training (null: this process alone)
+    private int[] localInputs, localTargets;
+    private float[] flatGrads;
 
     public Trainer(Model model, TrainConfig cfg, Setup setup) {
         this.model = model;
@@ -100,6 +103,24 @@ public final class Trainer {
     public int step() { return step; }
 
     public AdamW optimizer() { return optimizer; }
+
+    /**
+     * Trains as one of {@code r.size()} data-parallel replicas (before {@link #run}): each step this replica
+     * trains on rows [rank·B/N, (rank+1)·B/N) of the global batch, the gradients are summed across replicas
+     * ({@link Replicas#allReduce}) and averaged; the LM loss is the global batch's (each replica scales its
+     * cross-entropy gradient by N / the global batch's counted targets) and so is the z-loss, while the
+     * balance loss is each replica's own over its rows (as per-device MoE training computes it). Only
+     * replica 0 writes metrics, evaluations, checkpoints and the summary.
+     */
+    public void dataParallel(Replicas r) {
+        if (B % r.size() != 0) {
+            throw new IllegalArgumentException("train.batch_size = " + B + ": must be a multiple of the "
+                    + r.size() + " data-parallel replicas");
+        }
+        this.replicas = r;
+    }
+
+    private boolean writes() { return replicas == null || replicas.rank() == 0; }
 
     /** Entries added to summary.json when the run finishes (e.g. where a fine-tuned run started from). */
     public ObjectNode summaryInfo() { return summaryInfo; }
@@ -135,12 +156,12 @@ public final class Trainer {
         double valLoss = Double.NaN;
         Map<String, Double> extra = new LinkedHashMap<>();
         progress.start(step, last, cfg.steps());
-        try (MetricsWriter metrics = new MetricsWriter(setup.runDir(), step)) {
+        try (MetricsWriter metrics = writes() ? new MetricsWriter(setup.runDir(), step) : MetricsWriter.discarding()) {
             while (step < last) {
                 long t0 = System.nanoTime();
                 setup.train().next(inputs, targets);
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
-                StepResult r = model.trainStep(inputs, targets, B, S);
+                StepResult r = replicas == null ? model.trainStep(inputs, targets, B, S) : replicaStep();
                 checkLosses(step + 1, r);
                 double gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
@@ -160,7 +181,7 @@ public final class Trainer {
                             line.get("step_ms").asDouble()));
                     window = new Window();
                 }
-                if (cfg.isEvalStep(step)) {
+                if (cfg.isEvalStep(step) && writes()) {
                     valLoss = validationLoss();
                     extra = setup.evaluator() != null ? setup.evaluator().evaluate(model) : Map.of();
                     ObjectNode line = MetricsWriter.object().put("kind", "eval").put("step", step)
@@ -172,7 +193,7 @@ public final class Trainer {
                     extra.forEach((k, v) -> msg.append(String.format(" | %s %.4f", k, v)));
                     progress.log(msg.toString());
                 }
-                if (cfg.isCheckpointStep(step) || step == last) {
+                if ((cfg.isCheckpointStep(step) || step == last) && writes()) {
                     double wallNow = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;
                     metrics.sync(); // the metrics up to this step are on disk before the checkpoint exists
                     lastCheckpoint = saveCheckpoint(wallNow);
@@ -186,8 +207,75 @@ public final class Trainer {
         boolean finished = step >= cfg.steps();
         Result result = new Result(step, finished, counters.finalTrainLoss(), valLoss, Math.exp(valLoss), extra,
                 counters.tokensPerSecond(), wall, lastCheckpoint);
-        if (finished) writeSummary(result);
+        if (finished && writes()) writeSummary(result);
         return result;
+    }
+
+    /**
+     * One data-parallel step: this replica's rows, forward + backward, then the all-reduce of the trainable
+     * parameters' gradients (averaged; frozen ones get no update) and of the statistics the metrics report (LM loss sum and count, aux losses, expert load, gates).
+     */
+    private StepResult replicaStep() {
+        int n = replicas.size(), b = B / n, len = b * S, off = replicas.rank() * len;
+        if (localInputs == null) {
+            localInputs = new int[len];
+            localTargets = new int[len];
+            long total = 0;
+            for (Parameter p : trainable) total += p.size();
+            if (total > Integer.MAX_VALUE) throw new IllegalStateException("too many parameters for one gradient buffer");
+            flatGrads = new float[(int) total];
+        }
+        System.arraycopy(inputs, off, localInputs, 0, len);
+        System.arraycopy(targets, off, localTargets, 0, len);
+        int counted = 0;
+        for (int t = 0; t < B * S; t++) if (targets[t] >= 0) counted++;
+        StepResult r = model.trainStep(localInputs, localTargets, b, S, counted > 0 ? (float) n / counted : 0f);
+
+        int[][] load = r.expertLoad();
+        float[][][] gates = r.gateMeans();
+        int nStats = 4;
+        for (int[] l : load) nStats += l.length;
+        for (float[][] layer : gates) for (float[] round : layer) nStats += round.length;
+        double[] stats = new double[nStats];
+        stats[0] = r.tokens() > 0 ? r.loss() * r.tokens() : 0;
+        stats[1] = r.tokens();
+        stats[2] = r.balanceLoss();
+        stats[3] = r.zLoss();
+        int k = 4;
+        for (int[] l : load) for (int x : l) stats[k++] = x;
+        for (float[][] layer : gates) for (float[] round : layer) for (float x : round) stats[k++] = x;
+        int at = 0;
+        for (Parameter p : trainable) {
+            be.toHost(p.grad());
+            System.arraycopy(p.grad(), 0, flatGrads, at, p.size());
+            at += p.size();
+        }
+        replicas.allReduce(flatGrads, stats);
+        float inv = 1f / n;
+        at = 0;
+        for (Parameter p : trainable) {
+            float[] g = p.grad();
+            for (int i = 0; i < p.size(); i++) g[i] = flatGrads[at + i] * inv;
+            at += p.size();
+            be.hostWrote(g);
+        }
+        k = 4;
+        int[][] sumLoad = new int[load.length][];
+        for (int i = 0; i < load.length; i++) {
+            sumLoad[i] = new int[load[i].length];
+            for (int e = 0; e < load[i].length; e++) sumLoad[i][e] = (int) stats[k++];
+        }
+        float[][][] meanGates = new float[gates.length][][];
+        for (int i = 0; i < gates.length; i++) {
+            meanGates[i] = new float[gates[i].length][];
+            for (int j = 0; j < gates[i].length; j++) {
+                meanGates[i][j] = new float[gates[i][j].length];
+                for (int e = 0; e < gates[i][j].length; e++) meanGates[i][j][e] = (float) (stats[k++] / n);
+            }
+        }
+        int tokensAll = (int) stats[1];
+        double loss = tokensAll > 0 ? stats[0] / tokensAll : 0.0, bal = stats[2] / n, z = stats[3] / n;
+        return new StepResult(loss, bal, z, loss + bal + z, tokensAll, sumLoad, meanGates);
     }
 
     /** Mean LM loss over the validation batches (weighted by their counted targets). */
