@@ -1,5 +1,6 @@
 package dagmoe.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -13,10 +14,13 @@ import dagmoe.data.DataSpec;
 import dagmoe.data.TokenDataset;
 import dagmoe.data.Tokenizer;
 import dagmoe.data.Tokenizers;
+import dagmoe.eval.TaskFile;
+import dagmoe.eval.TaskScorer;
 import dagmoe.io.AtomicWrite;
 import dagmoe.model.Aggregator;
 import dagmoe.model.GateProbe;
 import dagmoe.model.Model;
+import dagmoe.report.Stats;
 import dagmoe.report.StudyReport;
 import dagmoe.train.Checkpoints;
 import dagmoe.train.Trainer;
@@ -51,6 +55,7 @@ import java.util.concurrent.Callable;
 public final class StudyCommand implements Callable<Integer> {
     static final String EVAL_FILE = "study-eval.json";
     static final String DIVERGED_FILE = "diverged.json";
+    static final String TASKS_FILE = "study-tasks.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "study file")
@@ -125,6 +130,11 @@ public final class StudyCommand implements Callable<Integer> {
                     long e0 = System.nanoTime();
                     evaluate(d, plan);
                     System.out.printf("%s: evaluated (%.1f s)%n", label, (System.nanoTime() - e0) / 1e9);
+                }
+                if (!missingTasks(d, plan).isEmpty()) {
+                    long e0 = System.nanoTime();
+                    evaluateTasks(d, plan);
+                    System.out.printf("%s: downstream tasks scored (%.1f s)%n", label, (System.nanoTime() - e0) / 1e9);
                 }
                 String table = StudyReport.write(outDir, plan.name(), command(), cells(plan), (System.nanoTime() - t0) / 1e9);
                 if (i == plan.cells().size()) System.out.println(table);
@@ -224,6 +234,53 @@ public final class StudyCommand implements Callable<Integer> {
         }
         be.close();
         AtomicWrite.writeString(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
+    }
+
+    /** The plan's task files the run's {@value #TASKS_FILE} does not score yet. */
+    static List<Path> missingTasks(Path run, StudyPlan plan) throws IOException {
+        if (plan.tasks().isEmpty()) return List.of();
+        Path f = run.resolve(TASKS_FILE);
+        JsonNode done = Files.isRegularFile(f) ? JSON.readTree(f.toFile()).path("tasks") : JSON.createObjectNode();
+        List<Path> out = new ArrayList<>();
+        for (Path t : plan.tasks()) if (!done.has(StudyPlan.taskName(t))) out.add(t);
+        return out;
+    }
+
+    /**
+     * Adds to the run's {@value #TASKS_FILE} the final checkpoint's scores on each task file of the plan it lacks
+     * ({@link TaskScorer}, as {@code dagmoe eval --task}): the mean acc (and acc_norm for multiple choice) and the
+     * per-example outcomes as a string of 0/1, for the report's pairing over examples.
+     */
+    static void evaluateTasks(Path run, StudyPlan plan) throws IOException {
+        List<Path> todo = missingTasks(run, plan);
+        if (todo.isEmpty()) return;
+        RunConfig cfg = TrainCommand.savedConfig(run, List.of());
+        Tokenizer tok = Tokenizers.load(run);
+        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
+        Checkpoints ck = new Checkpoints(run);
+        List<Long> steps = ck.completeSteps();
+        if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");
+        Model model = load(cfg, be, ck, steps.get(steps.size() - 1));
+        Path f = run.resolve(TASKS_FILE);
+        ObjectNode root = Files.isRegularFile(f) ? (ObjectNode) JSON.readTree(f.toFile()) : JSON.createObjectNode();
+        root.put("run", run.toString()).put("final_step", steps.get(steps.size() - 1));
+        ObjectNode tasks = root.has("tasks") ? (ObjectNode) root.get("tasks") : root.putObject("tasks");
+        for (Path t : todo) {
+            TaskFile file = TaskFile.read(t);
+            TaskScorer.Scores sc = TaskScorer.score(model, tok, file);
+            ObjectNode o = tasks.putObject(StudyPlan.taskName(t)).put("file", t.toString())
+                    .put("kind", file.kind() == TaskFile.Kind.CHOICE ? "choice" : "cloze").put("examples", sc.acc().length);
+            o.put("acc", Stats.mean(sc.acc())).put("acc_items", outcomes(sc.acc()));
+            if (sc.accNorm() != null) o.put("acc_norm", Stats.mean(sc.accNorm())).put("acc_norm_items", outcomes(sc.accNorm()));
+            AtomicWrite.writeString(f, JSON.writeValueAsString(root)); // after every task: an interrupted scoring keeps the rest
+        }
+        be.close();
+    }
+
+    private static String outcomes(double[] x) {
+        StringBuilder sb = new StringBuilder(x.length);
+        for (double v : x) sb.append(v > 0.5 ? '1' : '0');
+        return sb.toString();
     }
 
     /** The layer index of the b-th MoE block. */

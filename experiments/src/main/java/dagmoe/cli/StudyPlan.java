@@ -3,6 +3,7 @@ package dagmoe.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dagmoe.config.ConfigException;
 import dagmoe.config.RunConfig;
+import dagmoe.eval.TaskFile;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import java.util.Set;
  * <pre>
  * {"name": "study", "base": "base.json",                      (relative to the study file)
  *  "ood": ["../shared/data/kjv.txt", ...], "eval_batches": 32, "probe_batches": 8, "probes": 4,
+ *  "tasks": ["experiments/results/study/tasks/europarl/choice-test.jsonl", ...],  (downstream task files, 'dagmoe tasks make')
  *  "scales": {"q-1M": {"tokens": 1048576, "size": "quickstart", "set": {"model.d_model": 128}}, ...},
  *  "plan": [{"scale": "q-1M", "variants": ["sum", "dag"], "seeds": 3}, ...]}
  * </pre>
@@ -28,7 +30,7 @@ import java.util.Set;
  * checkpoints every steps / probes, and every checkpoint is kept (the gate analysis reads them). Plan entries run
  * in order, seed by seed (all variants of seed 1, then of seed 2, ...); finished runs are skipped.
  */
-record StudyPlan(String name, Path file, Path base, List<String> ood, int evalBatches, int probeBatches, int probes,
+record StudyPlan(String name, Path file, Path base, List<String> ood, List<Path> tasks, int evalBatches, int probeBatches, int probes,
                  Map<String, Scale> scales, List<Cell> cells) {
 
     record Scale(String name, long tokens, String size, Map<String, Object> set, RunConfig config, Path dir) {}
@@ -40,7 +42,7 @@ record StudyPlan(String name, Path file, Path base, List<String> ood, int evalBa
         JsonNode root = RunConfig.readJson(file);
         String where = file.toString();
         if (!root.isObject()) throw new CliSupport.BadInput(where + ": a study file must be a JSON object");
-        Set<String> known = Set.of("name", "description", "base", "ood", "eval_batches", "probe_batches", "probes", "scales", "plan");
+        Set<String> known = Set.of("name", "description", "base", "ood", "tasks", "eval_batches", "probe_batches", "probes", "scales", "plan");
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!known.contains(k)) throw new CliSupport.BadInput(where + ": unknown field " + k + " (fields: " + known + ")");
@@ -55,6 +57,17 @@ record StudyPlan(String name, Path file, Path base, List<String> ood, int evalBa
             if (!o.isTextual()) throw new CliSupport.BadInput(where + ": ood: entries must be paths (strings)");
             if (!Files.exists(Path.of(o.asText()))) throw new CliSupport.BadInput(where + ": ood: " + o.asText() + ": no such file");
             ood.add(o.asText());
+        }
+        List<Path> tasks = new ArrayList<>();
+        for (JsonNode t : root.path("tasks")) {
+            if (!t.isTextual()) throw new CliSupport.BadInput(where + ": tasks: entries must be paths of task files (strings)");
+            Path p = Path.of(t.asText());
+            if (!Files.isRegularFile(p)) throw new CliSupport.BadInput(where + ": tasks: " + p + ": no such file (make it with 'dagmoe tasks make')");
+            TaskFile.read(p); // every line checked before anything is trained
+            if (tasks.stream().anyMatch(q -> taskName(q).equals(taskName(p)))) {
+                throw new CliSupport.BadInput(where + ": tasks: " + p + ": a second task named " + taskName(p));
+            }
+            tasks.add(p);
         }
         int evalBatches = positive(root, "eval_batches", 32, where);
         int probeBatches = positive(root, "probe_batches", 8, where);
@@ -145,7 +158,14 @@ record StudyPlan(String name, Path file, Path base, List<String> ood, int evalBa
                 }
             }
         }
-        return new StudyPlan(name, file, base, ood, evalBatches, probeBatches, probes, scales, cells);
+        return new StudyPlan(name, file, base, ood, tasks, evalBatches, probeBatches, probes, scales, cells);
+    }
+
+    /** A task file's name in the tables: its folder and file name without .jsonl, e.g. europarl/choice-test. */
+    static String taskName(Path task) {
+        String f = task.getFileName().toString().replaceFirst("\\.jsonl$", "");
+        Path parent = task.toAbsolutePath().normalize().getParent();
+        return parent == null || parent.getFileName() == null ? f : parent.getFileName() + "/" + f;
     }
 
     private static int positive(JsonNode root, String key, int def, String where) {

@@ -53,6 +53,10 @@ public final class StudyReport {
                       PairedStats.Paired overBatches, double mde, double pHolm, long extraParams, double stepMs,
                       Map<String, Double> oodMean, Map<String, PairedStats.Paired> oodPaired, List<String> diverged) {}
 
+    /** One (scale, task, metric, variant) row of downstream accuracy with its comparison against sum. */
+    public record TaskRow(String scale, String task, String metric, String variant, int seeds, double mean, double ci,
+                          PairedStats.Paired paired, double pHolm, PairedStats.Paired overExamples) {}
+
     private StudyReport() {}
 
     static double[] arr(JsonNode a) {
@@ -187,14 +191,23 @@ public final class StudyReport {
                 + "Step ms: median step over the run's second half on a shared machine (indicative only).\n\n");
         md.append(main).append('\n');
         md.append("## Out of domain (loss on corpora the model did not train on)\n\n").append(oodTable(rows)).append('\n');
+        List<TaskRow> taskRows = taskRows(cells);
+        md.append("## Downstream accuracy (final checkpoint)\n\n").append(taskTable(taskRows)).append('\n');
         md.append("## DAG edge gates (final checkpoint, mean over seeds)\n\n").append(gateTable(cells)).append('\n');
         md.append("## Consistency of the learned structure\n\n").append(consistencyTable(cells)).append('\n');
         md.append("Plots: plots/delta_vs_tokens.png, plots/ood_delta_vs_tokens.png, plots/gate_mean.png, plots/gate_spread.png, plots/contribution_ratio.png.\n");
         try {
             Files.createDirectories(out.resolve("plots"));
             AtomicWrite.writeString(out.resolve("report.md"), md.toString());
-            AtomicWrite.writeString(out.resolve("study.json"), JSON.writeValueAsString(json(rows, command, finished, cells.size(), train,
-                    invocationSeconds)));
+            ObjectNode js = json(rows, command, finished, cells.size(), train, invocationSeconds);
+            ArrayNode down = js.putArray("downstream");
+            for (TaskRow r : taskRows) {
+                ObjectNode o = down.addObject().put("scale", r.scale()).put("task", r.task()).put("metric", r.metric())
+                        .put("variant", r.variant()).put("seeds", r.seeds()).put("mean", r.mean()).put("ci95", r.ci()).put("p_holm", r.pHolm());
+                if (r.paired() != null) o.set("paired_vs_sum", paired(r.paired()));
+                if (r.overExamples() != null) o.set("paired_over_examples", paired(r.overExamples()));
+            }
+            AtomicWrite.writeString(out.resolve("study.json"), JSON.writeValueAsString(js));
             for (Cell c : cells) { // each run's compact record, so the results survive without the checkpoints
                 JsonNode s = read(c.dir().resolve("summary.json")), e = read(c.dir().resolve("study-eval.json"));
                 if (s == null || e == null) continue;
@@ -202,6 +215,8 @@ public final class StudyReport {
                 o.put("scale", c.scale()).put("variant", c.variant()).put("seed", c.seed());
                 o.set("summary", s);
                 o.set("eval", e);
+                JsonNode t = read(c.dir().resolve("study-tasks.json"));
+                if (t != null) o.set("tasks", t.get("tasks"));
                 Path f = out.resolve("runs").resolve(c.scale()).resolve(c.variant() + "-s" + c.seed() + ".json");
                 Files.createDirectories(f.getParent());
                 AtomicWrite.writeString(f, JSON.writeValueAsString(o));
@@ -273,6 +288,97 @@ public final class StudyReport {
                         .append(r.variant().equals(REF) ? "—" : ci(r.oodPaired().get(c))).append(" |");
             }
             t.append('\n');
+        }
+        return t.toString();
+    }
+
+    /** Per example, 1 or 0, from a string of '0'/'1'. */
+    static double[] outcomes(String s) {
+        double[] x = new double[s.length()];
+        for (int i = 0; i < x.length; i++) x[i] = s.charAt(i) == '1' ? 1 : 0;
+        return x;
+    }
+
+    /**
+     * Downstream rows from the runs' study-tasks.json: per scale, task and metric (acc; acc_norm for multiple choice),
+     * each variant's mean accuracy ± 95% CI over seeds, the paired difference from sum by seed (variant − sum,
+     * positive = better) with Holm's correction across the scale's variants, and the paired t over examples of the
+     * seed-averaged outcomes (the evaluation noise of fixed models only).
+     */
+    public static List<TaskRow> taskRows(List<Cell> cells) {
+        // scale -> task|metric -> variant -> seed -> outcomes
+        Map<String, Map<String, Map<String, Map<Long, double[]>>>> by = new LinkedHashMap<>();
+        for (Cell c : cells) {
+            JsonNode t = read(c.dir().resolve("study-tasks.json"));
+            if (t == null) continue;
+            for (var it = t.path("tasks").fields(); it.hasNext(); ) {
+                var e = it.next();
+                for (String metric : List.of("acc", "acc_norm")) {
+                    if (!e.getValue().has(metric + "_items")) continue;
+                    by.computeIfAbsent(c.scale(), k -> new LinkedHashMap<>()).computeIfAbsent(e.getKey() + "|" + metric, k -> new LinkedHashMap<>())
+                            .computeIfAbsent(c.variant(), k -> new TreeMap<>()).put(c.seed(), outcomes(e.getValue().get(metric + "_items").asText()));
+                }
+            }
+        }
+        List<TaskRow> rows = new ArrayList<>();
+        for (var se : by.entrySet()) {
+            for (var te : se.getValue().entrySet()) {
+                String[] tm = te.getKey().split("\\|");
+                Map<Long, double[]> ref = te.getValue().getOrDefault(REF, Map.of());
+                List<String> order = new ArrayList<>(te.getValue().keySet());
+                order.remove(REF);
+                if (te.getValue().containsKey(REF)) order.add(0, REF);
+                List<TaskRow> part = new ArrayList<>();
+                for (String v : order) {
+                    Map<Long, double[]> runs = te.getValue().get(v);
+                    double[] means = runs.values().stream().mapToDouble(Stats::mean).toArray();
+                    PairedStats.Paired paired = null, overEx = null;
+                    List<Long> seeds = runs.keySet().stream().filter(ref::containsKey).toList();
+                    if (!v.equals(REF) && !seeds.isEmpty()) {
+                        double[] a = seeds.stream().mapToDouble(k -> Stats.mean(runs.get(k))).toArray();
+                        double[] b = seeds.stream().mapToDouble(k -> Stats.mean(ref.get(k))).toArray();
+                        paired = PairedStats.pairedT(a, b);
+                        int n = runs.get(seeds.get(0)).length;
+                        if (seeds.stream().allMatch(k -> runs.get(k).length == n && ref.get(k).length == n)) {
+                            double[] ea = new double[n], eb = new double[n];
+                            for (long k : seeds) {
+                                for (int i = 0; i < n; i++) {
+                                    ea[i] += runs.get(k)[i] / seeds.size();
+                                    eb[i] += ref.get(k)[i] / seeds.size();
+                                }
+                            }
+                            overEx = PairedStats.pairedT(ea, eb);
+                        }
+                    }
+                    part.add(new TaskRow(se.getKey(), tm[0], tm[1], v, means.length, Stats.mean(means), Stats.ci95(means), paired, Double.NaN, overEx));
+                }
+                double[] adj = PairedStats.holm(part.stream().mapToDouble(r -> r.paired() == null ? Double.NaN : r.paired().p()).toArray());
+                for (int i = 0; i < part.size(); i++) {
+                    TaskRow r = part.get(i);
+                    rows.add(new TaskRow(r.scale(), r.task(), r.metric(), r.variant(), r.seeds(), r.mean(), r.ci(), r.paired(), adj[i], r.overExamples()));
+                }
+            }
+        }
+        return rows;
+    }
+
+    static String taskTable(List<TaskRow> rows) {
+        if (rows.isEmpty()) return "No downstream tasks scored.\n";
+        StringBuilder t = new StringBuilder("Task files made by `dagmoe tasks make` (choice: pick the true next sentence among four, "
+                + "chance 0.25; acc_norm divides the log-likelihood by the choice's length; cloze: greedy exact match of a passage's "
+                + "last word), scored as `dagmoe eval --task`. Accuracy mean ± 95% CI over seeds; Δ vs sum paired by seed, "
+                + "variant − sum, POSITIVE = better; p Holm over the scale's variants for that task; Δ over examples: paired t "
+                + "over the examples of the seed-averaged outcomes (evaluation noise only).\n\n");
+        t.append("| scale | task | metric | variant | seeds | accuracy (mean ± 95% CI) | Δ vs sum [95% CI] | p | p Holm | Δ over examples [95% CI] |\n");
+        t.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (TaskRow r : rows) {
+            boolean ref = r.variant().equals(REF);
+            t.append("| ").append(r.scale()).append(" | ").append(r.task()).append(" | ").append(r.metric()).append(" | ").append(r.variant())
+                    .append(" | ").append(r.seeds()).append(" | ").append(f(r.mean(), "%.3f")).append(Double.isNaN(r.ci()) ? "" : String.format(" ± %.3f", r.ci()))
+                    .append(" | ").append(ref ? "—" : ci(r.paired()))
+                    .append(" | ").append(ref || r.paired() == null ? "—" : f(r.paired().p(), "%.3g"))
+                    .append(" | ").append(ref || r.paired() == null ? "—" : f(r.pHolm(), "%.3g"))
+                    .append(" | ").append(ref ? "—" : ci(r.overExamples())).append(" |\n");
         }
         return t.toString();
     }

@@ -23,11 +23,23 @@ class StudyCommandTest {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < 300; i++) sb.append("call me ishmael, some years ago, never mind how long precisely.\n");
         Files.writeString(ood, sb.toString());
+        Path tasks = Files.createDirectories(tmp.resolve("tasks/t"));
+        Files.writeString(tasks.resolve("choice.jsonl"), """
+                {"context": "call", "choices": [" me,", " him,", " you,"], "label": 0}
+                {"context": "some years", "choices": [" later.", " ago."], "label": 1}
+                {"context": "never mind how", "choices": [" long", " far", " wide"], "label": 0}
+                """);
+        Files.writeString(tasks.resolve("cloze.jsonl"), """
+                {"context": "call me ishmael, some years", "target": " ago"}
+                {"context": "never mind how", "target": " long"}
+                """);
         Path f = tmp.resolve("study.json");
         Files.writeString(f, """
                 {"name": "tiny-study", "base": "%s", "ood": ["%s"], "eval_batches": 3, "probe_batches": 2, "probes": 2,
+                 "tasks": ["%s", "%s"],
                  "scales": {"a": {"tokens": 96, "size": "tiny"}, "b": {"tokens": 192, "size": "tiny"}},
-                 "plan": %s}""".formatted(base.getFileName(), ood.toString().replace("\\", "/"), plan));
+                 "plan": %s}""".formatted(base.getFileName(), ood.toString().replace("\\", "/"),
+                tasks.resolve("choice.jsonl").toString().replace("\\", "/"), tasks.resolve("cloze.jsonl").toString().replace("\\", "/"), plan));
         return f;
     }
 
@@ -36,7 +48,8 @@ class StudyCommandTest {
         Path f = study("""
                 [{"scale": "a", "variants": ["sum", "dag", "shared"], "seeds": 2}, {"scale": "b", "variants": ["sum", "dag"], "seeds": 1}]""");
         Path out = tmp.resolve("out"), runs = tmp.resolve("runs");
-        assertEquals(0, TrainCommandTest.run(null, "study", "--config", f.toString(), "--out", out.toString(), "--runs", runs.toString()));
+        StringBuilder err = new StringBuilder();
+        assertEquals(0, TrainCommandTest.run(err, "study", "--config", f.toString(), "--out", out.toString(), "--runs", runs.toString()), err::toString);
 
         ObjectMapper json = new ObjectMapper();
         // steps = tokens / (batch 2 · seq 8): 6 and 12; checkpoints every steps / probes, all kept
@@ -79,12 +92,38 @@ class StudyCommandTest {
             assertTrue(md.contains(s), s + " in\n" + md);
         }
         assertTrue(Files.exists(out.resolve("plots/delta_vs_tokens.png")));
+
+        // Downstream: the study's scores are the evaluator's on the final checkpoint, and the paired Δ is theirs.
+        JsonNode tk = json.readTree(runs.resolve("a/dag/s1/study-tasks.json").toFile()).get("tasks");
+        RunModel rm = RunModel.load(runs.resolve("a/dag/s1"), null, null);
+        dagmoe.eval.TaskScorer.Scores sc = dagmoe.eval.TaskScorer.score(rm.model(), rm.tokenizer(),
+                dagmoe.eval.TaskFile.read(tmp.resolve("tasks/t/choice.jsonl")));
+        StringBuilder items = new StringBuilder();
+        for (double x : sc.accNorm()) items.append(x > 0.5 ? '1' : '0');
+        assertEquals(items.toString(), tk.get("t/choice").get("acc_norm_items").asText());
+        assertEquals(2, tk.get("t/cloze").get("examples").asInt());
+        assertFalse(tk.get("t/cloze").has("acc_norm"), "cloze has no acc_norm");
+        double dd = 0;
+        for (int s = 1; s <= 2; s++) {
+            dd += json.readTree(runs.resolve("a/dag/s" + s + "/study-tasks.json").toFile()).get("tasks").get("t/choice").get("acc").asDouble()
+                    - json.readTree(runs.resolve("a/sum/s" + s + "/study-tasks.json").toFile()).get("tasks").get("t/choice").get("acc").asDouble();
+        }
+        JsonNode down = null;
+        for (JsonNode r : st.get("downstream")) {
+            if (r.get("scale").asText().equals("a") && r.get("task").asText().equals("t/choice") && r.get("metric").asText().equals("acc")
+                    && r.get("variant").asText().equals("dag")) down = r;
+        }
+        assertNotNull(down);
+        assertEquals(dd / 2, down.get("paired_vs_sum").get("mean_diff").asDouble(), 1e-12);
+        assertTrue(md.contains("Downstream accuracy"), md);
         assertTrue(Files.exists(out.resolve("runs/a/dag-s1.json")));
 
         // Again: nothing is retrained or re-evaluated.
         long before = Files.getLastModifiedTime(runs.resolve("a/dag/s2/study-eval.json")).toMillis();
+        long beforeTasks = Files.getLastModifiedTime(runs.resolve("a/dag/s2/study-tasks.json")).toMillis();
         assertEquals(0, TrainCommandTest.run(null, "study", "--config", f.toString(), "--out", out.toString(), "--runs", runs.toString()));
         assertEquals(before, Files.getLastModifiedTime(runs.resolve("a/dag/s2/study-eval.json")).toMillis());
+        assertEquals(beforeTasks, Files.getLastModifiedTime(runs.resolve("a/dag/s2/study-tasks.json")).toMillis());
     }
 
     @Test
@@ -97,6 +136,11 @@ class StudyCommandTest {
         f = study("[{\"scale\": \"a\", \"variants\": [\"chain\"], \"seeds\": 1}]");
         assertEquals(2, TrainCommandTest.run(err, "study", "--config", f.toString(), "--runs", tmp.resolve("r").toString()));
         assertTrue(err.toString().contains("plan[0].variants: chain"), err.toString());
+        err.setLength(0);
+        f = study("[{\"scale\": \"a\", \"seeds\": 1}]");
+        Files.writeString(f, Files.readString(f).replace("choice.jsonl", "missing.jsonl"));
+        assertEquals(2, TrainCommandTest.run(err, "study", "--config", f.toString(), "--runs", tmp.resolve("r").toString()));
+        assertTrue(err.toString().contains("tasks: ") && err.toString().contains("missing.jsonl"), err.toString());
         assertFalse(Files.exists(tmp.resolve("r")), "nothing written");
     }
 

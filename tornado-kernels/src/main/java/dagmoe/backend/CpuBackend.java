@@ -79,6 +79,76 @@ public class CpuBackend extends JavaBackend {
         gemm.multiply(a, aOff, 1, m, b, bOff, n, 1, c, cOff, m, n, k, accumulate);
     }
 
+    // ---------------------------------------------------------------- grouped expert products
+    // One Gemm.multiplyGrouped per family: every expert's weights packed in one parallel pass and the tiles of
+    // all experts in one more (two hand-offs to the threads per family instead of two per expert), so the
+    // threads balance over all experts' tiles rather than within each small product.
+
+    @Override
+    public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                                 boolean accumulate) {
+        Shapes.grouped("groupedMatmulABt", x, S, k, w, N, n, k, y, n, offsets);
+        Group gr = group("groupedMatmulABt", offsets, N);
+        for (int q = 0; q < gr.count; q++) {
+            int e = gr.expert[q], o = offsets[e];
+            gr.aOff[q] = o * k; gr.bOff[q] = e * n * k; gr.cOff[q] = o * n; gr.m[q] = offsets[e + 1] - o; gr.k[q] = k;
+        }
+        // x rows (i,p) at i·k + p; w[e] [n×k] read as w[e]ᵀ: (p,j) at j·k + p
+        gemm.multiplyGrouped(gr.count, x, gr.aOff, k, 1, w, gr.bOff, 1, k, y, gr.cOff, gr.m, n, gr.k, accumulate);
+    }
+
+    @Override
+    public void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                              boolean accumulate) {
+        Shapes.grouped("groupedMatmul", dy, S, k, w, N, k, n, y, n, offsets);
+        Group gr = group("groupedMatmul", offsets, N);
+        for (int q = 0; q < gr.count; q++) {
+            int e = gr.expert[q], o = offsets[e];
+            gr.aOff[q] = o * k; gr.bOff[q] = e * k * n; gr.cOff[q] = o * n; gr.m[q] = offsets[e + 1] - o; gr.k[q] = k;
+        }
+        // dy rows (i,p) at i·k + p; w[e] [k×n]: (p,j) at p·n + j
+        gemm.multiplyGrouped(gr.count, dy, gr.aOff, k, 1, w, gr.bOff, n, 1, y, gr.cOff, gr.m, n, gr.k, accumulate);
+    }
+
+    @Override
+    public void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int S, int N, int m, int n) {
+        Shapes.grouped("groupedMatmulAtB", a, S, m, g, N, m, n, b, n, offsets);
+        Group gr = group("groupedMatmulAtB", offsets, N);
+        for (int q = 0; q < gr.count; q++) {
+            int e = gr.expert[q], o = offsets[e];
+            gr.aOff[q] = o * m; gr.bOff[q] = o * n; gr.cOff[q] = e * m * n; gr.m[q] = m; gr.k[q] = offsets[e + 1] - o;
+        }
+        // a rows of e read as aᵀ: (i,p) at p·m + i; b rows (p,j) at p·n + j; g[e] += over the expert's rows
+        gemm.multiplyGrouped(gr.count, a, gr.aOff, 1, m, b, gr.bOff, n, 1, g, gr.cOff, gr.m, n, gr.k, true);
+    }
+
+    /** The experts with rows, in expert order, and room for their products' offsets and sizes. */
+    private static final class Group {
+        final int count;
+        final int[] expert, aOff, bOff, cOff, m, k;
+
+        Group(int count, int[] expert) {
+            this.count = count;
+            this.expert = expert;
+            aOff = new int[count]; bOff = new int[count]; cOff = new int[count]; m = new int[count]; k = new int[count];
+        }
+    }
+
+    private Group group(String op, int[] offsets, int N) {
+        toHost(offsets);
+        int[] experts = new int[N];
+        int count = 0;
+        for (int e = 0; e < N; e++) {
+            if (offsets[e + 1] < offsets[e]) {
+                throw new IllegalArgumentException(op + ": offsets decrease at expert " + e + " (" + offsets[e] + " > " + offsets[e + 1] + ")");
+            }
+            if (offsets[e + 1] > offsets[e]) {
+                experts[count++] = e;
+            }
+        }
+        return new Group(count, java.util.Arrays.copyOf(experts, count));
+    }
+
     // ---------------------------------------------------------------- elementwise (memory-bound: threads own index ranges)
     // The java kernels' operations without FMA contraction, so the bits equal java's.
 

@@ -134,6 +134,31 @@ class CpuBackendTest {
     }
 
     @Test
+    void groupedExpertProductsAgainstJava() {
+        // java runs one product per expert (Backend's defaults); skewed routings: empty experts, one row, a partial
+        // register tile, several row blocks, and an expert that owns every row
+        int[][] routings = {{0, 1, 5, 300, 0, 37, 301, 64}, {0, 0, 9, 0}, {200}};
+        SplittableRandom r = new SplittableRandom(11);
+        for (int[] rows : routings) {
+            int N = rows.length, S = 0;
+            int[] off = new int[N + 1];
+            for (int e = 0; e < N; e++) off[e + 1] = S += rows[e];
+            int[] offsets = off;
+            int rowsTotal = S, n = 40, k = 33;
+            float[] x = uni(r, S * k, 1), w = uni(r, N * n * k, 1), y = uni(r, S * n, 1), dy = uni(r, S * n, 1);
+            String routing = Arrays.toString(rows);
+            for (boolean acc : new boolean[] {false, true}) {
+                check("groupedMatmulABt " + routing + (acc ? " acc" : ""), floats(x, w, y),
+                        (be, t) -> be.groupedMatmulABt(t.f[0], t.f[1], t.f[2], offsets, rowsTotal, N, n, k, acc));
+                check("groupedMatmul " + routing + (acc ? " acc" : ""), floats(x, w, y),
+                        (be, t) -> be.groupedMatmul(t.f[0], t.f[1], t.f[2], offsets, rowsTotal, N, n, k, acc));
+            }
+            check("groupedMatmulAtB " + routing, floats(x, dy, w),
+                    (be, t) -> be.groupedMatmulAtB(t.f[0], t.f[1], t.f[2], offsets, rowsTotal, N, k, n));
+        }
+    }
+
+    @Test
     void matmulAgainstDoubleReference() {
         // an independent check of the packed path (cpu vs naive double), not only cpu vs java
         SplittableRandom r = new SplittableRandom(2);

@@ -33,6 +33,7 @@ public final class Gemm {
     private float[] packedB = new float[0];
     private final float[][] packedA;
     private final float[][] tiles;
+    private final float[][] groupB; // per worker: the packed B panels of one grouped-product task
 
     /** Products with at most this many rows (and ≥ 4× as many columns, k ≥ KC) run transposed: {@link #multiplyTransposed}. */
     static final int NARROW_ROWS = 64;
@@ -57,6 +58,7 @@ public final class Gemm {
         this.threads = pool.threads();
         this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
         this.tiles = new float[threads][MR * NR];
+        this.groupB = new float[threads][0];
     }
 
     /**
@@ -132,6 +134,92 @@ public final class Gemm {
                         q == 0 && !accumulate, rowOuterShortK && k <= SHORT_K);
             }
         });
+    }
+
+    /**
+     * Several independent products in one go (the grouped expert products: one per expert with rows):
+     * problem q is C_q[m_q×n] (+)= op(A_q)·op(B_q) with op(A_q)(i,p) = a[aOff[q] + i·ars + p·acs],
+     * op(B_q)(p,j) = b[bOff[q] + p·brs + j·bcs], C_q row-major at c[cOff[q]] with row length n and inner
+     * length k[q]. One hand-off to the threads for the whole group: a task is one problem's group of column
+     * panels (one group, unless the problem is a large share of the total work), which packs its panels of
+     * op(B_q) into the thread's own buffer and computes all its tiles while they are in cache. Every element of
+     * every C_q is the packed product's chain of multiply-adds (k-blocks in order, p in order), whichever thread
+     * runs it and however the problems are cut into tasks: the same bits for any thread count.
+     */
+    public synchronized void multiplyGrouped(int problems, float[] a, int[] aOff, int ars, int acs, float[] b, int[] bOff,
+                                             int brs, int bcs, float[] c, int[] cOff, int[] m, int n, int[] k,
+                                             boolean accumulate) {
+        if (problems <= 0 || n <= 0) {
+            return;
+        }
+        if (!accumulate) { // problems with k = 0 still overwrite their C with zeros
+            for (int q = 0; q < problems; q++) {
+                if (k[q] <= 0) {
+                    for (int i = 0; i < m[q]; i++) {
+                        java.util.Arrays.fill(c, cOff[q] + i * n, cOff[q] + i * n + n, 0f);
+                    }
+                }
+            }
+        }
+        int panels = (n + NR - 1) / NR;
+        long total = 0;
+        for (int q = 0; q < problems; q++) {
+            total += (long) Math.max(0, m[q]) * n * Math.max(0, k[q]);
+        }
+        int parts = (threads == 1 || total < (1L << 18)) ? 1 : threads;
+        long share = Math.max(1, total / ((long) parts * WorkerPool.CHUNKS_PER_THREAD));
+        int[] groups = new int[problems];
+        int[] first = new int[problems + 1]; // tasks of problem q: [first[q], first[q+1])
+        for (int q = 0; q < problems; q++) {
+            long work = (long) Math.max(0, m[q]) * n * Math.max(0, k[q]);
+            groups[q] = work == 0 ? 0 : (int) Math.min(panels, Math.max(1, (work + share - 1) / share));
+            first[q + 1] = first[q] + groups[q];
+        }
+        pool.forChunks(first[problems], parts, (worker, t) -> {
+            int q = find(first, problems, t);
+            int grp = t - first[q];
+            int j0 = WorkerPool.start(panels, groups[q], grp);
+            int j1 = WorkerPool.start(panels, groups[q], grp + 1);
+            int kq = k[q], mq = m[q];
+            int kBlocks = (kq + KC - 1) / KC;
+            int blockStride = KC * NR * (j1 - j0);
+            long need = (long) kBlocks * blockStride;
+            if (need > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException("grouped matrix product too large to pack: k=" + kq + ", n=" + n);
+            }
+            if (groupB[worker].length < need) {
+                groupB[worker] = new float[(int) need];
+            }
+            float[] bp = groupB[worker];
+            for (int r = 0; r < kBlocks; r++) { // panel jp of k-block r at r·blockStride + (jp − j0)·kc·NR
+                int p0 = r * KC;
+                int kc = Math.min(KC, kq - p0);
+                packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1);
+            }
+            for (int i0 = 0; i0 < mq; i0 += MC) {
+                int mc = Math.min(MC, mq - i0);
+                for (int r = 0; r < kBlocks; r++) {
+                    int p0 = r * KC;
+                    int kc = Math.min(KC, kq - p0);
+                    compute(worker, a, aOff[q], ars, acs, bp, r * blockStride - j0 * kc * NR, c, cOff[q], n, p0, kc, i0, mc,
+                            j0, j1, r == 0 && !accumulate, rowOuterShortK && kq <= SHORT_K);
+                }
+            }
+        });
+    }
+
+    /** The q with start[q] ≤ t < start[q+1] (start non-decreasing, start[0] = 0). */
+    private static int find(int[] start, int problems, int t) {
+        int lo = 0, hi = problems - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (start[mid] <= t) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
     }
 
     private float[] transposed = new float[0];

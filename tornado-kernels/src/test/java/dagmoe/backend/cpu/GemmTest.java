@@ -39,6 +39,72 @@ class GemmTest {
         assertSameBits(new Gemm(POOL, true, true), new Gemm(POOL, false, false), shapes, 21, "transposed vs direct");
     }
 
+    @Test
+    void groupedProductsMatchDoubleAndHaveTheSameBitsOnOneAndTwoThreads() {
+        // skewed expert row counts: empty, one row, a partial register tile, more than one row block (MC), and
+        // an inner length over one k-block (KC) for the weight-gradient form
+        int[] rows = {0, 1, 5, 300, 0, 37, 2 * Gemm.MC + 7, 64};
+        int N = rows.length, S = 0;
+        int[] off = new int[N + 1];
+        for (int e = 0; e < N; e++) off[e + 1] = S += rows[e];
+        SplittableRandom r = new SplittableRandom(23);
+        int n = 40, k = 300; // row products: y[S×n] (+)= x[S×k]·op(w[e]);  weight gradients: g[e] [k×n] over S rows
+        float[] x = uniform(r, S * k), w = uniform(r, N * n * k), y0 = uniform(r, S * n), dy = uniform(r, S * n);
+        try (WorkerPool one = new WorkerPool(1)) {
+            for (int kind = 0; kind < 3; kind++) {
+                for (boolean acc : new boolean[] {false, true}) {
+                    float[] out2 = null;
+                    for (WorkerPool pool : new WorkerPool[] {POOL, one}) {
+                        Gemm gemm = new Gemm(pool);
+                        int[] aOff = new int[N], bOff = new int[N], cOff = new int[N], m = new int[N], kk = new int[N];
+                        float[] out;
+                        if (kind < 2) { // 0: x·w[e]ᵀ (w[e] [n×k]); 1: x·w[e] (w[e] [k×n])
+                            out = y0.clone();
+                            for (int e = 0; e < N; e++) {
+                                aOff[e] = off[e] * k; bOff[e] = e * n * k; cOff[e] = off[e] * n; m[e] = rows[e]; kk[e] = k;
+                            }
+                            gemm.multiplyGrouped(N, x, aOff, k, 1, w, bOff, kind == 0 ? 1 : n, kind == 0 ? k : 1, out, cOff, m, n, kk, acc);
+                        } else { // 2: g[e] (+)= x[rows of e]ᵀ · dy[rows of e]
+                            out = w.clone();
+                            for (int e = 0; e < N; e++) {
+                                aOff[e] = off[e] * k; bOff[e] = off[e] * n; cOff[e] = e * k * n; m[e] = k; kk[e] = rows[e];
+                            }
+                            gemm.multiplyGrouped(N, x, aOff, 1, k, dy, bOff, n, 1, out, cOff, m, n, kk, acc);
+                        }
+                        if (out2 != null) {
+                            assertArrayEquals(out2, out, "kind " + kind + " accumulate " + acc + ": 1 thread vs 2 threads");
+                            continue;
+                        }
+                        out2 = out;
+                        for (int e = 0; e < N; e++) {
+                            int rowsOut = kind < 2 ? rows[e] : k;
+                            for (int i = 0; i < rowsOut; i += 3) {
+                                for (int j = 0; j < n; j += 7) {
+                                    double ref;
+                                    int at;
+                                    if (kind < 2) {
+                                        at = (off[e] + i) * n + j;
+                                        ref = acc ? y0[at] : 0;
+                                        for (int p = 0; p < k; p++) {
+                                            float wv = kind == 0 ? w[e * n * k + j * k + p] : w[e * n * k + p * n + j];
+                                            ref += (double) x[(off[e] + i) * k + p] * wv;
+                                        }
+                                    } else {
+                                        at = e * k * n + i * n + j;
+                                        ref = acc ? w[at] : 0;
+                                        for (int p = off[e]; p < off[e + 1]; p++) ref += (double) x[p * k + i] * dy[p * n + j];
+                                    }
+                                    assertEquals(ref, out[at], 1e-5 * Math.sqrt(k + S), "kind " + kind + " accumulate " + acc
+                                            + " expert " + e + " (" + i + "," + j + ") vs double");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** For A·B, A·Bᵀ and Aᵀ·B, overwrite and accumulate: x and y give the same bits, and both match double. */
     private static void assertSameBits(Gemm x, Gemm y, int[][] shapes, long seed, String label) {
         SplittableRandom r = new SplittableRandom(seed);
