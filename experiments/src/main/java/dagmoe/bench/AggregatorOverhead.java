@@ -69,9 +69,10 @@ public final class AggregatorOverhead {
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+        String device = args.length > 4 ? args[4] : "";
         List<String> flags = Arrays.asList(args).subList(Math.min(4, args.length), args.length);
         boolean profile = flags.contains("profile"), gateStats = !flags.contains("nogatestats");
-        Backend raw = Backends.create(backendName, threads);
+        Backend raw = Backends.create(backendName, threads, device);
         opTimes.clear();
         Backend be = profile ? timed(raw, opTimes) : raw;
         List<ModelConfig> cfgs = new ArrayList<>();

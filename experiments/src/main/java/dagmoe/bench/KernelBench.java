@@ -34,6 +34,8 @@ public final class KernelBench {
         public String filter;
         /** The cases to run; null = {@link KernelSuite#cases()}. */
         public List<KernelSuite.Case> cases;
+        /** The tornado backend's device "B:D" ("" or null: TornadoVM's default). */
+        public String device;
     }
 
     private KernelBench() {}
@@ -42,7 +44,7 @@ public final class KernelBench {
         List<Backend> backends = new ArrayList<>();
         try {
             for (String name : o.backends) {
-                backends.add(Backends.create(name.trim(), o.threads));
+                backends.add(Backends.create(name.trim(), o.threads, o.device));
             }
             return run(o, backends, peak, out);
         } finally {

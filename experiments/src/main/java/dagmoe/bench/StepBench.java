@@ -93,6 +93,7 @@ public final class StepBench {
         double busy = Measurement.busy(cpu0, wall0);
         Map<String, Double> timed = TornadoSplit.totals(be);
         Map<String, Map<String, Double>> timedByOp = TornadoSplit.byOp(be);
+        Map<String, Long> timedCounts = TornadoSplit.counts(be);
         Measurement m = Measurement.of(firstMs, warmup, samples, busy);
 
         double flops = 3 * Flops.forwardPerToken(cfg, S) * B * S;
@@ -107,10 +108,7 @@ public final class StepBench {
             row = row.withDeviceSplit(timed, reps);
             double compiles = first.get("compiles") + warm.get("compiles") + timed.get("compiles");
             double compileMs = first.get("compile_ms") + warm.get("compile_ms") + timed.get("compile_ms");
-            row = new BenchRow(row.suite(), row.op(), row.shape(), row.backend(), row.threads(), row.reps(), row.warmups(),
-                    row.firstMs(), row.medianMs(), row.minMs(), row.meanMs(), row.cv(), row.flops(), row.gflops(),
-                    row.bestGflops(), row.peakGflops(), row.peakShare(), row.busyCores(), row.speedupVsJava(),
-                    row.tokensPerSecond(), compiles, compileMs, row.h2dMs(), row.kernelMs(), row.d2hMs());
+            row = row.withCompiles(compiles, compileMs).withCounts(timedCounts, reps, TornadoSplit.launchCostMs(be));
         }
         double lastLoss = loss[total - 1];
         out.printf(Locale.ROOT, "  %s on %s: loss %.4f -> %.4f over %d steps%s%n", op, be.name(), loss[0], lastLoss, total,
@@ -123,6 +121,12 @@ public final class StepBench {
                     warm.get("compiles"), warm.get("compile_ms"), timed.get("compiles"), timed.get("compile_ms"),
                     timed.get("h2d_ms") / reps, timed.getOrDefault("bytes_in", 0.0) / reps, timed.get("kernel_ms") / reps,
                     timed.get("d2h_ms") / reps, timed.getOrDefault("bytes_out", 0.0) / reps, timed.get("wall_ms") / reps, m.meanMs);
+            out.printf(Locale.ROOT, "  %s on tornado: per timed step %.0f plan executions, %.0f kernel launches, %.0f host waits,"
+                            + " H2D %.0f B in %.0f transfers, D2H %.0f B in %.0f transfers; one execution costs %.3f ms (median of"
+                            + " a one-element kernel), so launches alone need >= %.1f ms = %.0f%% of the %.1f ms median step%n", op,
+                    row.executionsPerStep(), row.launchesPerStep(), row.syncsPerStep(), row.h2dBytesPerStep(),
+                    timedCounts.get("h2d_count") / (double) reps, row.d2hBytesPerStep(), timedCounts.get("d2h_count") / (double) reps,
+                    row.launchCostMs(), row.launchFloorMs(), 100 * row.launchFloorShare(), row.medianMs());
             notes.addAll(opSplit(op, timedByOp, reps, 12));
             notes.forEach(out::println);
         }

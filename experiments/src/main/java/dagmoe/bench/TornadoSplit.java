@@ -72,6 +72,36 @@ public final class TornadoSplit {
         }
     }
 
+    /** The tornado backend's {@code counts()} since the last {@link #reset} (executions, launches, syncs, bytes); null otherwise. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Long> counts(Backend be) {
+        return be.name().equals("tornado") ? (Map<String, Long>) call(be, "counts") : null;
+    }
+
+    /** Launch-cost repetitions: after 20 warm-up executions, the median of 200. */
+    static final int LAUNCH_WARMUP = 20;
+    static final int LAUNCH_REPS = 200;
+
+    /** The fixed cost (ms) of one plan execution on the tornado backend's device; NaN for other backends. */
+    public static double launchCostMs(Backend be) {
+        if (!be.name().equals("tornado")) {
+            return Double.NaN;
+        }
+        try {
+            return (Double) be.getClass().getMethod("launchCostMs", int.class, int.class).invoke(be, LAUNCH_WARMUP, LAUNCH_REPS);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("tornado backend without launchCostMs(int, int): " + e, e);
+        }
+    }
+
+    private static Object call(Backend be, String method) {
+        try {
+            return be.getClass().getMethod(method).invoke(be);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("tornado backend without " + method + "(): " + e, e);
+        }
+    }
+
     public void print(PrintStream out) {
         if (lines.isEmpty()) {
             return;

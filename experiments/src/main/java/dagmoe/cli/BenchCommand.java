@@ -69,7 +69,6 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             if (peer != null) return runPeer(out);
             validate();
-            ConfigBench.selectDevice(device);
             if (suite.equals("aggregators")) return runAggregators(out); // --config then names the model to use
             if (config != null) return runConfig(out);
             int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
@@ -131,7 +130,8 @@ public final class BenchCommand implements Callable<Integer> {
         out.println("# dagmoe bench --suite aggregators" + (config != null ? " --config " + config : ""));
         // with --config: that config's model (e.g. configs/peer-fine.json) with each aggregator
         if (config != null) dagmoe.bench.AggregatorOverhead.setBase(dagmoe.config.RunConfig.load(config, sets).model());
-        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2"});
+        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2",
+                device == null ? "" : device});
         return 0;
     }
 
@@ -178,6 +178,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     List<BenchRow> runKernels(int cores, MachinePeak peak, PrintStream out) {
         kernel.threads = cores;
+        kernel.device = device;
         return KernelBench.run(kernel, peak, out);
     }
 }

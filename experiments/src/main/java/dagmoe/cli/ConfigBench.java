@@ -30,16 +30,6 @@ import java.util.Locale;
 final class ConfigBench {
     private ConfigBench() {}
 
-    /** The TornadoVM backend's device property (TornadoBackend.DEVICE_PROPERTY; that class is only in tornado builds). */
-    static final String DEVICE_PROPERTY = "dagmoe.tornado.device";
-
-    /** Selects the tornado device "B:D" for backends created from now on ("" or null: leave TornadoVM's default). */
-    static void selectDevice(String device) {
-        if (device != null && !device.isBlank()) {
-            System.setProperty(DEVICE_PROPERTY, device.trim());
-        }
-    }
-
     static final class Options {
         Path config;
         List<String> sets = List.of();
@@ -57,7 +47,6 @@ final class ConfigBench {
         RunConfig cfg = bc.run();
         int threads = o.threads != null ? o.threads : cfg.backend().threads();
         String device = o.device != null ? o.device : cfg.backend().device();
-        selectDevice(device);
         ModelConfig model = cfg.model();
         StepBench.Batches batches = null;
         RunData data = null;
@@ -80,7 +69,7 @@ final class ConfigBench {
         try {
             for (String name : names) {
                 try {
-                    backends.add(Backends.create(name, threads));
+                    backends.add(Backends.create(name, threads, device));
                 } catch (IllegalArgumentException e) {
                     if (names.size() == 1) throw e;
                     String line = "bench: skipping backend " + name + ": " + e.getMessage();

@@ -25,7 +25,7 @@ record RunModel(RunConfig config, Tokenizer tokenizer, Model model, long step, P
         Checkpoints.Loaded loaded = Checkpoints.load(ckpt);
         Tokenizer tok = cfg.data().task() == null ? Tokenizers.load(run) : null; // a task has its own symbols
         Backend be = CliSupport.input(() -> Backends.create(backend != null ? backend : cfg.backend().name(),
-                threads != null ? threads : cfg.backend().threads()));
+                threads != null ? threads : cfg.backend().threads(), cfg.backend().device()));
         Model model = CliSupport.input(() -> new Model(cfg.model(), be, cfg.train().seed()));
         Trainer.loadWeights(loaded, model.parameters());
         return new RunModel(cfg, tok, model, loaded.step(), ckpt);

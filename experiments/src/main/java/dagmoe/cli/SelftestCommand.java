@@ -44,10 +44,9 @@ public final class SelftestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        ConfigBench.selectDevice(device);
         Backend tested;
         try {
-            tested = Backends.create(backend, n);
+            tested = Backends.create(backend, n, device);
         } catch (RuntimeException | LinkageError e) {
             System.err.println("dagmoe: selftest: backend " + backend + (device != null ? " device " + device : "") + " cannot start: "
                     + e.getMessage() + (backend.equals("tornado") && !(e instanceof IllegalArgumentException) ? "; " + DevicesCommand.HOW_TO_ENABLE : ""));
@@ -64,7 +63,7 @@ public final class SelftestCommand implements Callable<Integer> {
         List<OpCases.Row> rows = new ArrayList<>();
         String parallel = null;
         if (tested.name().equals("tornado")) {
-            for (String line : tornadoFacts(tested)) out.println("  " + line);
+            for (String line : tornadoFacts(tested, device)) out.println("  " + line);
             parallel = parallelProof(tested, out);
         }
         out.printf("%-34s %-26s %9s %9s %-17s %-6s %9s%n", "op", "shape", "max abs", "max rel", "tolerance", "result", "ms");
@@ -93,11 +92,11 @@ public final class SelftestCommand implements Callable<Integer> {
 
     // ---------------------------------------------------------------- tornado (reflective: its classes exist only in tornado builds)
 
-    /** Device (name, description with the driver), and TornadoVM's version from its API jar. */
-    static List<String> tornadoFacts(Backend tornado) {
+    /** Device (name, description with the driver), and TornadoVM's version from its API jar; {@code device} "B:D" or null. */
+    static List<String> tornadoFacts(Backend tornado, String device) {
         List<String> lines = new ArrayList<>();
         lines.add("device: " + call(tornado, "device"));
-        lines.add("driver: " + driverVersion());
+        lines.add("driver: " + driverVersion(device));
         String home = System.getenv("TORNADOVM_HOME");
         Path release = home == null ? null : Path.of(home, "etc", "tornado.release");
         if (release != null && java.nio.file.Files.isRegularFile(release)) {
@@ -122,12 +121,12 @@ public final class SelftestCommand implements Callable<Integer> {
         return lines;
     }
 
-    /** The selected (dagmoe.tornado.device) or default device's driver version, from TornadoVM's runtime API. */
-    static String driverVersion() {
+    /** The selected ("B:D") or, for null or "", the default device's driver version, from TornadoVM's runtime API. */
+    static String driverVersion(String device) {
         try {
             Class<?> rtType = Class.forName("uk.ac.manchester.tornado.api.TornadoRuntime");
             Object rt = Class.forName("uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider").getMethod("getTornadoRuntime").invoke(null);
-            String sel = System.getProperty(ConfigBench.DEVICE_PROPERTY, "");
+            String sel = device == null ? "" : device.trim();
             Object dev;
             if (sel.matches("\\d+:\\d+")) {
                 Object be = rtType.getMethod("getBackend", int.class).invoke(rt, Integer.parseInt(sel.split(":")[0]));

@@ -167,7 +167,7 @@ public final class StudyCommand implements Callable<Integer> {
     static void evaluate(Path run, StudyPlan plan) throws IOException {
         RunConfig cfg = TrainCommand.savedConfig(run, List.of());
         Tokenizer tok = Tokenizers.load(run);
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads()));
+        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
         Checkpoints ck = new Checkpoints(run);
         List<Long> steps = ck.completeSteps();
         if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");

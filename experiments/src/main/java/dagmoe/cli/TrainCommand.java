@@ -262,9 +262,8 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = source.withVocabulary(cfg);
         }
         RunConfig base = cfg;
-        ConfigBench.selectDevice(base.backend().device()); // the tornado backend reads its device from a system property
         CliSupport.checkFootprint(base, true); // shapes and memory, before anything is allocated
-        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads()));
+        Backend be = CliSupport.input(() -> Backends.create(base.backend().name(), base.backend().threads(), base.backend().device()));
         RunData data = RunData.load(base, tokenizer);
         RunConfig resolved = source != null ? source.record(resolve(base, data)) : resolve(base, data);
         CliSupport.checkFootprint(resolved, true); // with the vocabulary of the data

@@ -5,8 +5,10 @@ import dagmoe.backend.Backend;
 /**
  * N SwiGLU experts E_e(x) = w_down[e]( silu(w_gate[e] x) ⊙ (w_up[e] x) ) with dropless dispatch: the T·K
  * slots are sorted by expert ({@link Backend#dispatchPlan}), gathered into one buffer where expert e owns
- * the contiguous rows [offsets[e], offsets[e+1]), each expert runs as one matrix product over its rows,
- * and the outputs are gathered back to slot order (row t·K+i = E_{k[i]}(x_t)).
+ * the contiguous rows [offsets[e], offsets[e+1]), each product family runs as one grouped product over all
+ * experts ({@link Backend#groupedMatmulABt}: on java and cpu one product per expert, on a device one kernel
+ * that reads the offsets there, so the host never reads the routing), and the outputs are gathered back to
+ * slot order (row t·K+i = E_{k[i]}(x_t)).
  */
 final class Experts {
     final Parameter wGate, wUp, wDown; // [N, de, d], [N, de, d], [N, d, de]
@@ -45,20 +47,12 @@ final class Experts {
         int s = T * K;
         float[] yg = scratch.get("experts.yg", s * d); // outputs in expert order, until gathered back
         be.dispatchPlan(topIdx, a.counts, a.offsets, a.order, a.position, T, K, N);
-        be.toHost(a.counts, a.offsets); // the host loops over the experts' row ranges
         be.gatherRows(x, a.order, K, a.xg, s, d); // xg[p] = x[order[p] / K]
-        for (int e = 0; e < N; e++) {
-            int n = a.counts[e], o = a.offsets[e];
-            if (n == 0) continue;
-            be.matmulABt(a.xg, o * d, wGate.data(), e * de * d, a.hg, o * de, n, de, d, false);
-            be.matmulABt(a.xg, o * d, wUp.data(), e * de * d, a.hu, o * de, n, de, d, false);
-        }
+        // one grouped product per family over all experts (expert e: rows [offsets[e], offsets[e+1]))
+        be.groupedMatmulABt(a.xg, wGate.data(), a.hg, a.offsets, s, N, de, d, false);
+        be.groupedMatmulABt(a.xg, wUp.data(), a.hu, a.offsets, s, N, de, d, false);
         be.swigluForward(a.hg, a.hu, a.act, s * de);
-        for (int e = 0; e < N; e++) {
-            int n = a.counts[e], o = a.offsets[e];
-            if (n == 0) continue;
-            be.matmulABt(a.act, o * de, wDown.data(), e * d * de, yg, o * d, n, d, de, false);
-        }
+        be.groupedMatmulABt(a.act, wDown.data(), yg, a.offsets, s, N, d, de, false);
         be.gatherRows(yg, a.position, 1, a.ySlots, s, d); // ySlots[slot] = yg[position[slot]]
     }
 
@@ -69,23 +63,15 @@ final class Experts {
         float[] dAct = scratch.get("experts.dAct", s * de), dHg = scratch.get("experts.dHg", s * de);
         float[] dHu = scratch.get("experts.dHu", s * de);
         be.gatherRows(dYSlots, a.order, 1, dYg, s, d); // expert order: dYg[p] = dYSlots[order[p]]
-        for (int e = 0; e < N; e++) {
-            int n = a.counts[e], o = a.offsets[e];
-            if (n == 0) continue;
-            be.matmul(dYg, o * d, wDown.data(), e * d * de, dAct, o * de, n, de, d, false);
-            be.matmulAtB(dYg, o * d, a.act, o * de, wDown.grad(), e * d * de, d, de, n, true);
-        }
+        be.groupedMatmul(dYg, wDown.data(), dAct, a.offsets, s, N, de, d, false);
+        be.groupedMatmulAtB(dYg, a.act, wDown.grad(), a.offsets, s, N, d, de);
         be.fill(dHg, s * de, 0f);
         be.fill(dHu, s * de, 0f);
         be.swigluBackward(a.hg, a.hu, dAct, dHg, dHu, s * de);
-        for (int e = 0; e < N; e++) {
-            int n = a.counts[e], o = a.offsets[e];
-            if (n == 0) continue;
-            be.matmul(dHg, o * de, wGate.data(), e * de * d, dXg, o * d, n, d, de, false);
-            be.matmul(dHu, o * de, wUp.data(), e * de * d, dXg, o * d, n, d, de, true);
-            be.matmulAtB(dHg, o * de, a.xg, o * d, wGate.grad(), e * de * d, de, d, n, true);
-            be.matmulAtB(dHu, o * de, a.xg, o * d, wUp.grad(), e * de * d, de, d, n, true);
-        }
+        be.groupedMatmul(dHg, wGate.data(), dXg, a.offsets, s, N, d, de, false);
+        be.groupedMatmul(dHu, wUp.data(), dXg, a.offsets, s, N, d, de, true);
+        be.groupedMatmulAtB(dHg, a.xg, wGate.grad(), a.offsets, s, N, de, d);
+        be.groupedMatmulAtB(dHu, a.xg, wUp.grad(), a.offsets, s, N, de, d);
         be.sumSlotRows(dXg, a.position, dx, T, K, d, true); // dx[t] += Σ_i dXg[position[t·K+i]]
     }
 }

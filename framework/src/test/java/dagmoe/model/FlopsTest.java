@@ -10,9 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The analytic step FLOPs against the FLOPs of the products the model really asks its backend for in one
- * training step: 2·m·n·k per matrix product call, plus the causal attention products from the attention
- * calls' shapes (forward 2 products, backward 4, over S(S+1)/2 positions per (batch, head)). Every aggregator,
- * a dense block (moe_every 2) included.
+ * training step: 2·m·n·k per matrix product call (a grouped expert product: 2·S·n·k over its S sorted rows),
+ * plus the causal attention products from the attention calls' shapes (forward 2 products, backward 4, over
+ * S(S+1)/2 positions per (batch, head)). Every aggregator, a dense block (moe_every 2) included.
  */
 class FlopsTest {
 
@@ -23,6 +23,10 @@ class FlopsTest {
                     String op = method.getName();
                     if (op.startsWith("matmul") && args[0] != Ops.ONE) { // Ops.copyAt's 1×1 products are copies
                         flops[0] += 2.0 * (int) args[6] * (int) args[7] * (int) args[8];
+                    } else if (op.equals("groupedMatmulABt") || op.equals("groupedMatmul")) { // (x, w, y, offsets, S, N, n, k, acc)
+                        flops[0] += 2.0 * (int) args[4] * (int) args[6] * (int) args[7];
+                    } else if (op.equals("groupedMatmulAtB")) { // (a, b, g, offsets, S, N, m, n): every expert's rows
+                        flops[0] += 2.0 * (int) args[4] * (int) args[6] * (int) args[7];
                     } else if (op.equals("attentionForward") || op.equals("attentionBackward")) {
                         int n = args.length; // (..., B, S, H, hd)
                         int B = (int) args[n - 4], S = (int) args[n - 3], H = (int) args[n - 2], hd = (int) args[n - 1];

@@ -60,6 +60,42 @@ public interface Backend extends AutoCloseable {
     /** C[m×n] (+)= A[k×m]ᵀ · B[k×n]. The weight gradient of a linear layer. */
     void matmulAtB(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
 
+    // ---------------------------------------------------------------- grouped expert products
+    // Over the S expert-sorted rows of the dropless dispatch: expert e owns rows [offsets[e], offsets[e+1]) and its
+    // weights w[e] are the e-th block of a stacked [N × ...] array. The defaults run one product per expert with a
+    // row (reading offsets on the host); a device backend runs ONE grouped kernel reading offsets on the device
+    // (dagmoe.kernels.GroupedKernels computes exactly the per-expert loop's sums).
+
+    /** y[S×n] (+)= per expert e: x[rows of e] · w[e]ᵀ, x = [S×k], w = [N×n×k] (gate, up, down forward). */
+    default void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                                  boolean accumulate) {
+        Shapes.grouped("groupedMatmulABt", x, S, k, w, N, n, k, y, n, offsets);
+        eachExpert(offsets, N, (e, o) -> matmulABt(x, o * k, w, e * n * k, y, o * n, offsets[e + 1] - o, n, k, accumulate));
+    }
+
+    /** y[S×n] (+)= per expert e: dy[rows of e] · w[e], dy = [S×k], w = [N×k×n] (input gradients). */
+    default void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                               boolean accumulate) {
+        Shapes.grouped("groupedMatmul", dy, S, k, w, N, k, n, y, n, offsets);
+        eachExpert(offsets, N, (e, o) -> matmul(dy, o * k, w, e * k * n, y, o * n, offsets[e + 1] - o, n, k, accumulate));
+    }
+
+    /** g[e] += a[rows of e]ᵀ · b[rows of e] for every expert e, a = [S×m], b = [S×n], g = [N×m×n] (weight gradients). */
+    default void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int S, int N, int m, int n) {
+        Shapes.grouped("groupedMatmulAtB", a, S, m, g, N, m, n, b, n, offsets);
+        eachExpert(offsets, N, (e, o) -> matmulAtB(a, o * m, b, o * n, g, e * m * n, m, n, offsets[e + 1] - o, true));
+    }
+
+    /** Calls {@code product}(expert, its first row) for every expert with rows, in expert order (offsets read on the host). */
+    private void eachExpert(int[] offsets, int N, java.util.function.BiConsumer<Integer, Integer> product) {
+        toHost(offsets);
+        for (int e = 0; e < N; e++) {
+            if (offsets[e + 1] > offsets[e]) {
+                product.accept(e, offsets[e]);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- elementwise and reductions
 
     /** x[0..n) = value. */

@@ -14,6 +14,14 @@ public final class Backends {
      * {@code tornado} (when its classes are on the class path). Anything else throws IllegalArgumentException.
      */
     public static Backend create(String name, int threads) {
+        return create(name, threads, "");
+    }
+
+    /**
+     * As above; {@code device} is the tornado backend's device "B:D" as {@code dagmoe devices} lists them ("" or null:
+     * TornadoVM's default device), passed to its constructor; the other backends ignore it.
+     */
+    public static Backend create(String name, int threads, String device) {
         if (name == null) {
             throw new IllegalArgumentException("backend.name is null: use java, cpu or tornado");
         }
@@ -26,7 +34,7 @@ public final class Backends {
                 }
                 return new CpuBackend(threads);
             case "tornado":
-                return instantiate(TORNADO_CLASS, threads,
+                return instantiate(TORNADO_CLASS, threads, device == null ? "" : device.trim(),
                         "backend.name = tornado: the TornadoVM backend is not in this build. Install a TornadoVM SDK, set "
                                 + "TORNADOVM_HOME to it, rebuild (the Maven profile 'tornado' turns on when TORNADOVM_HOME is set) "
                                 + "and run with TornadoVM's JVM options (@$TORNADOVM_HOME/tornado-argfile "
@@ -36,8 +44,8 @@ public final class Backends {
         }
     }
 
-    /** Loads {@code className} and calls its (int threads) constructor, else its no-argument one. */
-    private static Backend instantiate(String className, int threads, String missing) {
+    /** Loads {@code className} and calls its (int threads, String device) constructor. */
+    private static Backend instantiate(String className, int threads, String device, String missing) {
         Class<?> cls;
         try {
             cls = Class.forName(className);
@@ -45,11 +53,7 @@ public final class Backends {
             throw new IllegalArgumentException(missing, e);
         }
         try {
-            try {
-                return (Backend) cls.getConstructor(int.class).newInstance(threads);
-            } catch (NoSuchMethodException e) {
-                return (Backend) cls.getConstructor().newInstance();
-            }
+            return (Backend) cls.getConstructor(int.class, String.class).newInstance(threads, device);
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException) {

@@ -256,9 +256,7 @@ public class CpuBackend extends JavaBackend {
     @Override
     public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                   float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
-        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
-                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
-                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+        checkAttentionBackward(q, k, v, probs, dOut, dq, dk, dv, scratch, B, S, H, hd);
         float scale = 1f / (float) Math.sqrt(hd);
         int d = H * hd;
         pool.forRange(B * H, 3L * S * S * hd, (bh0, bh1) -> {

@@ -95,6 +95,11 @@ public class JavaBackend implements Backend {
         vectors("sumSquares", n, "x", x, null, null);
         double[] partials = new double[(n + REDUCE_CHUNK - 1) / REDUCE_CHUNK];
         ElementwiseKernels.sumSquaresPartials(x, n, REDUCE_CHUNK, partials);
+        return sum(partials);
+    }
+
+    /** The sum of sumSquares' per-chunk partial sums, in chunk order (every backend's). */
+    protected static double sum(double[] partials) {
         double s = 0.0;
         for (double p : partials) {
             s += p;
@@ -240,6 +245,14 @@ public class JavaBackend implements Backend {
 
     // ---------------------------------------------------------------- attention
 
+    /** The checks of {@link #attentionBackward} (every backend's). */
+    public static void checkAttentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut, float[] dq,
+                                              float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
+        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
+                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
+                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+    }
+
     /** Checks of the attention ops: token tensors [B·S × H·hd] and S×S tensors [B·H × S·S]. */
     public static void checkAttention(String op, float[][] tokenTensors, String[] tokenNames,
                                       float[][] squareTensors, String[] squareNames, int B, int S, int H, int hd) {
@@ -268,9 +281,7 @@ public class JavaBackend implements Backend {
     @Override
     public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                   float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
-        checkAttention("attentionBackward", new float[][] {q, k, v, dOut, dq, dk, dv},
-                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
-                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+        checkAttentionBackward(q, k, v, probs, dOut, dq, dk, dv, scratch, B, S, H, hd);
         AttentionKernels.attentionScoreGrad(v, probs, dOut, scratch, B, S, H, hd);
         AttentionKernels.attentionQueryGrad(k, scratch, dq, B, S, H, hd);
         AttentionKernels.attentionKeyValueGrad(q, probs, dOut, scratch, dk, dv, B, S, H, hd);

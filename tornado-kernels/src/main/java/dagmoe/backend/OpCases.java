@@ -94,6 +94,21 @@ public final class OpCases {
             cs.add(new Case("matmulAtB", s, f(a, b, c), none, (be, x, y) -> be.matmulAtB(x[0], aOff, x[1], bOff, x[2], cOff, m, n, k, acc)));
         }
 
+        // grouped expert products over S = 23 sorted rows of N = 5 experts, two of them empty, odd n x k
+        int gS = 23, gN = 5, gn = 11, gk = 7;
+        int[] gOff = {0, 9, 9, 16, 16, 23};
+        for (boolean acc : new boolean[] {false, true}) {
+            String s = "S" + gS + " N" + gN + " " + gn + "x" + gk + " offsets " + java.util.Arrays.toString(gOff) + (acc ? " acc" : "");
+            float[] gx = uni(r, gS * gk, 1), gw = uni(r, gN * gn * gk, 1), gy = uni(r, gS * gn, 1);
+            cs.add(new Case("groupedMatmulABt", s, f(gx, gw, gy), i(gOff),
+                    (be, x, y) -> be.groupedMatmulABt(x[0], x[1], x[2], y[0], gS, gN, gn, gk, acc)));
+            cs.add(new Case("groupedMatmul", s, f(gx, gw, gy), i(gOff),
+                    (be, x, y) -> be.groupedMatmul(x[0], x[1], x[2], y[0], gS, gN, gn, gk, acc)));
+        }
+        float[] ga = uni(r, gS * gk, 1), gb = uni(r, gS * gn, 1), gg = uni(r, gN * gk * gn, 1);
+        cs.add(new Case("groupedMatmulAtB", "S" + gS + " N" + gN + " " + gk + "x" + gn + " offsets " + java.util.Arrays.toString(gOff),
+                f(ga, gb, gg), i(gOff), (be, x, y) -> be.groupedMatmulAtB(x[0], x[1], x[2], y[0], gS, gN, gk, gn)));
+
         // elementwise and reductions over n = 1001 of arrays with a longer tail
         int e = 1001;
         float[] x = uni(r, e + 3, 2), yv = uni(r, e + 1, 2);

@@ -120,6 +120,20 @@ public final class Shapes {
         }
     }
 
+    /**
+     * The grouped expert products: x [S×k], stacked weights w [N·wRows × wCols], y [S×n], offsets [N+1]
+     * (groupedMatmulAtB: a, g, b in the places of x, w, y).
+     */
+    public static void grouped(String op, float[] x, int S, int k, float[] w, int N, int wRows, int wCols, float[] y,
+                               int n, int[] offsets) {
+        nonNegative(op, "S", S);
+        positive(op, "N", N);
+        matrix(op, "x", x, S, k, "S", "k");
+        matrix(op, "w", w, N * wRows, wCols, "N*rows", "cols");
+        matrix(op, "y", y, S, n, "S", "n");
+        ints(op, "offsets", offsets, N + 1L, "N+1");
+    }
+
     /** An int array of at least n elements. */
     public static void ints(String op, String name, int[] a, long n, String formula) {
         if (len(a) < n) {

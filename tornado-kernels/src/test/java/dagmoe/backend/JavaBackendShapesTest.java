@@ -38,6 +38,8 @@ class JavaBackendShapesTest {
         be.matmul(f(0), 0, f(0), 0, f(0), 0, 0, 0, 0, true); // an expert with no tokens
         be.ropeForward(f(8), f(8), 2, 2, 1, 4, 10000f);
         be.attentionForward(f(0), f(0), f(0), f(0), f(0), 0, 4, 2, 2);
+        be.groupedMatmulABt(f(12), f(30), f(20), new int[] {0, 1, 4}, 4, 2, 5, 3, false);
+        be.groupedMatmulAtB(f(12), f(20), f(30), new int[] {0, 0, 4}, 4, 2, 3, 5); // an expert with no rows
     }
 
     record Case(String op, Executable call) {}
@@ -52,6 +54,15 @@ class JavaBackendShapesTest {
         cases.add(new Case("matmulABt", () -> be.matmulABt(f(12), 0, f(20), -1, f(15), 0, 3, 5, 4, false)));
         cases.add(new Case("matmulAtB", () -> be.matmulAtB(f(12), 0, f(20), 0, f(15), 2, 3, 5, 4, true)));
         cases.add(new Case("matmulAtB", () -> be.matmulAtB(null, 0, f(20), 0, f(15), 0, 3, 5, 4, true)));
+        // grouped products over S = 4 sorted rows of N = 2 experts: x [4×3], w [2·5×3], y [4×5], offsets [3]
+        int[] off = {0, 1, 4};
+        cases.add(new Case("groupedMatmulABt", () -> be.groupedMatmulABt(f(11), f(30), f(20), off, 4, 2, 5, 3, false)));
+        cases.add(new Case("groupedMatmulABt", () -> be.groupedMatmulABt(f(12), f(29), f(20), off, 4, 2, 5, 3, false)));
+        cases.add(new Case("groupedMatmulABt", () -> be.groupedMatmulABt(f(12), f(30), f(20), i(2), 4, 2, 5, 3, false)));
+        cases.add(new Case("groupedMatmul", () -> be.groupedMatmul(f(12), f(30), f(19), off, 4, 2, 5, 3, true)));
+        cases.add(new Case("groupedMatmul", () -> be.groupedMatmul(f(12), f(30), f(20), off, 4, 0, 5, 3, true)));
+        cases.add(new Case("groupedMatmulAtB", () -> be.groupedMatmulAtB(f(12), f(20), f(29), off, 4, 2, 3, 5)));
+        cases.add(new Case("groupedMatmulAtB", () -> be.groupedMatmulAtB(f(12), f(19), f(30), off, 4, 2, 3, 5)));
         cases.add(new Case("fill", () -> be.fill(f(3), 4, 1f)));
         cases.add(new Case("fill", () -> be.fill(f(3), -1, 1f)));
         cases.add(new Case("copy", () -> be.copy(f(4), f(3), 4)));

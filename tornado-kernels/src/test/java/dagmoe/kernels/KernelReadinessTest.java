@@ -37,7 +37,7 @@ class KernelReadinessTest {
     static final List<Class<?>> KERNELS = List.of(
             MatmulKernels.class, ElementwiseKernels.class, EmbeddingKernels.class, NormKernels.class,
             ActivationKernels.class, RopeKernels.class, AttentionKernels.class, RouterKernels.class,
-            DispatchKernels.class, AggregationKernels.class, LossKernels.class, OptimizerKernels.class);
+            DispatchKernels.class, AggregationKernels.class, LossKernels.class, OptimizerKernels.class, GroupedKernels.class);
 
     @Test
     void parallelMarkerHasTypeUseLocalVariableAndRuntimeRetention() {
@@ -119,6 +119,9 @@ class KernelReadinessTest {
                 publicStatic++;
                 String sig = c.getSimpleName() + "." + m.getName() + Arrays.toString(m.getParameterTypes());
                 assertEquals(void.class, m.getReturnType(), sig + " must return void");
+                // TornadoVM 5.2 takes at most 15 task arguments (20 after TornadoVM #958): pack shapes into arrays
+                assertTrue(m.getParameterCount() <= 15, sig + " takes " + m.getParameterCount()
+                        + " arguments; a TornadoVM 5.2 task takes at most 15");
                 for (Class<?> p : m.getParameterTypes()) {
                     boolean ok = (p.isPrimitive() && p != boolean.class)
                             || (p.isArray() && p.getComponentType().isPrimitive());

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.BiConsumer;
 
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
@@ -22,6 +21,7 @@ import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.TornadoProfilerResult;
 import uk.ac.manchester.tornado.api.WorkerGrid2D;
 import uk.ac.manchester.tornado.api.common.Access;
+import uk.ac.manchester.tornado.api.common.TaskPackage;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
@@ -94,11 +94,6 @@ final class GraphRunner implements AutoCloseable {
             bytesIn += o.bytesIn;
             bytesOut += o.bytesOut;
         }
-    }
-
-    /** The task(s) of a plan, added to {@code g}; {@code p} and {@code ip} are the plan's per-call float and int arrays. */
-    interface Tasks {
-        void build(TaskGraph g, float[] p, int[] ip);
     }
 
     /** Cache key: operation name, the identities (staging) or signature (resident) of its arrays, its integer shape. */
@@ -307,6 +302,9 @@ final class GraphRunner implements AutoCloseable {
             xpu.sync(TRANSFER_QUEUE);
             s.h2dNs += System.nanoTime() - t0;
             s.bytesIn += r.bytes;
+            counts.h2dCount++;
+            counts.h2dBytes += r.bytes;
+            counts.syncs++;
             r.deviceCurrent = true;
         }
         return r.state.getXPUBuffer();
@@ -328,6 +326,9 @@ final class GraphRunner implements AutoCloseable {
             transfers.d2hNs += System.nanoTime() - t0;
             transfers.bytesOut += r.bytes;
             transfers.calls++;
+            counts.d2hCount++;
+            counts.d2hBytes += r.bytes;
+            counts.syncs++;
             r.hostCurrent = true;
         }
     }
@@ -357,14 +358,17 @@ final class GraphRunner implements AutoCloseable {
         final TornadoExecutionPlan plan;
         final float[] params;
         final int[] iparams;
+        /** Tasks of the graph (kernel launches per execution). */
+        final int tasks;
         /** Resident mode: per argument slot, the plan's buffer state to bind (slots of one aliased array share one). */
         XPUDeviceBufferState[] slots;
         /** KernelContext plans: the explicit 2-D work grid of task "t", resized per call. */
         WorkerGrid2D grid;
         boolean compiled;
 
-        Entry(TornadoExecutionPlan plan, float[] params, int[] iparams) {
+        Entry(TornadoExecutionPlan plan, float[] params, int[] iparams, int tasks) {
             this.plan = plan;
+            this.tasks = tasks;
             this.params = params;
             this.iparams = iparams;
         }
@@ -437,7 +441,8 @@ final class GraphRunner implements AutoCloseable {
 
     /** The device plans run on, as "description (backend)". */
     String deviceDescription() {
-        return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ")";
+        return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ", TornadoVM "
+                + TornadoDevices.version() + ")";
     }
 
     /** Prints TornadoVM's thread info (global/local work size) for every execution from now on (tests). */
@@ -452,21 +457,141 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
-    void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, BiConsumer<TaskGraph, float[]> tasks) {
-        run(op, arrays, outputs, shape, params, null, (g, p, ip) -> tasks.accept(g, p));
+    // ---------------------------------------------------------------- the arguments of the next operation
+
+    /*
+     * An operation names its arrays by role while it builds its task packages, e.g.
+     *     run("copy", shape(n), createPackage("t", ElementwiseKernels::copy, in(src), out(dst, n), n));
+     * in(), out(), inout() and temp() record the array of the next run() and return the array the task must see:
+     * in device-resident mode the caller's array itself (the plan is bound to its device buffer), in staging mode a
+     * runner-owned workspace per (argument slot, type, length), filled from the caller's array (in, inout) and copied
+     * back into it after the execution (out, inout). params() and iparams() are the per-call floats and ints: the
+     * first call's arrays become the plan's own, uploaded with every execution.
+     *   in:    read;
+     *   out:   overwritten by the kernel on [0, extent) (staging: never copied in, since TornadoVM 5.2.0 does not
+     *          upload an array a kernel only writes, so a longer array's tail would come back as garbage);
+     *   inout: read and written (accumulating outputs) on [0, extent);
+     *   temp:  a backend-owned array passed as it is and written by the operation (device workspaces, partials);
+ *   asIs:  a backend-owned array passed as it is and only read.
+     */
+    private final List<Object> callArrays = new ArrayList<>();
+    private final List<Object> callOutputs = new ArrayList<>();
+    /** Staging mode: (workspace, caller's array, extent) triples copied back after the execution. */
+    private final List<Object[]> callBacks = new ArrayList<>();
+    private float[] callParams;
+    private int[] callIParams;
+    private final Map<String, Object> workspaces = new HashMap<>();
+
+    private Object workspace(char type, int length, boolean copyFrom, Object a) {
+        int slot = callArrays.size();
+        Object w = workspaces.computeIfAbsent(type + "" + slot + ":" + length,
+                k -> type == 'f' ? new float[length] : new int[length]);
+        if (copyFrom) {
+            System.arraycopy(a, 0, w, 0, length);
+        }
+        return w;
     }
 
+    private <T> T arg(T staged, T caller, int extent, boolean output) {
+        callArrays.add(staged);
+        if (output) {
+            callOutputs.add(staged);
+            if (staged != caller) {
+                callBacks.add(new Object[] {staged, caller, extent});
+            }
+        }
+        return staged;
+    }
+
+    float[] in(float[] a) {
+        return arg(resident ? a : (float[]) workspace('f', a.length, true, a), a, 0, false);
+    }
+
+    int[] in(int[] a) {
+        return arg(resident ? a : (int[]) workspace('i', a.length, true, a), a, 0, false);
+    }
+
+    float[] out(float[] a, int extent) {
+        return arg(resident ? a : (float[]) workspace('f', extent, false, a), a, extent, true);
+    }
+
+    int[] out(int[] a, int extent) {
+        return arg(resident ? a : (int[]) workspace('i', extent, false, a), a, extent, true);
+    }
+
+    float[] inout(float[] a, int extent) {
+        return arg(resident ? a : (float[]) workspace('f', extent, true, a), a, extent, true);
+    }
+
+    <T> T temp(T a) {
+        return arg(a, a, 0, true);
+    }
+
+    /** A backend-owned array the operation only reads, passed as it is. */
+    <T> T asIs(T a) {
+        return arg(a, a, 0, false);
+    }
+
+    float[] params(float... values) {
+        callParams = values;
+        return values;
+    }
+
+    int[] iparams(int... values) {
+        callIParams = values;
+        return values;
+    }
+
+    private void clearCall() {
+        callArrays.clear();
+        callOutputs.clear();
+        callBacks.clear();
+        callParams = null;
+        callIParams = null;
+    }
+
+    // ---------------------------------------------------------------- counting
+
+    /** Device work and host waits since the last {@link #resetStats}, over every operation and transfer. */
+    static final class Counts {
+        /** Plan executions ({@code execute()} calls). */
+        long executions;
+        /** Kernel launches: the tasks of the executed plans. */
+        long launches;
+        /** Host waits for the device: a finished plan execution, a blocking upload or download. */
+        long syncs;
+        long h2dCount;
+        long h2dBytes;
+        long d2hCount;
+        long d2hBytes;
+    }
+
+    private final Counts counts = new Counts();
+
+    Counts counts() {
+        Counts c = new Counts();
+        c.executions = counts.executions;
+        c.launches = counts.launches;
+        c.syncs = counts.syncs;
+        c.h2dCount = counts.h2dCount;
+        c.h2dBytes = counts.h2dBytes;
+        c.d2hCount = counts.d2hCount;
+        c.d2hBytes = counts.d2hBytes;
+        return c;
+    }
+
+    // ---------------------------------------------------------------- running an operation
+
     /**
-     * Runs {@code op}. {@code arrays} are all arrays the tasks touch; {@code outputs} (a subset) are the ones it
-     * writes; {@code shape} holds every integer argument and any other value that is compiled in; {@code params}
-     * and {@code iparams} (may be null) are the per-call floats and ints, copied into the plan's own arrays, which
-     * {@code tasks} must pass to its task(s). Staging mode: every array uploaded before, outputs downloaded after.
-     * Resident mode: the plan is bound to the arrays' device buffers; an array is uploaded only when the host
-     * wrote it since the device last had it; outputs become device-current (host copies stale until
-     * {@link #toHost}).
+     * Runs {@code op}: the arrays recorded since the last run (see in/out/inout/temp above), {@code shape} holding
+     * every integer argument and any other value compiled in, and {@code tasks} built with those arrays. The plan
+     * is built on the first call of a (shape, array signature) and cached. Staging mode: every array uploaded
+     * before, outputs downloaded after, then copied back into the caller's arrays. Resident mode: the plan is
+     * bound to the arrays' device buffers; an array is uploaded only when the host wrote it since the device last
+     * had it; outputs become device-current (host copies stale until {@link #toHost}).
      */
-    void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams, Tasks tasks) {
-        run(op, arrays, outputs, shape, params, iparams, null, tasks);
+    void run(String op, long[] shape, TaskPackage... tasks) {
+        run(op, shape, null, tasks);
     }
 
     /**
@@ -474,14 +599,24 @@ final class GraphRunner implements AutoCloseable {
      * local y}, an explicit 2-D work grid (global sizes multiples of the local ones). The grid is not compiled in:
      * the same plan runs with the global size of each call.
      */
-    void run(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams, long[] grid,
-             Tasks tasks) {
+    void run(String op, long[] shape, long[] grid, TaskPackage... tasks) {
+        try {
+            execute(op, callArrays.toArray(), callOutputs.toArray(), shape, callParams, callIParams, grid, tasks);
+            for (Object[] b : callBacks) {
+                System.arraycopy(b[0], 0, b[1], 0, (Integer) b[2]);
+            }
+        } finally {
+            clearCall();
+        }
+    }
+
+    private void execute(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams,
+                         long[] grid, TaskPackage[] tasks) {
         Key key = resident ? new Key(op, NO_ARRAYS, signature(arrays, shape)) : new Key(op, arrays, shape);
         OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         Entry e = cache.get(key);
         if (e == null) {
-            e = build(op, arrays, outputs, params == null ? 0 : params.length, iparams == null ? 0 : iparams.length,
-                    grid != null, tasks);
+            e = build(arrays, outputs, params, iparams, grid != null, tasks);
             cache.put(key, e);
             trim();
         }
@@ -490,10 +625,10 @@ final class GraphRunner implements AutoCloseable {
             e.grid.setGlobalWork(grid[0], grid[1], 1);
             e.grid.setLocalWork(grid[2], grid[3], 1);
         }
-        if (params != null) {
+        if (params != null && params != e.params) {
             System.arraycopy(params, 0, e.params, 0, params.length);
         }
-        if (iparams != null) {
+        if (iparams != null && iparams != e.iparams) {
             System.arraycopy(iparams, 0, e.iparams, 0, iparams.length);
         }
         if (resident) {
@@ -516,6 +651,9 @@ final class GraphRunner implements AutoCloseable {
             }
         }
         long wall = System.nanoTime() - t0;
+        counts.executions++;
+        counts.launches += e.tasks;
+        counts.syncs++;
         s.calls++;
         s.wallNs += wall;
         TornadoProfilerResult p = result.getProfilerResult();
@@ -525,13 +663,56 @@ final class GraphRunner implements AutoCloseable {
             s.compileNs += Math.max(0, p.getCompileTime());
             e.compiled = true;
         }
+        long in = Math.max(0, p.getTotalBytesCopyIn());
+        long out = Math.max(0, p.getTotalBytesCopyOut());
+        if (in > 0) {
+            counts.h2dCount++;
+            counts.h2dBytes += in;
+        }
+        if (out > 0) {
+            counts.d2hCount++;
+            counts.d2hBytes += out;
+        }
         s.h2dNs += Math.max(0, p.getDeviceWriteTime());
         s.kernelNs += Math.max(0, p.getDeviceKernelTime());
         s.d2hNs += Math.max(0, p.getDeviceReadTime());
-        s.bytesIn += Math.max(0, p.getTotalBytesCopyIn());
-        s.bytesOut += Math.max(0, p.getTotalBytesCopyOut());
+        s.bytesIn += in;
+        s.bytesOut += out;
         // The plan keeps every execution's result; drop them so a long run does not accumulate them.
         dropResults(e.plan);
+    }
+
+    /**
+     * The fixed cost of one plan execution on this device: the median wall time (ms) of {@code reps} executions
+     * of a one-element kernel (after {@code warmup} untimed ones, the first of which compiles it), measured the
+     * way operations run (resident mode: with the queue finish). Not counted in {@link #stats} or {@link #counts}.
+     */
+    double launchCostMs(int warmup, int reps) {
+        float[] x = new float[1];
+        float[] v = new float[] {1f};
+        TaskGraph g = new TaskGraph("dagmoeLaunchCost" + (graphCounter++));
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, x, v);
+        g.task("t", ScalarTasks::fill, x, 1, v);
+        g.transferToHost(DataTransferMode.UNDER_DEMAND, x);
+        double[] ms = new double[reps];
+        try (TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot())) {
+            plan.withDevice(device);
+            for (int i = 0; i < warmup + reps; i++) {
+                long t0 = System.nanoTime();
+                plan.execute();
+                if (resident) {
+                    xpu.sync(plan.getId());
+                }
+                if (i >= warmup) {
+                    ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                }
+                dropResults(plan);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("tornado: launch-cost plan failed: " + e, e);
+        }
+        Arrays.sort(ms);
+        return reps % 2 == 1 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
     }
 
     /** Resident mode: the shape plus, per array, its type, its length and which earlier slot it aliases. */
@@ -555,16 +736,17 @@ final class GraphRunner implements AutoCloseable {
         return k;
     }
 
-    private Entry build(String op, Object[] arrays, Object[] outputs, int nParams, int nIParams, boolean gridded,
-                        Tasks tasks) {
-        float[] params = new float[Math.max(1, nParams)];
-        int[] iparams = new int[Math.max(1, nIParams)];
+    private Entry build(Object[] arrays, Object[] outputs, float[] callParams, int[] callIParams, boolean gridded,
+                        TaskPackage[] tasks) {
+        // The call's per-call arrays become the plan's own (the tasks were built with them).
+        float[] params = callParams != null ? callParams : new float[1];
+        int[] iparams = callIParams != null ? callIParams : new int[1];
         TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
         List<Object> every = new ArrayList<>();
-        if (nParams > 0) {
+        if (callParams != null) {
             every.add(params);
         }
-        if (nIParams > 0) {
+        if (callIParams != null) {
             every.add(iparams);
         }
         // Distinct arrays (an array passed twice is one object of the graph).
@@ -581,14 +763,14 @@ final class GraphRunner implements AutoCloseable {
                 g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
             }
             g.transferToDevice(DataTransferMode.FIRST_EXECUTION, distinct.toArray());
-            tasks.build(g, params, iparams);
+            addTasks(g, tasks);
             if (outputs.length > 0) {
                 g.transferToHost(DataTransferMode.UNDER_DEMAND, outputs);
             }
         } else {
             every.addAll(0, distinct);
             g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
-            tasks.build(g, params, iparams);
+            addTasks(g, tasks);
             g.transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
         }
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot());
@@ -597,7 +779,7 @@ final class GraphRunner implements AutoCloseable {
         if (threadInfo) {
             plan.withThreadInfo();
         }
-        Entry e = new Entry(plan, params, iparams);
+        Entry e = new Entry(plan, params, iparams, tasks.length);
         if (gridded) {
             e.grid = new WorkerGrid2D(1, 1);
             plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + ".t", e.grid));
@@ -610,6 +792,12 @@ final class GraphRunner implements AutoCloseable {
             }
         }
         return e;
+    }
+
+    private static void addTasks(TaskGraph g, TaskPackage[] tasks) {
+        for (TaskPackage t : tasks) {
+            g.addTask(t);
+        }
     }
 
     private void trim() {
@@ -659,6 +847,13 @@ final class GraphRunner implements AutoCloseable {
 
     void resetStats() {
         stats.clear();
+        counts.executions = 0;
+        counts.launches = 0;
+        counts.syncs = 0;
+        counts.h2dCount = 0;
+        counts.h2dBytes = 0;
+        counts.d2hCount = 0;
+        counts.d2hBytes = 0;
         transfers.calls = 0;
         transfers.d2hNs = 0;
         transfers.bytesOut = 0;

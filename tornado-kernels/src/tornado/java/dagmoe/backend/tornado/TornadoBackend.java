@@ -4,7 +4,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.BiConsumer;
 
 import dagmoe.backend.JavaBackend;
 import dagmoe.backend.Shapes;
@@ -13,12 +12,17 @@ import dagmoe.kernels.AggregationKernels;
 import dagmoe.kernels.AttentionKernels;
 import dagmoe.kernels.DispatchKernels;
 import dagmoe.kernels.ElementwiseKernels;
+import dagmoe.kernels.GroupedKernels;
 import dagmoe.kernels.EmbeddingKernels;
 import dagmoe.kernels.LossKernels;
 import dagmoe.kernels.MatmulKernels;
 import dagmoe.kernels.NormKernels;
 import dagmoe.kernels.RopeKernels;
 import dagmoe.kernels.RouterKernels;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.common.TaskPackage;
+
+import static uk.ac.manchester.tornado.api.common.TaskPackage.createPackage;
 
 /**
  * The {@code tornado} backend: every operation runs the SAME portable kernel of {@code dagmoe.kernels} that
@@ -65,8 +69,6 @@ public class TornadoBackend extends JavaBackend {
 
     /** The parallel-loop marker TornadoVM must be told about. */
     public static final String PARALLEL_MARKER = "dagmoe.kernels.Parallel";
-    /** System property with the device "B:D" ("" = TornadoVM's default device). */
-    public static final String DEVICE_PROPERTY = "dagmoe.tornado.device";
     /** System property: "true" selects staging mode (every array copied in and out per operation). */
     public static final String STAGING_PROPERTY = "dagmoe.tornado.staging";
     /**
@@ -92,9 +94,9 @@ public class TornadoBackend extends JavaBackend {
     /** Whether the matrix products run as {@link TiledMatmulKernels#blocked} instead of the portable kernels. */
     private boolean tiled;
 
-    /** Uses the device named by the system property {@value #DEVICE_PROPERTY} (default: TornadoVM's default). */
+    /** On TornadoVM's default device. */
     public TornadoBackend(int threads) {
-        this(threads, System.getProperty(DEVICE_PROPERTY, ""));
+        this(threads, "");
     }
 
     public TornadoBackend() {
@@ -103,7 +105,8 @@ public class TornadoBackend extends JavaBackend {
 
     /**
      * @param threads ignored by the device (kept for {@code Backends.create}); reported by {@link #threads()}
-     * @param device  "B:D" as listed by {@code dagmoe devices}, or "" for TornadoVM's default device
+     * @param device  "B:D" as listed by {@code dagmoe devices}, or "" (or null) for TornadoVM's default device
+     *                (the config's {@code backend.device}; {@code Backends.create} passes it)
      */
     public TornadoBackend(int threads, String device) {
         requireTornado();
@@ -243,7 +246,34 @@ public class TornadoBackend extends JavaBackend {
         return out;
     }
 
-    /** Clears the counters of {@link #profile()} (cached plans stay compiled). */
+    /**
+     * Device work and host waits since the last {@link #resetProfile()}, over every operation and transfer:
+     * executions (plan executions), launches (kernels of those plans), syncs (host waits: finished executions,
+     * blocking uploads and downloads), h2d_count, h2d_bytes, d2h_count, d2h_bytes.
+     */
+    public Map<String, Long> counts() {
+        GraphRunner.Counts c = runner.counts();
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("executions", c.executions);
+        m.put("launches", c.launches);
+        m.put("syncs", c.syncs);
+        m.put("h2d_count", c.h2dCount);
+        m.put("h2d_bytes", c.h2dBytes);
+        m.put("d2h_count", c.d2hCount);
+        m.put("d2h_bytes", c.d2hBytes);
+        return m;
+    }
+
+    /**
+     * The fixed cost (ms) of one plan execution on this device, as operations pay it: the median of {@code reps}
+     * executions of a one-element kernel after {@code warmup} (the first compiles it). Not counted in
+     * {@link #counts()} or {@link #profile()}.
+     */
+    public double launchCostMs(int warmup, int reps) {
+        return runner.launchCostMs(warmup, reps);
+    }
+
+    /** Clears the counters of {@link #profile()} and {@link #counts()} (cached plans stay compiled). */
     public void resetProfile() {
         runner.resetStats();
     }
@@ -260,6 +290,13 @@ public class TornadoBackend extends JavaBackend {
 
     // ---------------------------------------------------------------- plumbing
 
+    /*
+     * Every operation is its shape checks plus one run(...) that names its kernel(s) and arguments; in(), out(),
+     * inout() and temp() say each array's role and the runner handles staging and residency (GraphRunner, section
+     * "the arguments of the next operation"). createPackage(...) is TornadoVM's task description (a method reference
+     * and its arguments), so an operation is data the runner adds to a graph.
+     */
+
     private static int flag(boolean b) {
         return b ? 1 : 0;
     }
@@ -268,95 +305,53 @@ public class TornadoBackend extends JavaBackend {
         return Float.floatToIntBits(f);
     }
 
-    private static Object[] arr(Object... a) {
-        return a;
-    }
-
     private static long[] shape(long... s) {
         return s;
     }
 
-    private void exec(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params,
-                      BiConsumer<uk.ac.manchester.tornado.api.TaskGraph, float[]> tasks) {
-        runner.run(op, arrays, outputs, shape, params, tasks);
+    private float[] in(float[] a) {
+        return runner.in(a);
     }
 
-    private void exec(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams,
-                      GraphRunner.Tasks tasks) {
-        runner.run(op, arrays, outputs, shape, params, iparams, tasks);
+    private int[] in(int[] a) {
+        return runner.in(a);
+    }
+
+    private float[] out(float[] a, int extent) {
+        return runner.out(a, extent);
+    }
+
+    private int[] out(int[] a, int extent) {
+        return runner.out(a, extent);
+    }
+
+    private float[] inout(float[] a, int extent) {
+        return runner.inout(a, extent);
+    }
+
+    private <T> T temp(T a) {
+        return runner.temp(a);
+    }
+
+    private float[] asIs(float[] a) {
+        return runner.asIs(a);
+    }
+
+    private float[] params(float... values) {
+        return runner.params(values);
+    }
+
+    private int[] iparams(int... values) {
+        return runner.iparams(values);
+    }
+
+    private void run(String op, long[] shape, TaskPackage... tasks) {
+        runner.run(op, shape, tasks);
     }
 
     @SuppressWarnings("unchecked")
     private <T> T workspace(String key, java.util.function.Supplier<T> make) {
         return (T) workspaces.computeIfAbsent(key, k -> make.get());
-    }
-
-    /*
-     * Arguments. Device-resident mode (default): the helpers return the caller's arrays themselves; the plan of an
-     * (operation, shape) is bound to their device buffers before each execution ({@link GraphRunner}), so nothing
-     * is copied on the host and nothing travels unless the host wrote an array ({@link #hostWrote}) or reads one
-     * ({@link #toHost}). Staging mode ({@value #STAGING_PROPERTY}=true, the earlier design, kept for comparison):
-     * every array goes through a backend-owned array keyed by (operation, argument slot, length), uploaded before
-     * and copied back after every execution; host arrays stay the truth.
-     *   in:    read;
-     *   out:   overwritten by the kernel on [0, extent) (staging: never copied in, since TornadoVM 5.2.0 does not
-     *          upload an array a kernel only writes, so a longer array's tail would come back as garbage);
-     *   inout: read and written (accumulating outputs) on [0, extent).
-     */
-    private float[] ws(String op, int slot, int length) {
-        return workspace(op + ":" + slot + ":" + length, () -> new float[length]);
-    }
-
-    private int[] iws(String op, int slot, int length) {
-        return workspace(op + ":i" + slot + ":" + length, () -> new int[length]);
-    }
-
-    private float[] in(String op, int slot, float[] a) {
-        if (resident) {
-            return a;
-        }
-        float[] w = ws(op, slot, a.length);
-        System.arraycopy(a, 0, w, 0, a.length);
-        return w;
-    }
-
-    private int[] in(String op, int slot, int[] a) {
-        if (resident) {
-            return a;
-        }
-        int[] w = iws(op, slot, a.length);
-        System.arraycopy(a, 0, w, 0, a.length);
-        return w;
-    }
-
-    private float[] out(String op, int slot, float[] a, int extent) {
-        return resident ? a : ws(op, slot, extent);
-    }
-
-    private int[] iout(String op, int slot, int[] a, int extent) {
-        return resident ? a : iws(op, slot, extent);
-    }
-
-    private float[] inout(String op, int slot, float[] a, int extent) {
-        if (resident) {
-            return a;
-        }
-        float[] w = ws(op, slot, extent);
-        System.arraycopy(a, 0, w, 0, extent);
-        return w;
-    }
-
-    /** Staging mode: the staged result back into the caller's array (resident mode: the same array, nothing to do). */
-    private static void back(float[] staged, float[] a, int extent) {
-        if (staged != a) {
-            System.arraycopy(staged, 0, a, 0, extent);
-        }
-    }
-
-    private static void back(int[] staged, int[] a, int extent) {
-        if (staged != a) {
-            System.arraycopy(staged, 0, a, 0, extent);
-        }
     }
 
     // ---------------------------------------------------------------- matrix products
@@ -405,121 +400,62 @@ public class TornadoBackend extends JavaBackend {
             return;
         }
         if (tiled) {
-            tiledProduct(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate);
+            // Sizes, offsets and the accumulate flag at run time: one plan per (kind, array lengths), slices in place.
+            long[] grid = {TiledMatmulKernels.blockedGlobalSize(n), TiledMatmulKernels.blockedGlobalSize(m),
+                    TiledMatmulKernels.TS, TiledMatmulKernels.TS};
+            runner.run(MATMUL_NAMES[kind] + "Tiled", shape(), grid, createPackage("t", TiledMatmulKernels::blocked,
+                    new KernelContext(), in(a), in(b), inout(c, c.length), iparams(aOff, bOff, cOff, m, n, k, flag(accumulate)),
+                    0, kind));
             return;
         }
-        long mk = (long) m * k;
-        long kn = (long) k * n;
-        long mn = (long) m * n;
-        boolean whole = aOff == 0 && bOff == 0 && cOff == 0 && a.length == mk && b.length == kn && c.length == mn;
-        if (whole) {
-            String op = MATMUL_NAMES[kind];
-            float[] sa = in(op, 0, a);
-            float[] sb = in(op, 1, b);
-            float[] sc = inout(op, 2, c, (int) mn);
-            direct(kind, sa, sb, sc, m, n, k, flag(accumulate));
-            back(sc, c, (int) mn);
+        int mn = m * n;
+        if (aOff == 0 && bOff == 0 && cOff == 0 && a.length == m * k && b.length == k * n && c.length == mn) {
+            run(MATMUL_NAMES[kind], shape(m, n, k, flag(accumulate)),
+                    direct(kind, in(a), in(b), inout(c, mn), m, n, k, flag(accumulate)));
             return;
         }
-        // A slice: stage through padded workspaces [M×K'], [K'×N] / [N×K'], [M×N] with bucketed sizes.
+        // A slice: padded workspaces A' [bm×bk] (AtB: [bk×bm]), B' [bk×bn] (ABt: [bn×bk]), C' [bm×bn], sizes bucketed.
         int bm = bucket(m);
         int bn = bucket(n);
         int bk = bucket(k);
+        String op = MATMUL_NAMES[kind] + "Slice";
+        float[][] w = workspace(op + ":" + bm + "x" + bn + "x" + bk,
+                () -> new float[][] {new float[bm * bk], new float[bk * bn], new float[bm * bn]});
         if (resident) {
-            slice(kind, a, aOff, b, bOff, c, cOff, m, n, k, accumulate, bm, bn, bk);
+            // Padded ON THE DEVICE: offsets and true sizes in a per-call int array, one plan per bucket for every
+            // expert and row count. iparams = [aOff, a rows, a cols, bOff, b rows, b cols, cOff, m, n, accumulate]
+            int[] ip = iparams(aOff, kind == ATB ? k : m, kind == ATB ? m : k, bOff, kind == ABT ? n : k,
+                    kind == ABT ? k : n, cOff, m, n, flag(accumulate));
+            float[] sa = in(a);
+            float[] sb = in(b);
+            float[] sc = inout(c, c.length);
+            float[] wa = temp(w[0]);
+            float[] wb = temp(w[1]);
+            float[] wc = temp(w[2]);
+            run(op, shape(bm, bn, bk),
+                    createPackage("padA", SliceTasks::pad, sa, wa, kind == ATB ? bk : bm, kind == ATB ? bm : bk, ip, 0),
+                    createPackage("padB", SliceTasks::pad, sb, wb, kind == ABT ? bn : bk, kind == ABT ? bk : bn, ip, 3),
+                    direct(kind, wa, wb, wc, bm, bn, bk, 0),
+                    createPackage("unpad", SliceTasks::unpad, wc, sc, bm, bn, ip, 6));
             return;
         }
-        float[][] ws = workspace(MATMUL_NAMES[kind] + ":" + bm + "x" + bn + "x" + bk,
-                () -> new float[][] {new float[bm * bk], new float[bk * bn], new float[bm * bn]});
-        float[] wa = ws[0];
-        float[] wb = ws[1];
-        float[] wc = ws[2];
-        Arrays.fill(wa, 0f);
-        Arrays.fill(wb, 0f);
-        switch (kind) {
-            case MATMUL:
-                pad(a, aOff, m, k, wa, bk);
-                pad(b, bOff, k, n, wb, bn);
-                break;
-            case ABT:
-                pad(a, aOff, m, k, wa, bk);
-                pad(b, bOff, n, k, wb, bk);
-                break;
-            default:
-                pad(a, aOff, k, m, wa, bm);
-                pad(b, bOff, k, n, wb, bn);
-                break;
-        }
-        direct(kind, wa, wb, wc, bm, bn, bk, 0);
+        // Staging mode: padded on the host.
+        Arrays.fill(w[0], 0f);
+        Arrays.fill(w[1], 0f);
+        pad(a, aOff, kind == ATB ? k : m, kind == ATB ? m : k, w[0], kind == ATB ? bm : bk);
+        pad(b, bOff, kind == ABT ? n : k, kind == ABT ? k : n, w[1], kind == ABT ? bk : bn);
+        run(MATMUL_NAMES[kind], shape(bm, bn, bk, 0), direct(kind, asIs(w[0]), asIs(w[1]), temp(w[2]), bm, bn, bk, 0));
         for (int i = 0; i < m; i++) {
             int dst = cOff + i * n;
             int src = i * bn;
             if (accumulate) {
                 for (int j = 0; j < n; j++) {
-                    c[dst + j] = c[dst + j] + wc[src + j];
+                    c[dst + j] = c[dst + j] + w[2][src + j];
                 }
             } else {
-                System.arraycopy(wc, src, c, dst, n);
+                System.arraycopy(w[2], src, c, dst, n);
             }
         }
-    }
-
-    /**
-     * Resident mode: one plan per (kind, buckets, array lengths) pads the slices of a and b into device workspaces,
-     * multiplies them, and writes (or adds) the [m×n] corner into c at cOff; offsets and true sizes travel in a
-     * per-call int array, so no host copy and no recompile per expert or row count.
-     */
-    private void slice(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k,
-                       boolean accumulate, int bm, int bn, int bk) {
-        String op = MATMUL_NAMES[kind] + "Slice";
-        // Padded shapes: A' [bm×bk] (AtB: [bk×bm]), B' [bk×bn] (ABt: [bn×bk]), C' [bm×bn].
-        int aRows = kind == ATB ? bk : bm;
-        int aCols = kind == ATB ? bm : bk;
-        int bRows = kind == ABT ? bn : bk;
-        int bCols = kind == ABT ? bk : bn;
-        float[][] w = workspace(op + ":" + bm + "x" + bn + "x" + bk,
-                () -> new float[][] {new float[bm * bk], new float[bk * bn], new float[bm * bn]});
-        float[] wa = w[0];
-        float[] wb = w[1];
-        float[] wc = w[2];
-        // ip = [aOff, a rows, a cols, bOff, b rows, b cols, cOff, m, n, accumulate]
-        int[] ip = {aOff, kind == ATB ? k : m, kind == ATB ? m : k, bOff, kind == ABT ? n : k, kind == ABT ? k : n,
-                cOff, m, n, flag(accumulate)};
-        exec(op, arr(a, b, c, wa, wb, wc), arr(c, wa, wb, wc), shape(bm, bn, bk), null, ip, (g, p, q) -> {
-            g.task("padA", SliceTasks::pad, a, wa, aRows, aCols, q, 0);
-            g.task("padB", SliceTasks::pad, b, wb, bRows, bCols, q, 3);
-            switch (kind) {
-                case MATMUL:
-                    g.task("t", MatmulKernels::matmul, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
-                    break;
-                case ABT:
-                    g.task("t", MatmulKernels::matmulABt, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
-                    break;
-                default:
-                    g.task("t", MatmulKernels::matmulAtB, wa, 0, wb, 0, wc, 0, bm, bn, bk, 0);
-                    break;
-            }
-            g.task("unpad", SliceTasks::unpad, wc, c, bm, bn, q, 6);
-        });
-    }
-
-    /**
-     * The tiled KernelContext kernel on the arrays themselves, offsets included: sizes, offsets and the accumulate
-     * flag travel in the per-call int array, so one plan per (kind, array lengths) serves every slice and row count
-     * (no padding, no buckets); the global work size [n, m] rounded up to the tile is set per call.
-     */
-    private void tiledProduct(int kind, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n,
-                              int k, boolean accumulate) {
-        String op = MATMUL_NAMES[kind] + "Tiled";
-        float[] sa = in(op, 0, a);
-        float[] sb = in(op, 1, b);
-        float[] sc = inout(op, 2, c, c.length);
-        int[] ip = {aOff, bOff, cOff, m, n, k, flag(accumulate)};
-        int ts = TiledMatmulKernels.TS;
-        long[] grid = {TiledMatmulKernels.blockedGlobalSize(n), TiledMatmulKernels.blockedGlobalSize(m), ts, ts};
-        runner.run(op, arr(sa, sb, sc), arr(sc), shape(), null, ip, grid, (g, p, q) -> g.task("t",
-                TiledMatmulKernels::blocked, new uk.ac.manchester.tornado.api.KernelContext(), sa, sb, sc, q, 0, kind));
-        back(sc, c, c.length);
     }
 
     /** dst[r×dstCols + col] = src[off + r×cols + col] for r < rows, col < cols (dst already zeroed). */
@@ -529,92 +465,104 @@ public class TornadoBackend extends JavaBackend {
         }
     }
 
-    private void direct(int kind, float[] a, float[] b, float[] c, int m, int n, int k, int acc) {
-        exec(MATMUL_NAMES[kind], arr(a, b, c), arr(c), shape(m, n, k, acc), null, (g, p) -> {
-            switch (kind) {
-                case MATMUL:
-                    g.task("t", MatmulKernels::matmul, a, 0, b, 0, c, 0, m, n, k, acc);
-                    break;
-                case ABT:
-                    g.task("t", MatmulKernels::matmulABt, a, 0, b, 0, c, 0, m, n, k, acc);
-                    break;
-                default:
-                    g.task("t", MatmulKernels::matmulAtB, a, 0, b, 0, c, 0, m, n, k, acc);
-                    break;
-            }
-        });
+    /** The portable product of {@code kind} on whole arrays, as task "t". */
+    private static TaskPackage direct(int kind, float[] a, float[] b, float[] c, int m, int n, int k, int acc) {
+        switch (kind) {
+            case MATMUL:
+                return createPackage("t", MatmulKernels::matmul, a, 0, b, 0, c, 0, m, n, k, acc);
+            case ABT:
+                return createPackage("t", MatmulKernels::matmulABt, a, 0, b, 0, c, 0, m, n, k, acc);
+            default:
+                return createPackage("t", MatmulKernels::matmulAtB, a, 0, b, 0, c, 0, m, n, k, acc);
+        }
+    }
+
+    // ---------------------------------------------------------------- grouped expert products
+
+    /*
+     * One execution per product family and layer, whatever the routing: the grouped kernels read the per-expert
+     * row ranges from the offsets array ON THE DEVICE (written there by dispatchPlan), so the host does not read
+     * the routing, and the shapes (S = T·K rows) do not change from step to step, so one plan serves the run.
+     */
+
+    @Override
+    public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                                 boolean accumulate) {
+        grouped(true, x, w, y, offsets, S, N, n, k, accumulate);
+    }
+
+    @Override
+    public void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                              boolean accumulate) {
+        grouped(false, dy, w, y, offsets, S, N, n, k, accumulate);
+    }
+
+    /** y[S×n] (+)= x[S×k] · w[e]ᵀ ({@code transposed}, w[e] = [n×k]) or x · w[e] (w[e] = [k×n]) per expert e. */
+    private void grouped(boolean transposed, float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
+                         boolean accumulate) {
+        String op = transposed ? "groupedMatmulABt" : "groupedMatmul";
+        Shapes.grouped(op, x, S, k, w, N, transposed ? n : k, transposed ? k : n, y, n, offsets);
+        if (S > 0) {
+            int acc = flag(accumulate);
+            run(op, shape(S, N, n, k, acc), transposed
+                    ? createPackage("t", GroupedKernels::groupedABt, in(x), in(w), inout(y, S * n), in(offsets), S, N, n, k, acc)
+                    : createPackage("t", GroupedKernels::groupedAB, in(x), in(w), inout(y, S * n), in(offsets), S, N, n, k, acc));
+        }
+    }
+
+    @Override
+    public void groupedMatmulAtB(float[] a, float[] b, float[] g, int[] offsets, int S, int N, int m, int n) {
+        Shapes.grouped("groupedMatmulAtB", a, S, m, g, N, m, n, b, n, offsets);
+        run("groupedMatmulAtB", shape(N, m, n), createPackage("t", GroupedKernels::groupedAtB, in(a),
+                in(b), inout(g, N * m * n), in(offsets), N, m, n, 1));
     }
 
     // ---------------------------------------------------------------- elementwise and reductions
 
     @Override
     public void fill(float[] x, int n, float value) {
-        String op = "fill";
-        Shapes.vectors(op, n, "x", x, null, null);
-        if (n == 0) {
-            return;
+        Shapes.vectors("fill", n, "x", x, null, null);
+        if (n > 0) {
+            run("fill", shape(n), createPackage("t", ScalarTasks::fill, out(x, n), n, params(value)));
         }
-        float[] sx = out(op, 0, x, n);
-        exec(op, arr(sx), arr(sx), shape(n), new float[] {value}, (g, p) -> g.task("t", ScalarTasks::fill, sx, n, p));
-        back(sx, x, n);
     }
 
     @Override
     public void copy(float[] src, float[] dst, int n) {
-        String op = "copy";
-        Shapes.vectors(op, n, "src", src, "dst", dst);
-        if (n == 0) {
-            return;
+        Shapes.vectors("copy", n, "src", src, "dst", dst);
+        if (n > 0) {
+            run("copy", shape(n), createPackage("t", ElementwiseKernels::copy, in(src), out(dst, n), n));
         }
-        float[] ss = in(op, 0, src);
-        float[] sd = out(op, 1, dst, n);
-        exec(op, arr(ss, sd), arr(sd), shape(n), null, (g, p) -> g.task("t", ElementwiseKernels::copy, ss, sd, n));
-        back(sd, dst, n);
     }
 
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
-        String op = "axpy";
-        Shapes.vectors(op, n, "x", x, "y", y);
-        if (n == 0) {
-            return;
+        Shapes.vectors("axpy", n, "x", x, "y", y);
+        if (n > 0) {
+            run("axpy", shape(n), createPackage("t", ScalarTasks::axpy, params(alpha), in(x), inout(y, n), n));
         }
-        float[] sx = in(op, 0, x);
-        float[] sy = inout(op, 1, y, n);
-        exec(op, arr(sx, sy), arr(sy), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::axpy, p, sx, sy, n));
-        back(sy, y, n);
     }
 
     @Override
     public void scale(float[] x, int n, float alpha) {
-        String op = "scale";
-        Shapes.vectors(op, n, "x", x, null, null);
-        if (n == 0) {
-            return;
+        Shapes.vectors("scale", n, "x", x, null, null);
+        if (n > 0) {
+            run("scale", shape(n), createPackage("t", ScalarTasks::scale, inout(x, n), n, params(alpha)));
         }
-        float[] sx = inout(op, 0, x, n);
-        exec(op, arr(sx), arr(sx), shape(n), new float[] {alpha}, (g, p) -> g.task("t", ScalarTasks::scale, sx, n, p));
-        back(sx, x, n);
     }
 
     @Override
     public double sumSquares(float[] x, int n) {
-        String op = "sumSquares";
-        Shapes.vectors(op, n, "x", x, null, null);
+        Shapes.vectors("sumSquares", n, "x", x, null, null);
         if (n == 0) {
             return 0.0;
         }
         int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
-        float[] sx = in(op, 0, x);
-        double[] partials = workspace(op + ":partials:" + chunks, () -> new double[chunks]);
-        exec(op, arr(sx, partials), arr(partials), shape(n, REDUCE_CHUNK), null,
-                (g, p) -> g.task("t", ElementwiseKernels::sumSquaresPartials, sx, n, REDUCE_CHUNK, partials));
+        double[] partials = workspace("sumSquares:partials:" + chunks, () -> new double[chunks]);
+        run("sumSquares", shape(n, REDUCE_CHUNK),
+                createPackage("t", ElementwiseKernels::sumSquaresPartials, in(x), n, REDUCE_CHUNK, temp(partials)));
         toHost(partials);
-        double s = 0.0;
-        for (double v : partials) {
-            s += v;
-        }
-        return s;
+        return sum(partials);
     }
 
     /**
@@ -632,49 +580,31 @@ public class TornadoBackend extends JavaBackend {
 
     @Override
     public void embeddingForward(float[] table, int[] tokens, float[] out, int T, int d) {
-        String op = "embeddingForward";
         checkEmbeddingForward(table, tokens, out, T, d);
-        if (T == 0) {
-            return;
+        if (T > 0) {
+            run("embeddingForward", shape(T, d),
+                    createPackage("t", EmbeddingKernels::embeddingForward, in(table), in(tokens), out(out, T * d), T, d));
         }
-        float[] st = in(op, 0, table);
-        int[] sk = in(op, 1, tokens);
-        float[] so = out(op, 2, out, T * d);
-        exec(op, arr(st, sk, so), arr(so), shape(T, d), null, (g, p) -> g.task("t", EmbeddingKernels::embeddingForward, st, sk, so, T, d));
-        back(so, out, T * d);
     }
 
     @Override
     public void embeddingBackward(float[] dOut, int[] tokens, float[] dTable, int T, int d, int V) {
-        String op = "embeddingBackward";
         checkEmbeddingBackward(dOut, tokens, dTable, T, d, V);
-        if (T == 0) {
-            return;
+        if (T > 0) {
+            run("embeddingBackward", shape(T, d),
+                    createPackage("t", EmbeddingKernels::embeddingBackward, in(dOut), in(tokens), inout(dTable, V * d), T, d));
         }
-        float[] so = in(op, 0, dOut);
-        int[] sk = in(op, 1, tokens);
-        float[] st = inout(op, 2, dTable, V * d);
-        exec(op, arr(so, sk, st), arr(st), shape(T, d), null, (g, p) -> g.task("t", EmbeddingKernels::embeddingBackward, so, sk, st, T, d));
-        back(st, dTable, V * d);
     }
 
     // ---------------------------------------------------------------- RMSNorm
 
     @Override
     public void rmsnormForward(float[] x, float[] w, float[] y, float[] rstd, int rows, int d, float eps) {
-        String op = "rmsnormForward";
-        checkRmsnorm(op, x, w, y, rstd, rows, d);
-        if (rows == 0) {
-            return;
+        checkRmsnorm("rmsnormForward", x, w, y, rstd, rows, d);
+        if (rows > 0) {
+            run("rmsnormForward", shape(rows, d, bits(eps)), createPackage("t", NormKernels::rmsnormForward, in(x), in(w),
+                    out(y, rows * d), out(rstd, rows), rows, d, eps));
         }
-        float[] sx = in(op, 0, x);
-        float[] sw = in(op, 1, w);
-        float[] sy = out(op, 2, y, rows * d);
-        float[] sr = out(op, 3, rstd, rows);
-        exec(op, arr(sx, sw, sy, sr), arr(sy, sr), shape(rows, d, bits(eps)), null,
-                (g, p) -> g.task("t", NormKernels::rmsnormForward, sx, sw, sy, sr, rows, d, eps));
-        back(sy, y, rows * d);
-        back(sr, rstd, rows);
     }
 
     @Override
@@ -686,210 +616,130 @@ public class TornadoBackend extends JavaBackend {
         if (rows == 0) {
             return;
         }
-        float[] sx = in(op, 0, x);
-        float[] sw = in(op, 1, w);
-        float[] sr = in(op, 2, rstd);
-        float[] sdy = in(op, 3, dy);
-        float[] sdx = inout(op, 4, dx, rows * d);
-        float[] sdw = inout(op, 5, dw, d);
-        exec(op, arr(sx, sw, sr, sdy, sdx, sdw), arr(sdx, sdw), shape(rows, d), null, (g, p) -> g
-                .task("input", NormKernels::rmsnormBackwardInput, sx, sw, sr, sdy, sdx, rows, d)
-                .task("weight", NormKernels::rmsnormBackwardWeight, sx, sr, sdy, sdw, rows, d));
-        back(sdx, dx, rows * d);
-        back(sdw, dw, d);
+        float[] sx = in(x);
+        float[] sr = in(rstd);
+        float[] sdy = in(dy);
+        run(op, shape(rows, d),
+                createPackage("input", NormKernels::rmsnormBackwardInput, sx, in(w), sr, sdy, inout(dx, rows * d), rows, d),
+                createPackage("weight", NormKernels::rmsnormBackwardWeight, sx, sr, sdy, inout(dw, d), rows, d));
     }
 
     // ---------------------------------------------------------------- activations
 
     @Override
     public void swigluForward(float[] gate, float[] up, float[] out, int n) {
-        String op = "swigluForward";
-        Shapes.vectors(op, n, "gate", gate, "up", up);
-        Shapes.vectors(op, n, "out", out, null, null);
-        if (n == 0) {
-            return;
+        Shapes.vectors("swigluForward", n, "gate", gate, "up", up);
+        Shapes.vectors("swigluForward", n, "out", out, null, null);
+        if (n > 0) {
+            run("swigluForward", shape(n), createPackage("t", ActivationKernels::swigluForward, in(gate), in(up), out(out, n), n));
         }
-        float[] sg = in(op, 0, gate);
-        float[] su = in(op, 1, up);
-        float[] so = out(op, 2, out, n);
-        exec(op, arr(sg, su, so), arr(so), shape(n), null, (g, p) -> g.task("t", ActivationKernels::swigluForward, sg, su, so, n));
-        back(so, out, n);
     }
 
     @Override
     public void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int n) {
-        String op = "swigluBackward";
-        Shapes.vectors(op, n, "gate", gate, "up", up);
-        Shapes.vectors(op, n, "dOut", dOut, "dGate", dGate);
-        Shapes.vectors(op, n, "dUp", dUp, null, null);
-        if (n == 0) {
-            return;
+        Shapes.vectors("swigluBackward", n, "gate", gate, "up", up);
+        Shapes.vectors("swigluBackward", n, "dOut", dOut, "dGate", dGate);
+        Shapes.vectors("swigluBackward", n, "dUp", dUp, null, null);
+        if (n > 0) {
+            run("swigluBackward", shape(n), createPackage("t", ActivationKernels::swigluBackward, in(gate), in(up), in(dOut),
+                    inout(dGate, n), inout(dUp, n), n));
         }
-        float[] sg = in(op, 0, gate);
-        float[] su = in(op, 1, up);
-        float[] so = in(op, 2, dOut);
-        float[] sdg = inout(op, 3, dGate, n);
-        float[] sdu = inout(op, 4, dUp, n);
-        exec(op, arr(sg, su, so, sdg, sdu), arr(sdg, sdu), shape(n), null,
-                (g, p) -> g.task("t", ActivationKernels::swigluBackward, sg, su, so, sdg, sdu, n));
-        back(sdg, dGate, n);
-        back(sdu, dUp, n);
     }
 
     @Override
     public void geluForward(float[] x, float[] y, int n) {
-        String op = "geluForward";
-        Shapes.vectors(op, n, "x", x, "y", y);
-        if (n == 0) {
-            return;
+        Shapes.vectors("geluForward", n, "x", x, "y", y);
+        if (n > 0) {
+            run("geluForward", shape(n), createPackage("t", ActivationKernels::geluForward, in(x), out(y, n), n));
         }
-        float[] sx = in(op, 0, x);
-        float[] sy = out(op, 1, y, n);
-        exec(op, arr(sx, sy), arr(sy), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluForward, sx, sy, n));
-        back(sy, y, n);
     }
 
     @Override
     public void geluBackward(float[] x, float[] dy, float[] dx, int n) {
-        String op = "geluBackward";
-        Shapes.vectors(op, n, "x", x, "dy", dy);
-        Shapes.vectors(op, n, "dx", dx, null, null);
-        if (n == 0) {
-            return;
+        Shapes.vectors("geluBackward", n, "x", x, "dy", dy);
+        Shapes.vectors("geluBackward", n, "dx", dx, null, null);
+        if (n > 0) {
+            run("geluBackward", shape(n), createPackage("t", ActivationKernels::geluBackward, in(x), in(dy), inout(dx, n), n));
         }
-        float[] sx = in(op, 0, x);
-        float[] sdy = in(op, 1, dy);
-        float[] sdx = inout(op, 2, dx, n);
-        exec(op, arr(sx, sdy, sdx), arr(sdx), shape(n), null, (g, p) -> g.task("t", ActivationKernels::geluBackward, sx, sdy, sdx, n));
-        back(sdx, dx, n);
     }
 
     // ---------------------------------------------------------------- rotary position embedding
 
     @Override
     public void ropeForward(float[] x, float[] out, int T, int seq, int heads, int headDim, float theta) {
-        String op = "ropeForward";
-        checkRope(op, "x", x, "out", out, T, seq, heads, headDim);
-        if (T == 0) {
-            return;
+        checkRope("ropeForward", "x", x, "out", out, T, seq, heads, headDim);
+        if (T > 0) {
+            run("ropeForward", shape(T, seq, heads, headDim, bits(theta)), createPackage("t", RopeKernels::ropeForward, in(x),
+                    out(out, T * heads * headDim), T, seq, heads, headDim, theta));
         }
-        int n = T * heads * headDim;
-        float[] sx = in(op, 0, x);
-        float[] so = out(op, 1, out, n);
-        exec(op, arr(sx, so), arr(so), shape(T, seq, heads, headDim, bits(theta)), null,
-                (g, p) -> g.task("t", RopeKernels::ropeForward, sx, so, T, seq, heads, headDim, theta));
-        back(so, out, n);
     }
 
     @Override
     public void ropeBackward(float[] dOut, float[] dx, int T, int seq, int heads, int headDim, float theta) {
-        String op = "ropeBackward";
-        checkRope(op, "dOut", dOut, "dx", dx, T, seq, heads, headDim);
-        if (T == 0) {
-            return;
+        checkRope("ropeBackward", "dOut", dOut, "dx", dx, T, seq, heads, headDim);
+        if (T > 0) {
+            run("ropeBackward", shape(T, seq, heads, headDim, bits(theta)), createPackage("t", RopeKernels::ropeBackward,
+                    in(dOut), inout(dx, T * heads * headDim), T, seq, heads, headDim, theta));
         }
-        int n = T * heads * headDim;
-        float[] so = in(op, 0, dOut);
-        float[] sdx = inout(op, 1, dx, n);
-        exec(op, arr(so, sdx), arr(sdx), shape(T, seq, heads, headDim, bits(theta)), null,
-                (g, p) -> g.task("t", RopeKernels::ropeBackward, so, sdx, T, seq, heads, headDim, theta));
-        back(sdx, dx, n);
     }
 
     // ---------------------------------------------------------------- attention
 
     @Override
     public void attentionForward(float[] q, float[] k, float[] v, float[] probs, float[] out, int B, int S, int H, int hd) {
-        String op = "attentionForward";
-        checkAttention(op, new float[][] {q, k, v, out}, new String[] {"q", "k", "v", "out"},
+        checkAttention("attentionForward", new float[][] {q, k, v, out}, new String[] {"q", "k", "v", "out"},
                 new float[][] {probs}, new String[] {"probs"}, B, S, H, hd);
-        if (B == 0) {
-            return;
+        if (B > 0) {
+            run("attentionForward", shape(B, S, H, hd), createPackage("t", AttentionKernels::attentionForward, in(q), in(k),
+                    in(v), out(probs, B * H * S * S), out(out, B * S * H * hd), B, S, H, hd));
         }
-        int tok = B * S * H * hd;
-        int sq = B * H * S * S;
-        float[] sq0 = in(op, 0, q);
-        float[] sk = in(op, 1, k);
-        float[] sv = in(op, 2, v);
-        float[] sp = out(op, 3, probs, sq);
-        float[] so = out(op, 4, out, tok);
-        exec(op, arr(sq0, sk, sv, sp, so), arr(sp, so), shape(B, S, H, hd), null,
-                (g, p) -> g.task("t", AttentionKernels::attentionForward, sq0, sk, sv, sp, so, B, S, H, hd));
-        back(sp, probs, sq);
-        back(so, out, tok);
     }
 
     /** The three backward kernels run in one graph; the score gradients pass through {@code scratch} on the device. */
     @Override
     public void attentionBackward(float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                   float[] dq, float[] dk, float[] dv, float[] scratch, int B, int S, int H, int hd) {
-        String op = "attentionBackward";
-        checkAttention(op, new float[][] {q, k, v, dOut, dq, dk, dv},
-                new String[] {"q", "k", "v", "dOut", "dq", "dk", "dv"},
-                new float[][] {probs, scratch}, new String[] {"probs", "scratch"}, B, S, H, hd);
+        checkAttentionBackward(q, k, v, probs, dOut, dq, dk, dv, scratch, B, S, H, hd);
         if (B == 0) {
             return;
         }
         int tok = B * S * H * hd;
-        int sq = B * H * S * S;
-        float[] sq0 = in(op, 0, q);
-        float[] sk = in(op, 1, k);
-        float[] sv = in(op, 2, v);
-        float[] sp = in(op, 3, probs);
-        float[] so = in(op, 4, dOut);
-        float[] sdq = inout(op, 5, dq, tok);
-        float[] sdk = inout(op, 6, dk, tok);
-        float[] sdv = inout(op, 7, dv, tok);
-        float[] ss = out(op, 8, scratch, sq);
-        exec(op, arr(sq0, sk, sv, sp, so, sdq, sdk, sdv, ss), arr(sdq, sdk, sdv, ss), shape(B, S, H, hd), null, (g, p) -> g
-                .task("scores", AttentionKernels::attentionScoreGrad, sv, sp, so, ss, B, S, H, hd)
-                .task("query", AttentionKernels::attentionQueryGrad, sk, ss, sdq, B, S, H, hd)
-                .task("keyValue", AttentionKernels::attentionKeyValueGrad, sq0, sp, so, ss, sdk, sdv, B, S, H, hd));
-        back(sdq, dq, tok);
-        back(sdk, dk, tok);
-        back(sdv, dv, tok);
-        back(ss, scratch, sq);
+        float[] sq = in(q);
+        float[] sk = in(k);
+        float[] sv = in(v);
+        float[] sp = in(probs);
+        float[] so = in(dOut);
+        float[] ss = out(scratch, B * H * S * S);
+        run("attentionBackward", shape(B, S, H, hd),
+                createPackage("scores", AttentionKernels::attentionScoreGrad, sv, sp, so, ss, B, S, H, hd),
+                createPackage("query", AttentionKernels::attentionQueryGrad, sk, ss, inout(dq, tok), B, S, H, hd),
+                createPackage("keyValue", AttentionKernels::attentionKeyValueGrad, sq, sp, so, ss, inout(dk, tok),
+                        inout(dv, tok), B, S, H, hd));
     }
 
     // ---------------------------------------------------------------- router
 
     @Override
     public void routerForward(float[] logits, float[] probs, int[] topIdx, float[] gates, int T, int N, int K, boolean normalize) {
-        String op = "routerForward";
-        checkRouter(op, new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, false,
+        checkRouter("routerForward", new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, false,
                 new String[] {"gates"}, new float[][] {gates}, T, N, K);
-        if (T == 0) {
-            return;
+        if (T > 0) {
+            int nz = flag(normalize);
+            run("routerForward", shape(T, N, K, nz), createPackage("t", RouterKernels::routerForward, in(logits),
+                    out(probs, T * N), out(topIdx, T * K), out(gates, T * K), T, N, K, nz));
         }
-        int nz = flag(normalize);
-        float[] sl = in(op, 0, logits);
-        float[] sp = out(op, 1, probs, T * N);
-        int[] si = iout(op, 2, topIdx, T * K);
-        float[] sg = out(op, 3, gates, T * K);
-        exec(op, arr(sl, sp, si, sg), arr(sp, si, sg), shape(T, N, K, nz), null,
-                (g, p) -> g.task("t", RouterKernels::routerForward, sl, sp, si, sg, T, N, K, nz));
-        back(sp, probs, T * N);
-        back(si, topIdx, T * K);
-        back(sg, gates, T * K);
     }
 
     @Override
     public void routerBackward(float[] probs, int[] topIdx, float[] gates, float[] dGates, float[] dLogits,
                                int T, int N, int K, boolean normalize) {
-        String op = "routerBackward";
-        checkRouter(op, new String[] {"probs", "dLogits"}, new float[][] {probs, dLogits}, topIdx, true,
+        checkRouter("routerBackward", new String[] {"probs", "dLogits"}, new float[][] {probs, dLogits}, topIdx, true,
                 new String[] {"gates", "dGates"}, new float[][] {gates, dGates}, T, N, K);
-        if (T == 0) {
-            return;
+        if (T > 0) {
+            int nz = flag(normalize);
+            run("routerBackward", shape(T, N, K, nz), createPackage("t", RouterKernels::routerBackward, in(probs), in(topIdx),
+                    in(dGates), inout(dLogits, T * N), T, N, K, nz));
         }
-        int nz = flag(normalize);
-        float[] sp = in(op, 0, probs);
-        int[] si = in(op, 1, topIdx);
-        float[] sg = in(op, 2, dGates);
-        float[] sd = inout(op, 3, dLogits, T * N);
-        exec(op, arr(sp, si, sg, sd), arr(sd), shape(T, N, K, nz), null,
-                (g, p) -> g.task("t", RouterKernels::routerBackward, sp, si, sg, sd, T, N, K, nz));
-        back(sd, dLogits, T * N);
     }
 
     @Override
@@ -900,15 +750,13 @@ public class TornadoBackend extends JavaBackend {
         checkRouter(op, new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
         Shapes.matrix(op, "out", out, 2, 1, "2", "1");
-        float[] sl = in(op, 0, logits);
-        float[] sp = in(op, 1, probs);
-        int[] si = in(op, 2, topIdx);
-        int[] counts = iws(op, 3, N); // device-side temporary
-        float[] so = out(op, 4, out, 2);
-        exec(op, arr(sl, sp, si, counts, so), arr(so), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
-                .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
-                .task("aux", RouterKernels::routerAuxForward, sl, sp, counts, so, T, N, K, alpha, beta));
-        back(so, out, 2);
+        float[] sl = in(logits);
+        float[] sp = in(probs);
+        int[] si = in(topIdx);
+        int[] counts = temp(workspace(op + ":counts:" + N, () -> new int[N])); // device-side temporary
+        run(op, shape(T, N, K, bits(alpha), bits(beta)),
+                createPackage("counts", RouterKernels::expertCounts, si, counts, T, K, N),
+                createPackage("aux", RouterKernels::routerAuxForward, sl, sp, counts, out(out, 2), T, N, K, alpha, beta));
     }
 
     @Override
@@ -918,15 +766,13 @@ public class TornadoBackend extends JavaBackend {
         Shapes.positive(op, "T", T);
         checkRouter(op, new String[] {"logits", "probs", "dLogits"}, new float[][] {logits, probs, dLogits}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
-        float[] sl = in(op, 0, logits);
-        float[] sp = in(op, 1, probs);
-        int[] si = in(op, 2, topIdx);
-        int[] counts = iws(op, 3, N); // device-side temporary
-        float[] sd = inout(op, 4, dLogits, T * N);
-        exec(op, arr(sl, sp, si, counts, sd), arr(sd), shape(T, N, K, bits(alpha), bits(beta)), null, (g, p) -> g
-                .task("counts", RouterKernels::expertCounts, si, counts, T, K, N)
-                .task("aux", RouterKernels::routerAuxBackward, sl, sp, counts, sd, T, N, K, alpha, beta));
-        back(sd, dLogits, T * N);
+        float[] sl = in(logits);
+        float[] sp = in(probs);
+        int[] si = in(topIdx);
+        int[] counts = temp(workspace(op + ":counts:" + N, () -> new int[N])); // device-side temporary
+        run(op, shape(T, N, K, bits(alpha), bits(beta)),
+                createPackage("counts", RouterKernels::expertCounts, si, counts, T, K, N),
+                createPackage("aux", RouterKernels::routerAuxBackward, sl, sp, counts, inout(dLogits, T * N), T, N, K, alpha, beta));
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -934,7 +780,6 @@ public class TornadoBackend extends JavaBackend {
     /** A single-thread kernel (a counting sort over the T·K slots). */
     @Override
     public void dispatchPlan(int[] topIdx, int[] counts, int[] offsets, int[] order, int[] position, int T, int K, int N) {
-        String op = "dispatchPlan";
         checkDispatchPlan(topIdx, counts, offsets, order, position, T, K, N);
         if (T == 0) {
             toHost(counts, offsets);
@@ -942,152 +787,94 @@ public class TornadoBackend extends JavaBackend {
             hostWrote(counts, offsets);
             return;
         }
-        int[] st = in(op, 0, topIdx);
-        int[] sc = iout(op, 1, counts, N);
-        int[] sf = iout(op, 2, offsets, N + 1);
-        int[] so = iout(op, 3, order, T * K);
-        int[] sp = iout(op, 4, position, T * K);
-        exec(op, arr(st, sc, sf, so, sp), arr(sc, sf, so, sp), shape(T, K, N), null,
-                (g, p) -> g.task("t", DispatchKernels::dispatchPlan, st, sc, sf, so, sp, T, K, N));
-        back(sc, counts, N);
-        back(sf, offsets, N + 1);
-        back(so, order, T * K);
-        back(sp, position, T * K);
+        run("dispatchPlan", shape(T, K, N), createPackage("t", DispatchKernels::dispatchPlan, in(topIdx), out(counts, N),
+                out(offsets, N + 1), out(order, T * K), out(position, T * K), T, K, N));
     }
 
     @Override
     public void gatherRows(float[] src, int[] index, int divisor, float[] dst, int n, int d) {
-        String op = "gatherRows";
         checkGatherRows(src, index, divisor, dst, n, d);
-        if (n == 0) {
-            return;
+        if (n > 0) {
+            run("gatherRows", shape(divisor, n, d),
+                    createPackage("t", DispatchKernels::gatherRows, in(src), in(index), divisor, out(dst, n * d), n, d));
         }
-        float[] ss = in(op, 0, src);
-        int[] si = in(op, 1, index);
-        float[] sd = out(op, 2, dst, n * d);
-        exec(op, arr(ss, si, sd), arr(sd), shape(divisor, n, d), null,
-                (g, p) -> g.task("t", DispatchKernels::gatherRows, ss, si, divisor, sd, n, d));
-        back(sd, dst, n * d);
     }
 
     @Override
     public void sumSlotRows(float[] src, int[] position, float[] dst, int T, int K, int d, boolean accumulate) {
-        String op = "sumSlotRows";
         checkSumSlotRows(src, position, dst, T, K, d);
-        if (T == 0) {
-            return;
+        if (T > 0) {
+            int acc = flag(accumulate);
+            run("sumSlotRows", shape(T, K, d, acc),
+                    createPackage("t", DispatchKernels::sumSlotRows, in(src), in(position), inout(dst, T * d), T, K, d, acc));
         }
-        int acc = flag(accumulate);
-        float[] ss = in(op, 0, src);
-        int[] sp = in(op, 1, position);
-        float[] sd = inout(op, 2, dst, T * d);
-        exec(op, arr(ss, sp, sd), arr(sd), shape(T, K, d, acc), null,
-                (g, p) -> g.task("t", DispatchKernels::sumSlotRows, ss, sp, sd, T, K, d, acc));
-        back(sd, dst, T * d);
     }
 
     // ---------------------------------------------------------------- aggregation helpers
 
     @Override
     public void scaleRows(float[] x, float[] scale, float[] out, int rows, int d) {
-        String op = "scaleRows";
-        Shapes.nonNegative(op, "rows", rows);
-        Shapes.positive(op, "d", d);
-        Shapes.matrix(op, "x", x, rows, d, "rows", "d");
-        Shapes.matrix(op, "scale", scale, rows, 1, "rows", "1");
-        Shapes.matrix(op, "out", out, rows, d, "rows", "d");
-        if (rows == 0) {
-            return;
+        checkScaleRows("scaleRows", x, scale, out, rows, d);
+        if (rows > 0) {
+            run("scaleRows", shape(rows, d),
+                    createPackage("t", AggregationKernels::scaleRows, in(x), in(scale), out(out, rows * d), rows, d));
         }
-        float[] sx = in(op, 0, x);
-        float[] ss = in(op, 1, scale);
-        float[] so = out(op, 2, out, rows * d);
-        exec(op, arr(sx, ss, so), arr(so), shape(rows, d), null, (g, p) -> g.task("t", AggregationKernels::scaleRows, sx, ss, so, rows, d));
-        back(so, out, rows * d);
     }
 
     @Override
     public void scaleRowsBackward(float[] x, float[] scale, float[] dOut, float[] dx, float[] dScale, int rows, int d) {
-        String op = "scaleRowsBackward";
+        checkScaleRows("scaleRowsBackward", x, scale, dOut, rows, d);
+        Shapes.matrix("scaleRowsBackward", "dx", dx, rows, d, "rows", "d");
+        Shapes.matrix("scaleRowsBackward", "dScale", dScale, rows, 1, "rows", "1");
+        if (rows > 0) {
+            run("scaleRowsBackward", shape(rows, d), createPackage("t", AggregationKernels::scaleRowsBackward, in(x), in(scale),
+                    in(dOut), inout(dx, rows * d), inout(dScale, rows), rows, d));
+        }
+    }
+
+    private static void checkScaleRows(String op, float[] x, float[] scale, float[] out, int rows, int d) {
         Shapes.nonNegative(op, "rows", rows);
         Shapes.positive(op, "d", d);
         Shapes.matrix(op, "x", x, rows, d, "rows", "d");
         Shapes.matrix(op, "scale", scale, rows, 1, "rows", "1");
-        Shapes.matrix(op, "dOut", dOut, rows, d, "rows", "d");
-        Shapes.matrix(op, "dx", dx, rows, d, "rows", "d");
-        Shapes.matrix(op, "dScale", dScale, rows, 1, "rows", "1");
-        if (rows == 0) {
-            return;
-        }
-        float[] sx = in(op, 0, x);
-        float[] ss = in(op, 1, scale);
-        float[] so = in(op, 2, dOut);
-        float[] sdx = inout(op, 3, dx, rows * d);
-        float[] sds = inout(op, 4, dScale, rows);
-        exec(op, arr(sx, ss, so, sdx, sds), arr(sdx, sds), shape(rows, d), null,
-                (g, p) -> g.task("t", AggregationKernels::scaleRowsBackward, sx, ss, so, sdx, sds, rows, d));
-        back(sdx, dx, rows * d);
-        back(sds, dScale, rows);
+        Shapes.matrix(op, op.equals("scaleRows") ? "out" : "dOut", out, rows, d, "rows", "d");
     }
 
     @Override
     public void addTokenToSlots(float[] x, float[] h, float alpha, float[] out, int T, int K, int d) {
-        String op = "addTokenToSlots";
-        checkTokenSlots(op, new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
-        if (T == 0) {
-            return;
+        checkTokenSlots("addTokenToSlots", new String[] {"x", "out"}, new float[][] {x, out}, "h", h, T, K, d);
+        if (T > 0) {
+            run("addTokenToSlots", shape(T, K, d, bits(alpha)), createPackage("t", AggregationKernels::addTokenToSlots, in(x),
+                    in(h), alpha, out(out, T * K * d), T, K, d));
         }
-        float[] sx = in(op, 0, x);
-        float[] sh = in(op, 1, h);
-        float[] so = out(op, 2, out, T * K * d);
-        exec(op, arr(sx, sh, so), arr(so), shape(T, K, d, bits(alpha)), null,
-                (g, p) -> g.task("t", AggregationKernels::addTokenToSlots, sx, sh, alpha, so, T, K, d));
-        back(so, out, T * K * d);
     }
 
     @Override
     public void addTokenToSlotsBackward(float[] dOut, float alpha, float[] dx, float[] dh, int T, int K, int d) {
-        String op = "addTokenToSlotsBackward";
-        checkTokenSlots(op, new String[] {"dOut", "dx"}, new float[][] {dOut, dx}, "dh", dh, T, K, d);
-        if (T == 0) {
-            return;
+        checkTokenSlots("addTokenToSlotsBackward", new String[] {"dOut", "dx"}, new float[][] {dOut, dx}, "dh", dh, T, K, d);
+        if (T > 0) {
+            run("addTokenToSlotsBackward", shape(T, K, d, bits(alpha)), createPackage("t",
+                    AggregationKernels::addTokenToSlotsBackward, in(dOut), alpha, inout(dx, T * K * d), inout(dh, T * d), T, K, d));
         }
-        float[] so = in(op, 0, dOut);
-        float[] sdx = inout(op, 1, dx, T * K * d);
-        float[] sdh = inout(op, 2, dh, T * d);
-        exec(op, arr(so, sdx, sdh), arr(sdx, sdh), shape(T, K, d, bits(alpha)), null,
-                (g, p) -> g.task("t", AggregationKernels::addTokenToSlotsBackward, so, alpha, sdx, sdh, T, K, d));
-        back(sdx, dx, T * K * d);
-        back(sdh, dh, T * d);
     }
 
     @Override
     public void dagPairwiseForward(float[] p, float[] out, int T, int K, int g) {
-        String op = "dagPairwiseForward";
-        checkDag(op, new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
-        if (T == 0) {
-            return;
+        checkDag("dagPairwiseForward", new String[] {"p"}, new float[][] {p}, new String[] {"out"}, new float[][] {out}, T, K, g);
+        if (T > 0) {
+            run("dagPairwiseForward", shape(T, K, g),
+                    createPackage("t", AggregationKernels::dagPairwiseForward, in(p), out(out, T * K * g), T, K, g));
         }
-        float[] sp = in(op, 0, p);
-        float[] so = out(op, 1, out, T * K * g);
-        exec(op, arr(sp, so), arr(so), shape(T, K, g), null,
-                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseForward, sp, so, T, K, g));
-        back(so, out, T * K * g);
     }
 
     @Override
     public void dagPairwiseBackward(float[] p, float[] dOut, float[] dp, int T, int K, int g) {
-        String op = "dagPairwiseBackward";
-        checkDag(op, new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"}, new float[][] {dOut}, T, K, g);
-        if (T == 0) {
-            return;
+        checkDag("dagPairwiseBackward", new String[] {"p", "dp"}, new float[][] {p, dp}, new String[] {"dOut"},
+                new float[][] {dOut}, T, K, g);
+        if (T > 0) {
+            run("dagPairwiseBackward", shape(T, K, g), createPackage("t", AggregationKernels::dagPairwiseBackward, in(p),
+                    in(dOut), inout(dp, T * K * 4 * g), T, K, g));
         }
-        float[] sp = in(op, 0, p);
-        float[] so = in(op, 1, dOut);
-        float[] sd = inout(op, 2, dp, T * K * 4 * g);
-        exec(op, arr(sp, so, sd), arr(sd), shape(T, K, g), null,
-                (tg, prm) -> tg.task("t", AggregationKernels::dagPairwiseBackward, sp, so, sd, T, K, g));
-        back(sd, dp, T * K * 4 * g);
     }
 
     @Override
@@ -1096,46 +883,28 @@ public class TornadoBackend extends JavaBackend {
         Shapes.positive(op, "T", T);
         checkDag(op, new String[] {"p"}, new float[][] {p}, new String[0], new float[0][], T, K, g);
         Shapes.matrix(op, "out", out, K, K, "K", "K");
-        float[] sp = in(op, 0, p);
-        float[] so = out(op, 1, out, K * K);
-        exec(op, arr(sp, so), arr(so), shape(T, K, g), null, (tg, prm) -> tg.task("t", AggregationKernels::dagGateMeans, sp, so, T, K, g));
-        back(so, out, K * K);
+        run(op, shape(T, K, g), createPackage("t", AggregationKernels::dagGateMeans, in(p), out(out, K * K), T, K, g));
     }
 
     // ---------------------------------------------------------------- loss
 
     @Override
     public void crossEntropyForward(float[] logits, int[] targets, float[] loss, float[] lse, int T, int V) {
-        String op = "crossEntropyForward";
-        checkCrossEntropy(op, logits, targets, loss, "loss", lse, "lse", T, V);
-        if (T == 0) {
-            return;
+        checkCrossEntropy("crossEntropyForward", logits, targets, loss, "loss", lse, "lse", T, V);
+        if (T > 0) {
+            run("crossEntropyForward", shape(T, V), createPackage("t", LossKernels::crossEntropyForward, in(logits),
+                    in(targets), out(loss, T), out(lse, T), T, V));
         }
-        float[] sl = in(op, 0, logits);
-        int[] st = in(op, 1, targets);
-        float[] so = out(op, 2, loss, T);
-        float[] se = out(op, 3, lse, T);
-        exec(op, arr(sl, st, so, se), arr(so, se), shape(T, V), null,
-                (g, p) -> g.task("t", LossKernels::crossEntropyForward, sl, st, so, se, T, V));
-        back(so, loss, T);
-        back(se, lse, T);
     }
 
     @Override
     public void crossEntropyBackward(float[] logits, int[] targets, float[] lse, float[] dLogits, int T, int V, float scale) {
-        String op = "crossEntropyBackward";
-        checkCrossEntropy(op, logits, targets, lse, "lse", null, null, T, V);
-        Shapes.matrix(op, "dLogits", dLogits, T, V, "T", "V");
-        if (T == 0) {
-            return;
+        checkCrossEntropy("crossEntropyBackward", logits, targets, lse, "lse", null, null, T, V);
+        Shapes.matrix("crossEntropyBackward", "dLogits", dLogits, T, V, "T", "V");
+        if (T > 0) {
+            run("crossEntropyBackward", shape(T, V), createPackage("t", ScalarTasks::crossEntropyBackward, in(logits),
+                    in(targets), in(lse), out(dLogits, T * V), T, V, params(scale)));
         }
-        float[] sl = in(op, 0, logits);
-        int[] st = in(op, 1, targets);
-        float[] se = in(op, 2, lse);
-        float[] sd = out(op, 3, dLogits, T * V);
-        exec(op, arr(sl, st, se, sd), arr(sd), shape(T, V), new float[] {scale},
-                (g, p) -> g.task("t", ScalarTasks::crossEntropyBackward, sl, st, se, sd, T, V, p));
-        back(sd, dLogits, T * V);
     }
 
     // ---------------------------------------------------------------- optimizer
@@ -1143,20 +912,11 @@ public class TornadoBackend extends JavaBackend {
     @Override
     public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float bc1, float bc2) {
-        String op = "adamw";
-        Shapes.vectors(op, n, "p", p, "g", g);
-        Shapes.vectors(op, n, "m", m, "v", v);
-        if (n == 0) {
-            return;
+        Shapes.vectors("adamw", n, "p", p, "g", g);
+        Shapes.vectors("adamw", n, "m", m, "v", v);
+        if (n > 0) {
+            run("adamw", shape(n), createPackage("t", ScalarTasks::adamw, inout(p, n), in(g), inout(m, n), inout(v, n), n,
+                    params(lr, beta1, beta2, eps, weightDecay, bc1, bc2)));
         }
-        float[] sp = inout(op, 0, p, n);
-        float[] sg = in(op, 1, g);
-        float[] sm = inout(op, 2, m, n);
-        float[] sv = inout(op, 3, v, n);
-        exec(op, arr(sp, sg, sm, sv), arr(sp, sm, sv), shape(n), new float[] {lr, beta1, beta2, eps, weightDecay, bc1, bc2},
-                (tg, hp) -> tg.task("t", ScalarTasks::adamw, sp, sg, sm, sv, n, hp));
-        back(sp, p, n);
-        back(sm, m, n);
-        back(sv, v, n);
     }
 }
