@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -104,7 +105,9 @@ final class RingAllReduce extends MeasuredReplicas implements AutoCloseable {
             }
             out.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException("all-reduce (replica " + rank + " of " + size + "): " + e.getMessage(), e);
+            String why = e instanceof EOFException ? "replica " + Math.floorMod(rank - 1, size)
+                    + " closed its connection (lost?)" : e.toString();
+            throw new UncheckedIOException("all-reduce (replica " + rank + " of " + size + "): " + why, e);
         }
     }
 
