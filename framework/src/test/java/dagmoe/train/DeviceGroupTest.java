@@ -75,17 +75,20 @@ class DeviceGroupTest {
             StepResult rg = g.step(in, tg, B, S);
             assertEquals(rw.tokens(), rg.tokens());
             assertEquals(rw.loss(), rg.loss(), 1e-5 * Math.abs(rw.loss()));
-            List<Parameter> pw = whole.parameters(), pg = replicas.get(0).parameters();
-            for (int k = 0; k < pw.size(); k++) {
-                float[] a = pw.get(k).grad(), b = pg.get(k).grad();
-                double scale = 1e-6;
-                for (float x : a) scale = Math.max(scale, Math.abs(x));
-                for (int j = 0; j < a.length; j++) {
-                    assertEquals(a[j], b[j], 2e-4 * scale, pw.get(k).name() + "[" + j + "]");
-                }
-            }
+            assertGradientsClose(whole, replicas.get(0), 2e-4);
             int[] loadW = rw.expertLoad()[0], loadG = rg.expertLoad()[0];
             assertArrayEquals(loadW, loadG, "expert load of the whole batch = the devices' sum");
+        }
+    }
+
+    /** Every gradient of {@code got} within {@code rel} of its tensor's largest gradient in {@code want}. */
+    static void assertGradientsClose(Model want, Model got, double rel) {
+        List<Parameter> pw = want.parameters(), pg = got.parameters();
+        for (int k = 0; k < pw.size(); k++) {
+            float[] a = pw.get(k).grad(), b = pg.get(k).grad();
+            double scale = 1e-6;
+            for (float x : a) scale = Math.max(scale, Math.abs(x));
+            for (int j = 0; j < a.length; j++) assertEquals(a[j], b[j], rel * scale, pw.get(k).name() + "[" + j + "]");
         }
     }
 
