@@ -89,10 +89,7 @@ public class CpuBackend extends JavaBackend {
                                  boolean accumulate) {
         Shapes.grouped("groupedMatmulABt", x, S, k, w, N, n, k, y, n, offsets);
         Group gr = group("groupedMatmulABt", offsets, N);
-        for (int q = 0; q < gr.count; q++) {
-            int e = gr.expert[q], o = offsets[e];
-            gr.aOff[q] = o * k; gr.bOff[q] = e * n * k; gr.cOff[q] = o * n; gr.m[q] = offsets[e + 1] - o; gr.k[q] = k;
-        }
+        gr.rowProducts(offsets, n, k);
         // x rows (i,p) at i·k + p; w[e] [n×k] read as w[e]ᵀ: (p,j) at j·k + p
         gemm.multiplyGrouped(gr.count, x, gr.aOff, k, 1, w, gr.bOff, 1, k, y, gr.cOff, gr.m, n, gr.k, accumulate);
     }
@@ -102,10 +99,7 @@ public class CpuBackend extends JavaBackend {
                               boolean accumulate) {
         Shapes.grouped("groupedMatmul", dy, S, k, w, N, k, n, y, n, offsets);
         Group gr = group("groupedMatmul", offsets, N);
-        for (int q = 0; q < gr.count; q++) {
-            int e = gr.expert[q], o = offsets[e];
-            gr.aOff[q] = o * k; gr.bOff[q] = e * k * n; gr.cOff[q] = o * n; gr.m[q] = offsets[e + 1] - o; gr.k[q] = k;
-        }
+        gr.rowProducts(offsets, n, k);
         // dy rows (i,p) at i·k + p; w[e] [k×n]: (p,j) at p·n + j
         gemm.multiplyGrouped(gr.count, dy, gr.aOff, k, 1, w, gr.bOff, n, 1, y, gr.cOff, gr.m, n, gr.k, accumulate);
     }
@@ -131,6 +125,14 @@ public class CpuBackend extends JavaBackend {
             this.count = count;
             this.expert = expert;
             aOff = new int[count]; bOff = new int[count]; cOff = new int[count]; m = new int[count]; k = new int[count];
+        }
+
+        /** Each expert's product over its rows: [rows×k] input at row offset, weights e·n·k, [rows×n] output. */
+        void rowProducts(int[] offsets, int n, int kk) {
+            for (int q = 0; q < count; q++) {
+                int e = expert[q], o = offsets[e];
+                aOff[q] = o * kk; bOff[q] = e * n * kk; cOff[q] = o * n; m[q] = offsets[e + 1] - o; k[q] = kk;
+            }
         }
     }
 
