@@ -5,6 +5,7 @@ import dagmoe.model.Flops;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.Parameter;
+import dagmoe.model.StepResult;
 import dagmoe.optim.AdamW;
 import dagmoe.optim.GradClip;
 import dagmoe.optim.LrSchedule;
@@ -67,12 +68,18 @@ public final class StepBench {
         int total = 1 + warmup + reps;
         double[] loss = new double[total];
         int[] step = {0};
+        // As the trainer: a backend that records operations gets the step's reads at its end (one wait).
+        boolean deferred = be.defersReads();
+        model.setDeferredStats(deferred);
+        double[] norm = new double[1];
         Runnable action = () -> {
             int s = step[0]++;
             batches.fill(s, inputs, targets);
             double lr = LrSchedule.at(s, tc.warmupSteps(), Math.max(total, tc.steps()), tc.lr(), tc.minLr());
-            loss[s] = model.trainStep(inputs, targets, B, S).totalLoss();
-            GradClip.clipGlobalNorm(params, (float) tc.gradClip(), be);
+            StepResult r = model.trainStep(inputs, targets, B, S);
+            GradClip.clipGlobalNorm(params, (float) tc.gradClip(), be, norm);
+            loss[s] = (deferred ? model.completeStats(norm) : r).totalLoss();
+            be.toHost(norm);
             opt.step((float) lr);
         };
         TornadoSplit.reset(be);

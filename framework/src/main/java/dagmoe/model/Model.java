@@ -54,6 +54,8 @@ public final class Model {
     private float[] attOut, xFinal, rstdFinal, logits, lossRow, lse, dLogits;
     private float[] dA, dB, dHmid, dXf, dXa, dXFinal;
     private int lastT;
+    private int[] lastTargets;
+    private boolean deferStats;
 
     public Model(ModelConfig cfg, Backend backend, long seed) {
         this.cfg = cfg;
@@ -147,7 +149,7 @@ public final class Model {
     public StepResult trainStep(int[] inputs, int[] targets, int batch, int seq, float lossScale) {
         if (targets == null) throw new IllegalArgumentException("trainStep needs targets");
         for (Parameter p : params) be.fill(p.grad(), p.size(), 0f);
-        StepResult r = forward(inputs, targets, batch, seq);
+        StepResult r = forward(inputs, targets, batch, seq, deferStats);
         float scale = !Float.isNaN(lossScale) ? lossScale : r.tokens() > 0 ? 1f / r.tokens() : 0f;
         backward(inputs, targets, batch, seq, scale);
         return r;
@@ -155,6 +157,27 @@ public final class Model {
 
     /** Forward only. {@code targets} may be null (loss NaN); a target < 0 is not counted. */
     public StepResult forward(int[] inputs, int[] targets, int batch, int seq) {
+        return forward(inputs, targets, batch, seq, false);
+    }
+
+    /**
+     * Whether {@link #trainStep} leaves the loss and the statistics on the backend (default false): it then returns
+     * only the counted targets, and {@link #completeStats} reads the rest once the step is recorded (a backend
+     * that {@link Backend#defersReads}).
+     */
+    public void setDeferredStats(boolean on) { deferStats = on; }
+
+    /**
+     * The last forward's result read from the backend: losses, expert load, gates ({@code alsoToHost}: other arrays
+     * the caller reads now, downloaded in the same transfer). Valid until the next forward or a change of its targets.
+     */
+    public StepResult completeStats(Object... alsoToHost) {
+        if (lastT <= 0) throw new IllegalStateException("no forward has run yet");
+        be.toHost(alsoToHost);
+        return stats(lastTargets, lastT);
+    }
+
+    private StepResult forward(int[] inputs, int[] targets, int batch, int seq, boolean defer) {
         int T = checkInputs(inputs, targets, batch, seq);
         allocate(T, batch * cfg.nHeads() * seq * seq);
         lastT = T;
@@ -171,11 +194,18 @@ public final class Model {
         }
         be.rmsnormForward(hs[nL], finalNorm.data(), xFinal, rstdFinal, T, d, eps);
         Ops.linear(be, xFinal, lmHead.data(), logits, T, V, d);
+        if (targets != null) be.crossEntropyForward(logits, targets, lossRow, lse, T, V);
+        lastTargets = targets;
+        if (!defer) return stats(targets, T);
+        int counted = 0;
+        if (targets != null) for (int t = 0; t < T; t++) if (targets[t] >= 0) counted++;
+        return new StepResult(Double.NaN, Double.NaN, Double.NaN, Double.NaN, counted, new int[0][], new float[0][][]);
+    }
 
+    private StepResult stats(int[] targets, int T) {
         double loss = Double.NaN;
         int counted = 0;
         if (targets != null) {
-            be.crossEntropyForward(logits, targets, lossRow, lse, T, V);
             be.toHost(lossRow);
             double sum = 0;
             for (int t = 0; t < T; t++) if (targets[t] >= 0) { sum += lossRow[t]; counted++; }

@@ -15,13 +15,23 @@ public final class GradClip {
      * before clipping. maxNorm &lt;= 0 only measures.
      */
     public static double clipGlobalNorm(List<Parameter> params, float maxNorm, Backend be) {
-        double sq = 0;
-        for (Parameter p : params) sq += be.sumSquares(p.grad(), p.size());
-        double norm = Math.sqrt(sq);
-        if (maxNorm > 0 && norm > maxNorm) {
-            float coef = (float) (maxNorm / norm);
-            for (Parameter p : params) be.scale(p.grad(), p.size(), coef);
+        double[] norm = new double[1];
+        clipGlobalNorm(params, maxNorm, be, norm);
+        be.toHost(norm);
+        return norm[0];
+    }
+
+    /**
+     * As above ({@link Backend#clipGlobalNorm}), leaving the norm in {@code norm[0]} where the backend computed it:
+     * a device backend needs {@code be.toHost(norm)} before it is read.
+     */
+    public static void clipGlobalNorm(List<Parameter> params, float maxNorm, Backend be, double[] norm) {
+        float[][] grads = new float[params.size()][];
+        int[] sizes = new int[params.size()];
+        for (int i = 0; i < grads.length; i++) {
+            grads[i] = params.get(i).grad();
+            sizes[i] = params.get(i).size();
         }
-        return norm;
+        be.clipGlobalNorm(grads, sizes, maxNorm, norm);
     }
 }

@@ -76,6 +76,7 @@ public final class Trainer {
     private final Checkpoints checkpoints;
     private final int B, S;
     private final int[] inputs, targets;
+    private final double[] normOut = new double[1];
 
     private int step;                                  // optimizer steps done
     private TrainCounters counters = new TrainCounters(); // carried across checkpoints (state.json "progress")
@@ -206,6 +207,9 @@ public final class Trainer {
         double valLoss = Double.NaN;
         Map<String, Double> extra = new LinkedHashMap<>();
         progress.start(step, last, cfg.steps());
+        // A backend that records operations (Backend#defersReads) gets the step's reads at its end.
+        boolean deferred = devices == null && replicas == null && be.defersReads();
+        model.setDeferredStats(deferred);
         if (devices != null) devices.broadcast(); // a fresh, resumed or warm-started replica 0 to every device
         try (MetricsWriter metrics = writes() ? new MetricsWriter(setup.runDir(), step) : MetricsWriter.discarding()) {
             while (step < last) {
@@ -213,8 +217,16 @@ public final class Trainer {
                 setup.train().next(inputs, targets);
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
                 StepResult r = replicas != null ? replicaStep() : forwardBackward(progress, metrics);
-                checkLosses(step + 1, r);
-                double gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
+                double gradNorm;
+                if (deferred) { // clipped on the device, then the losses and the norm read together (one wait)
+                    GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be, normOut);
+                    r = model.completeStats(normOut);
+                    gradNorm = normOut[0];
+                    checkLosses(step + 1, r);
+                } else {
+                    checkLosses(step + 1, r);
+                    gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
+                }
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
                 optimizer.step((float) lr);
                 if (devices != null) devices.broadcast();
@@ -252,6 +264,7 @@ public final class Trainer {
                 }
             }
         } finally {
+            model.setDeferredStats(false);
             progress.end();
         }
         double wall = counters.wallSecondsBefore + (System.nanoTime() - wallStart) / 1e9;

@@ -57,6 +57,16 @@ public interface Backend extends AutoCloseable {
     /** Host code changed these arrays: a device backend uploads them before the next operation reads them. */
     default void hostWrote(Object... arrays) {}
 
+    /**
+     * True when this backend records operations and runs them at its sync points ({@link #toHost}, {@link #hostWrote}
+     * of an array a recorded operation uses), so that every host read in the middle of a step costs a device
+     * execution and a wait: callers then leave losses, metrics and the gradient norm on the device and read them
+     * together once the step is recorded ({@code tornado}'s step graph). False on {@code java} and {@code cpu}.
+     */
+    default boolean defersReads() {
+        return false;
+    }
+
     // ---------------------------------------------------------------- matrix products
     // C[m×n] = (accumulate ? C : 0) + op(A)·op(B). Row-major, contiguous rows (leading dimension = row length).
 
@@ -121,6 +131,22 @@ public interface Backend extends AutoCloseable {
 
     /** Σ x[i]², accumulated in double in a fixed order (deterministic for a given thread count). */
     double sumSquares(float[] x, int n);
+
+    /**
+     * Global-norm clipping of {@code grads[i][0..sizes[i])}: norm[0] = √(Σ_i sumSquares(grads[i])), summed in double
+     * in order; when {@code maxNorm} > 0 and norm[0] > maxNorm every gradient is scaled by (float) (maxNorm / norm[0]).
+     * A device backend computes both on the device: read norm after {@code toHost(norm)}.
+     */
+    default void clipGlobalNorm(float[][] grads, int[] sizes, float maxNorm, double[] norm) {
+        double sq = 0;
+        for (int i = 0; i < grads.length; i++) sq += sumSquares(grads[i], sizes[i]);
+        double n = Math.sqrt(sq);
+        if (maxNorm > 0 && n > maxNorm) {
+            float coef = (float) (maxNorm / n);
+            for (int i = 0; i < grads.length; i++) scale(grads[i], sizes[i], coef);
+        }
+        norm[0] = n;
+    }
 
     /** True if any of x[0..n) is NaN or infinite. */
     boolean hasNonFinite(float[] x, int n);

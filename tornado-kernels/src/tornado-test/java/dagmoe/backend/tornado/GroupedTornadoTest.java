@@ -97,16 +97,19 @@ class GroupedTornadoTest {
             t.dispatchPlan(top, counts, offsets, order, position, T, K, N);
             t.groupedMatmulABt(x, w, y, offsets, S, N, DE, D, false);
             if (step == 0) {
+                t.barrier(); // step graph: the recorded operations run (and compile) now
                 t.resetProfile(); // the plans of both operations exist now
                 plans = t.cachedPlans();
             }
         }
+        t.barrier();
         assertEquals(plans, t.cachedPlans(), "no plan compiled for a new routing");
         Map<String, Double> p = t.profile().get("total");
         assertEquals(0.0, p.get("compiles"), "no compile after the first step: " + p);
         Map<String, Long> c = t.counts();
-        assertEquals(10L, c.get("executions"), "5 steps x (dispatchPlan + one grouped product): " + c);
-        assertEquals(10L, c.get("launches"), "one kernel per plan: " + c);
+        // step graph: the two operations of a step are one execution
+        assertEquals(t.defersReads() ? 5L : 10L, c.get("executions"), "5 steps x (dispatchPlan + one grouped product): " + c);
+        assertEquals(10L, c.get("launches"), "one kernel per operation: " + c);
         assertEquals(0L, c.get("d2h_count"), "the host read nothing: " + c);
         assertTrue(c.get("h2d_bytes") >= 5L * 4 * S && c.get("h2d_bytes") < 5L * 4 * S + 1024, "only the routing moved: " + c);
         // the result is the routing of the last step

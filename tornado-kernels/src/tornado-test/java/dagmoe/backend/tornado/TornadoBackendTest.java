@@ -108,7 +108,10 @@ class TornadoBackendTest {
         int plans = tornado.cachedPlans();
         both("matmulABt slice 2", new float[][] {rnd(60 * k, 19), rnd(3 * n * k, 20), rnd(70 * n, 21)},
                 (bk, f) -> bk.matmulABt(f[0], 9 * k, f[1], n * k, f[2], 0, rows + 3, n, k, true));
-        assertEquals(plans, tornado.cachedPlans(), "a row count in the same bucket must not compile a new plan");
+        if (!tornado.defersReads()) {
+            // (the step graph keys its plans by the per-call offsets and sizes too: they are fixed within a step)
+            assertEquals(plans, tornado.cachedPlans(), "a row count in the same bucket must not compile a new plan");
+        }
     }
 
     @Test
@@ -296,6 +299,7 @@ class TornadoBackendTest {
             try {
                 tornado.matmulABt(a, 0, b, 0, c, 0, m, n, k, false);
                 tornado.axpy(0.5f, x, y, 1000);
+                tornado.barrier(); // step graph: they run here
             } finally {
                 tornado.setThreadInfo(false);
                 tornado.setTiled(tiled);
@@ -347,8 +351,10 @@ class TornadoBackendTest {
         float[] x = rnd(n, 1), y = rnd(n, 2);
         tornado.resetProfile();
         tornado.copy(x, y, n); // first execution: compiles
+        tornado.barrier(); // step graph: each copy its own segment here
         for (int i = 0; i < 3; i++) {
             tornado.copy(y, x, n); // other arrays, same shape: the same plan (bound or staged), no compile
+            tornado.barrier();
         }
         Map<String, Double> s = tornado.profile().get("copy");
         assertEquals(4.0, s.get("calls"));
@@ -379,13 +385,15 @@ class TornadoBackendTest {
         for (int i = 0; i < 40; i++) {
             tornado.copy(keep, new float[n], n); // a new output array per call, dropped right away
         }
+        tornado.barrier(); // step graph: the recorded operations hold their arrays until they ran
         long grown = tornado.residentArrays()[0];
         assertTrue(grown >= before + 30, "40 new arrays got device buffers: " + before + " -> " + grown);
         long after = grown;
         for (int tries = 0; tries < 20 && after > before + 5; tries++) {
             System.gc();
             Thread.sleep(50);
-            tornado.copy(keep, keep, n); // any operation frees the buffers of collected arrays first
+            tornado.copy(keep, keep, n); // any execution frees the buffers of collected arrays first
+            tornado.barrier();
             after = tornado.residentArrays()[0];
         }
         assertTrue(after <= before + 5, "buffers of collected arrays are freed: " + before + " -> " + grown + " -> " + after);

@@ -22,6 +22,7 @@ import uk.ac.manchester.tornado.api.TornadoProfilerResult;
 import uk.ac.manchester.tornado.api.WorkerGrid2D;
 import uk.ac.manchester.tornado.api.common.Access;
 import uk.ac.manchester.tornado.api.common.TaskPackage;
+import uk.ac.manchester.tornado.api.common.TornadoFunctions;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
@@ -293,8 +294,8 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
-    /** The array's device buffer, uploaded first when the host copy is newer. */
-    private XPUBuffer onDevice(Object a, OpStats s) {
+    /** Uploads the array when the host copy is newer (one blocking transfer: a host wait). */
+    private void onDevice(Object a, OpStats s) {
         Resident r = resident(a, true);
         if (!r.deviceCurrent) {
             long t0 = System.nanoTime();
@@ -307,34 +308,64 @@ final class GraphRunner implements AutoCloseable {
             counts.syncs++;
             r.deviceCurrent = true;
         }
-        return r.state.getXPUBuffer();
     }
 
-    /** Downloads the arrays an operation wrote since the host last read them. */
+    /**
+     * Makes the host copies current: runs the pending operations first when one of them writes one of these
+     * arrays (step-graph mode), then downloads the arrays an operation wrote since the host last read them, all
+     * before one wait.
+     */
     void toHost(Object... arrays) {
+        for (Object a : arrays) {
+            if (a != null && pendingWrites.containsKey(a)) {
+                flush(arrays);
+                return;
+            }
+        }
+        int n = 0;
+        long t0 = System.nanoTime();
         for (Object a : arrays) {
             if (a == null) {
                 continue;
             }
-            Resident r = resident(a, false);
-            if (r == null || r.hostCurrent) {
-                continue;
+            if (lastFlushed != null) {
+                lastFlushed.readAfter.put(a, Boolean.TRUE);
             }
-            long t0 = System.nanoTime();
-            xpu.streamOutBlocking(TRANSFER_QUEUE, a, 0, r.state, null);
+            n += download(TRANSFER_QUEUE, a);
+        }
+        if (n > 0) {
             xpu.sync(TRANSFER_QUEUE);
             transfers.d2hNs += System.nanoTime() - t0;
-            transfers.bytesOut += r.bytes;
-            transfers.calls++;
-            counts.d2hCount++;
-            counts.d2hBytes += r.bytes;
             counts.syncs++;
-            r.hostCurrent = true;
         }
     }
 
-    /** The host changed these arrays: the next operation that reads one uploads it. */
+    /** Enqueues the download of {@code a} on {@code queue} when an operation wrote it since the host read it; 1 if so. */
+    private int download(long queue, Object a) {
+        Resident r = resident(a, false);
+        if (r == null || r.hostCurrent) {
+            return 0;
+        }
+        xpu.streamOut(queue, a, 0, r.state, null);
+        transfers.bytesOut += r.bytes;
+        transfers.calls++;
+        counts.d2hCount++;
+        counts.d2hBytes += r.bytes;
+        r.hostCurrent = true;
+        return 1;
+    }
+
+    /**
+     * The host changed these arrays: the next operation that reads one uploads it. Step-graph mode: the pending
+     * operations run first when one of them uses one of these arrays (they were recorded with the old content).
+     */
     void hostWrote(Object... arrays) {
+        for (Object a : arrays) {
+            if (a != null && pendingSlots.containsKey(a)) {
+                flush(NONE);
+                break;
+            }
+        }
         for (Object a : arrays) {
             if (a == null) {
                 continue;
@@ -356,17 +387,20 @@ final class GraphRunner implements AutoCloseable {
 
     private static final class Entry {
         final TornadoExecutionPlan plan;
-        final float[] params;
-        final int[] iparams;
+        /** The plan's per-execution float and int arrays (one per distinct value of a segment, see flush). */
+        final float[][] params;
+        final int[][] iparams;
         /** Tasks of the graph (kernel launches per execution). */
         final int tasks;
-        /** Resident mode: per argument slot, the plan's buffer state to bind (slots of one aliased array share one). */
+        /** Resident mode: per distinct array of the segment, the plan's buffer state to bind. */
         XPUDeviceBufferState[] slots;
-        /** KernelContext plans: the explicit 2-D work grid of task "t", resized per call. */
-        WorkerGrid2D grid;
+        /** KernelContext tasks: per operation of the segment, its explicit 2-D work grid (null where none), resized per execution. */
+        WorkerGrid2D[] grids;
+        /** Arrays the host read after the last execution of this plan: downloaded with the next one (one host wait). */
+        final Map<Object, Boolean> readAfter = new IdentityHashMap<>();
         boolean compiled;
 
-        Entry(TornadoExecutionPlan plan, float[] params, int[] iparams, int tasks) {
+        Entry(TornadoExecutionPlan plan, float[][] params, int[][] iparams, int tasks) {
             this.plan = plan;
             this.tasks = tasks;
             this.params = params;
@@ -377,6 +411,10 @@ final class GraphRunner implements AutoCloseable {
     private final TornadoDevice device;
     private final TornadoXPUDevice xpu;
     private final boolean resident;
+    /** Resident mode: record operations and run them at sync points as one plan execution per segment. */
+    private final boolean stepGraph;
+    /** A segment is run once it holds this many tasks (bounds the graph and its compile time). */
+    private final int maxSegmentTasks;
     private final int maxPlans;
     private final Map<String, OpStats> stats = new TreeMap<>();
     private final LinkedHashMap<Key, Entry> cache = new LinkedHashMap<>(64, 0.75f, true);
@@ -389,8 +427,10 @@ final class GraphRunner implements AutoCloseable {
      *                 TornadoVM's default device
      * @param maxPlans plans kept (least recently used ones are closed and their device memory freed)
      * @param resident device-resident mode (else staging mode)
+     * @param stepGraph resident mode: record operations and run each segment between sync points as one execution
+     * @param maxSegmentTasks step-graph mode: a segment runs once it holds this many tasks
      */
-    GraphRunner(String device, int maxPlans, boolean resident) {
+    GraphRunner(String device, int maxPlans, boolean resident, boolean stepGraph, int maxSegmentTasks) {
         TornadoDevice d = parseDevice(device);
         if (d == null) {
             d = uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider.getTornadoRuntime().getDefaultDevice();
@@ -398,11 +438,18 @@ final class GraphRunner implements AutoCloseable {
         this.device = d;
         this.xpu = resident ? (TornadoXPUDevice) d : null;
         this.resident = resident;
+        this.stepGraph = resident && stepGraph;
+        this.maxSegmentTasks = Math.max(1, maxSegmentTasks);
+
         this.maxPlans = maxPlans;
     }
 
     boolean resident() {
         return resident;
+    }
+
+    boolean stepGraph() {
+        return stepGraph;
     }
 
     private static TornadoDevice parseDevice(String spec) {
@@ -580,77 +627,318 @@ final class GraphRunner implements AutoCloseable {
         return c;
     }
 
-    // ---------------------------------------------------------------- running an operation
+    // ---------------------------------------------------------------- recording and running operations
+
+    /** One operation: its arrays (argument order), outputs, compiled-in shape, per-call values, work grid, tasks. */
+    private static final class Pending {
+        final String op;
+        final long[] shape;
+        final Object[] arrays;
+        final Object[] outputs;
+        final float[] params;
+        final int[] iparams;
+        final long[] grid;
+        final TaskPackage[] tasks;
+
+        Pending(String op, long[] shape, Object[] arrays, Object[] outputs, float[] params, int[] iparams, long[] grid,
+                TaskPackage[] tasks) {
+            this.op = op;
+            this.shape = shape;
+            this.arrays = arrays;
+            this.outputs = outputs;
+            this.params = params;
+            this.iparams = iparams;
+            this.grid = grid;
+            this.tasks = tasks;
+        }
+    }
+
+    private static final Object[] NONE = new Object[0];
+    /** The operation that ends a training step (TornadoBackend#adamw). */
+    static final String OPTIMIZER_OP = "adamw";
+
+    /** Step-graph mode: the operations recorded since the last flush, in order. */
+    private final List<Pending> pending = new ArrayList<>();
+    private int pendingTasks;
+    /** High-level code bytes of the pending tasks, and what one segment's graph may take (see {@link #HL_CODE}). */
+    private int pendingHl;
+    /** Graph nodes the pending tasks make in TornadoVM's TornadoGraph, estimated from above (see {@link #MAX_GRAPH_NODES}). */
+    private int pendingNodes;
+    /** The distinct objects and scalar values of the pending tasks' arguments (each one node, plus one to place an object). */
+    private final Map<Object, Boolean> pendingObjects = new IdentityHashMap<>();
+    private final java.util.Set<Object> pendingValues = new java.util.HashSet<>();
+    /** The distinct arrays of the pending operations, in slot order, and their slots. */
+    private final List<Object> pendingArrays = new ArrayList<>();
+    private final Map<Object, Integer> pendingSlots = new IdentityHashMap<>();
+    /** The arrays a pending operation writes. */
+    private final Map<Object, Boolean> pendingWrites = new IdentityHashMap<>();
+    private final Map<String, Integer> opIds = new HashMap<>();
+    /** The plan of the last flush while the host reads what it wrote (learnt into its {@link Entry#readAfter}). */
+    private Entry lastFlushed;
 
     /**
      * Runs {@code op}: the arrays recorded since the last run (see in/out/inout/temp above), {@code shape} holding
-     * every integer argument and any other value compiled in, and {@code tasks} built with those arrays. The plan
-     * is built on the first call of a (shape, array signature) and cached. Staging mode: every array uploaded
-     * before, outputs downloaded after, then copied back into the caller's arrays. Resident mode: the plan is
-     * bound to the arrays' device buffers; an array is uploaded only when the host wrote it since the device last
-     * had it; outputs become device-current (host copies stale until {@link #toHost}).
+     * every integer argument and any other value compiled in, and {@code tasks} built with those arrays.
+     * Step-graph mode records it (see {@link #flush}); otherwise it runs now, as a segment of one operation.
+     * Staging mode: every array uploaded before, outputs downloaded after, then copied back into the caller's arrays.
+     * Resident mode: an array is uploaded when the host wrote it since the device last had it; outputs become
+     * device-current (host copies stale until {@link #toHost}).
      */
     void run(String op, long[] shape, TaskPackage... tasks) {
         run(op, shape, null, tasks);
     }
 
     /**
-     * As above, for a plan whose task "t" is a KernelContext kernel: {@code grid} = {global x, global y, local x,
-     * local y}, an explicit 2-D work grid (global sizes multiples of the local ones). The grid is not compiled in:
-     * the same plan runs with the global size of each call.
+     * As above, for an operation whose tasks include one KernelContext kernel: {@code grid} = {global x, global y,
+     * local x, local y}, an explicit 2-D work grid (global sizes multiples of the local ones) for its LAST task. The
+     * grid is not compiled in: the same plan runs with the global size of each call.
      */
     void run(String op, long[] shape, long[] grid, TaskPackage... tasks) {
         try {
-            execute(op, callArrays.toArray(), callOutputs.toArray(), shape, callParams, callIParams, grid, tasks);
-            for (Object[] b : callBacks) {
-                System.arraycopy(b[0], 0, b[1], 0, (Integer) b[2]);
+            Pending p = new Pending(op, shape, callArrays.toArray(), callOutputs.toArray(), callParams, callIParams, grid, tasks);
+            if (!resident) {
+                runStaged(p);
+                for (Object[] b : callBacks) {
+                    System.arraycopy(b[0], 0, b[1], 0, (Integer) b[2]);
+                }
+                return;
+            }
+            // The optimizer's updates end a step: the segment after them then starts where the first step's did, so
+            // every later step runs the first step's plans (and compiles nothing new).
+            boolean stepEnd = !pending.isEmpty() && OPTIMIZER_OP.equals(pending.get(pending.size() - 1).op)
+                    && !OPTIMIZER_OP.equals(op);
+            if (!pending.isEmpty() && (stepEnd || !fits(tasks))) {
+                flush(NONE);
+            }
+            record(p);
+            if (!stepGraph) {
+                flush(NONE);
             }
         } finally {
             clearCall();
         }
     }
 
-    private void execute(String op, Object[] arrays, Object[] outputs, long[] shape, float[] params, int[] iparams,
-                         long[] grid, TaskPackage[] tasks) {
-        Key key = resident ? new Key(op, NO_ARRAYS, signature(arrays, shape)) : new Key(op, arrays, shape);
-        OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
+    private void record(Pending p) {
+        lastFlushed = null;
+        OpStats s = stats.computeIfAbsent(p.op, k -> new OpStats());
+        for (Object a : p.arrays) {
+            // A stale array here is in no pending operation (hostWrote ran them first): uploading it now is safe.
+            onDevice(a, s);
+            if (pendingSlots.putIfAbsent(a, pendingArrays.size()) == null) {
+                pendingArrays.add(a);
+            }
+        }
+        for (Object o : p.outputs) {
+            Resident r = resident(o, true);
+            r.deviceCurrent = true;
+            r.hostCurrent = false;
+            pendingWrites.put(o, Boolean.TRUE);
+        }
+        pending.add(p);
+        pendingTasks += p.tasks.length;
+        for (TaskPackage t : p.tasks) {
+            pendingHl += hlBytes(t);
+            pendingNodes += nodes(t, true);
+        }
+    }
+
+    /*
+     * The limits of one graph in TornadoVM 5.2 (none can be raised by an option, and each one, once exceeded, fails
+     * the graph's build):
+     *   - TornadoTaskGraph writes its tasks into a high-level code buffer of 8192 bytes (highLevelCode; 15 + 5 per
+     *     argument bytes a task, TornadoTaskGraph.addInner);
+     *   - TornadoGraph holds at most 1024 nodes (INITIAL_SIZE, "resize not implemented"): one per distinct object and
+     *     scalar value, one to place each object, one per task and one per written argument;
+     *   - the TornadoVM bytecode buffer, tornado.tvm.maxbytecodesize (4096 bytes by default; raised by ./dagmoe and the
+     *     Maven profile; an overflow is swallowed by bailout, #1004): bounds maxSegmentTasks.
+     * A segment is cut before the operation that would exceed one of them.
+     */
+    static final int HL_CODE_BYTES = 8192 - 64;
+    static final int MAX_GRAPH_NODES = 1024 - 32;
+
+    /** The bytes a task takes in TornadoTaskGraph's high-level code buffer (CONTEXT, ARG_LIST, its arguments, LAUNCH). */
+    static int hlBytes(TaskPackage t) {
+        return 15 + 5 * (t.getTaskParameters().length - 1);
+    }
+
+    /** Graph nodes the task adds (its new objects and values counted when {@code add}, else only looked at). */
+    private int nodes(TaskPackage t, boolean add) {
+        int n = 1;
+        Object[] a = t.getTaskParameters();
+        Map<Object, Boolean> seen = add ? null : new IdentityHashMap<>();
+        java.util.Set<Object> seenValues = add ? null : new java.util.HashSet<>();
+        for (int i = 1; i < a.length; i++) {
+            Object x = a[i];
+            if (x instanceof Number || x instanceof Boolean || x instanceof Character) {
+                if (!pendingValues.contains(x) && (add ? pendingValues.add(x) : seenValues.add(x))) {
+                    n++;
+                }
+            } else {
+                n++; // its access (a dependent read where written)
+                if (!pendingObjects.containsKey(x) && (add ? pendingObjects.put(x, Boolean.TRUE) == null
+                        : seen.put(x, Boolean.TRUE) == null)) {
+                    n += 2;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** Whether these tasks still fit the pending segment's graph. */
+    private boolean fits(TaskPackage[] tasks) {
+        int hl = 0;
+        int nodes = 0;
+        for (TaskPackage t : tasks) {
+            hl += hlBytes(t);
+            nodes += nodes(t, false);
+        }
+        return pendingTasks + tasks.length <= maxSegmentTasks && pendingHl + hl <= HL_CODE_BYTES
+                && pendingNodes + nodes <= MAX_GRAPH_NODES;
+    }
+
+    private void clearPending() {
+        pending.clear();
+        pendingTasks = 0;
+        pendingHl = 0;
+        pendingNodes = 0;
+        pendingObjects.clear();
+        pendingValues.clear();
+        pendingArrays.clear();
+        pendingSlots.clear();
+        pendingWrites.clear();
+    }
+
+    /** Runs the pending operations now (step-graph mode; a no-op when none is pending). */
+    void barrier() {
+        flush(NONE);
+    }
+
+    /** Number of operations recorded and not yet run. */
+    int pendingOperations() {
+        return pending.size();
+    }
+
+    /**
+     * Runs the pending operations as ONE execution of one plan, cached by the segment's signature (per operation its
+     * name, shape, the slots of its arrays, the sharing of its per-call values): every distinct array of the segment
+     * is one object of the graph, bound to its canonical device buffer, so TornadoVM keeps the dataflow between the
+     * tasks on the device and a segment moves no array data. Per-call values travel in one small array per distinct
+     * value ({@code EVERY_EXECUTION}). After the execution, {@code reads} and the arrays the host read after this
+     * plan's previous execution are downloaded on the plan's queue, and the host waits once.
+     */
+    private void flush(Object[] reads) {
+        if (pending.isEmpty()) {
+            if (reads.length > 0) {
+                toHost(reads);
+            }
+            return;
+        }
+        reclaim();
+        int n = pending.size();
+        int[] paramOf = new int[n];
+        int[] iparamOf = new int[n];
+        List<Object> fvals = new ArrayList<>();
+        List<Object> ivals = new ArrayList<>();
+        long[] sig = new long[16];
+        int len = 0;
+        for (int i = 0; i < n; i++) {
+            Pending p = pending.get(i);
+            paramOf[i] = valueSlot(p.params, fvals);
+            iparamOf[i] = valueSlot(p.iparams, ivals);
+            int need = 8 + p.shape.length + 3 * p.arrays.length + (p.iparams != null ? p.iparams.length : 0);
+            if (len + need > sig.length) {
+                sig = Arrays.copyOf(sig, Math.max(2 * sig.length, len + need));
+            }
+            sig[len++] = opIds.computeIfAbsent(p.op, k -> opIds.size());
+            sig[len++] = p.tasks.length;
+            sig[len++] = p.shape.length;
+            for (long x : p.shape) {
+                sig[len++] = x;
+            }
+            sig[len++] = p.arrays.length;
+            for (Object a : p.arrays) {
+                sig[len++] = pendingSlots.get(a);
+                sig[len++] = a instanceof float[] ? 1 : a instanceof int[] ? 2 : 3;
+                sig[len++] = bytes(a);
+            }
+            sig[len++] = paramOf[i];
+            sig[len++] = iparamOf[i];
+            if (p.iparams != null) {
+                // Per-call ints are offsets and sizes, fixed for a given step: part of the plan, uploaded once.
+                for (int x : p.iparams) {
+                    sig[len++] = x;
+                }
+            }
+            sig[len++] = p.grid != null ? 1 : 0;
+        }
+        Key key = new Key("", NO_ARRAYS, Arrays.copyOf(sig, len));
+        String statOp = n == 1 ? pending.get(0).op : "stepGraph";
         Entry e = cache.get(key);
         if (e == null) {
-            e = build(arrays, outputs, params, iparams, grid != null, tasks);
+            e = buildSegment(paramOf, iparamOf, fvals, ivals);
             cache.put(key, e);
             trim();
         }
-        if (grid != null) {
-            // Set every call: TornadoVM drops a local size the device cannot take (to null, with a warning).
-            e.grid.setGlobalWork(grid[0], grid[1], 1);
-            e.grid.setLocalWork(grid[2], grid[3], 1);
-        }
-        if (params != null && params != e.params) {
-            System.arraycopy(params, 0, e.params, 0, params.length);
-        }
-        if (iparams != null && iparams != e.iparams) {
-            System.arraycopy(iparams, 0, e.iparams, 0, iparams.length);
-        }
-        if (resident) {
-            reclaim();
-            for (int i = 0; i < arrays.length; i++) {
-                XPUDeviceBufferState st = e.slots[i];
-                st.setXPUBuffer(onDevice(arrays[i], s));
-                st.setLockBuffer(true);
-                st.setContents(true);
+        for (int i = 0; i < n; i++) {
+            Pending p = pending.get(i);
+            if (p.params != null && e.params[paramOf[i]] != p.params) {
+                System.arraycopy(p.params, 0, e.params[paramOf[i]], 0, p.params.length);
+            }
+            if (p.grid != null) {
+                // Set every execution: TornadoVM drops a local size the device cannot take (to null, with a warning).
+                e.grids[i].setGlobalWork(p.grid[0], p.grid[1], 1);
+                e.grids[i].setLocalWork(p.grid[2], p.grid[3], 1);
             }
         }
+        for (int j = 0; j < pendingArrays.size(); j++) {
+            XPUDeviceBufferState st = e.slots[j];
+            st.setXPUBuffer(resident(pendingArrays.get(j), true).state.getXPUBuffer());
+            st.setLockBuffer(true);
+            st.setContents(true);
+        }
+        clearPending();
         long t0 = System.nanoTime();
         TornadoExecutionResult result = e.plan.execute();
-        if (resident) {
-            xpu.sync(e.plan.getId());
-            for (Object o : outputs) {
-                Resident r = resident(o, true);
-                r.deviceCurrent = true;
-                r.hostCurrent = false;
+        long queue = e.plan.getId();
+        for (Object a : reads) {
+            if (a != null) {
+                download(queue, a);
             }
         }
-        long wall = System.nanoTime() - t0;
+        for (Object a : e.readAfter.keySet()) {
+            download(queue, a);
+        }
+        e.readAfter.clear();
+        for (Object a : reads) {
+            if (a != null) {
+                e.readAfter.put(a, Boolean.TRUE);
+            }
+        }
+        xpu.sync(queue);
+        lastFlushed = e;
+        account(e, statOp, result, System.nanoTime() - t0);
+    }
+
+    /** The slot of {@code v} among the distinct values so far (by content, same type and length), added if new; -1 for none. */
+    private static int valueSlot(Object v, List<Object> values) {
+        if (v == null) {
+            return -1;
+        }
+        for (int i = 0; i < values.size(); i++) {
+            Object w = values.get(i);
+            if (v instanceof float[] ? w instanceof float[] && Arrays.equals((float[]) v, (float[]) w)
+                    : w instanceof int[] && Arrays.equals((int[]) v, (int[]) w)) {
+                return i;
+            }
+        }
+        values.add(v);
+        return values.size() - 1;
+    }
+
+    /** Counts one execution of {@code e} (with its host wait) and its profiler figures under {@code op}. */
+    private void account(Entry e, String op, TornadoExecutionResult result, long wall) {
+        OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         counts.executions++;
         counts.launches += e.tasks;
         counts.syncs++;
@@ -680,6 +968,58 @@ final class GraphRunner implements AutoCloseable {
         s.bytesOut += out;
         // The plan keeps every execution's result; drop them so a long run does not accumulate them.
         dropResults(e.plan);
+    }
+
+    /** Staging mode: one plan per (operation, arrays, shape); every array uploaded before and outputs downloaded after. */
+    private void runStaged(Pending p) {
+        Key key = new Key(p.op, p.arrays, p.shape);
+        Entry e = cache.get(key);
+        if (e == null) {
+            float[] params = p.params != null ? p.params : new float[1];
+            int[] iparams = p.iparams != null ? p.iparams : new int[1];
+            TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
+            List<Object> every = new ArrayList<>(distinct(p.arrays));
+            if (p.params != null) {
+                every.add(params);
+            }
+            if (p.iparams != null) {
+                every.add(iparams);
+            }
+            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
+            List<String> ids = addTasks(g, p.tasks, 0);
+            g.transferToHost(DataTransferMode.EVERY_EXECUTION, p.outputs);
+            e = newEntry(g, new float[][] {params}, new int[][] {iparams}, p.tasks.length);
+            if (p.grid != null) {
+                e.grids = new WorkerGrid2D[] {new WorkerGrid2D(1, 1)};
+                e.plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + "." + ids.get(ids.size() - 1), e.grids[0]));
+            }
+            cache.put(key, e);
+            trim();
+        }
+        if (p.grid != null) {
+            e.grids[0].setGlobalWork(p.grid[0], p.grid[1], 1);
+            e.grids[0].setLocalWork(p.grid[2], p.grid[3], 1);
+        }
+        if (p.params != null && p.params != e.params[0]) {
+            System.arraycopy(p.params, 0, e.params[0], 0, p.params.length);
+        }
+        if (p.iparams != null && p.iparams != e.iparams[0]) {
+            System.arraycopy(p.iparams, 0, e.iparams[0], 0, p.iparams.length);
+        }
+        long t0 = System.nanoTime();
+        TornadoExecutionResult result = e.plan.execute();
+        account(e, p.op, result, System.nanoTime() - t0);
+    }
+
+    private static List<Object> distinct(Object[] arrays) {
+        Map<Object, Boolean> seen = new IdentityHashMap<>();
+        List<Object> out = new ArrayList<>();
+        for (Object a : arrays) {
+            if (seen.put(a, Boolean.TRUE) == null) {
+                out.add(a);
+            }
+        }
+        return out;
     }
 
     /**
@@ -715,88 +1055,139 @@ final class GraphRunner implements AutoCloseable {
         return reps % 2 == 1 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
     }
 
-    /** Resident mode: the shape plus, per array, its type, its length and which earlier slot it aliases. */
-    private static long[] signature(Object[] arrays, long[] shape) {
-        long[] k = Arrays.copyOf(shape, shape.length + 3 * arrays.length);
-        int j = shape.length;
-        for (int i = 0; i < arrays.length; i++) {
-            Object a = arrays[i];
-            k[j++] = a instanceof float[] ? 1 : a instanceof int[] ? 2 : a instanceof double[] ? 3 : 4;
-            k[j++] = a instanceof float[] ? ((float[]) a).length : a instanceof int[] ? ((int[]) a).length
-                    : a instanceof double[] ? ((double[]) a).length : -1;
-            int alias = i;
-            for (int m = 0; m < i; m++) {
-                if (arrays[m] == a) {
-                    alias = m;
-                    break;
-                }
-            }
-            k[j++] = alias;
+    /**
+     * The plan of the pending segment: the first segment's arrays are the plan's placeholders, bound to the canonical
+     * buffers of each execution's arrays; {@code FIRST_EXECUTION} with the buffers bound and marked as holding
+     * content, outputs {@code UNDER_DEMAND}, so the execution moves no array data; per-call floats
+     * {@code EVERY_EXECUTION} and per-call ints (offsets and sizes, part of the signature) {@code FIRST_EXECUTION},
+     * one array per distinct value (the tasks of later occurrences are pointed at it).
+     */
+    private Entry buildSegment(int[] paramOf, int[] iparamOf, List<Object> fvals, List<Object> ivals) {
+        TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
+        float[][] params = new float[fvals.size()][];
+        int[][] iparams = new int[ivals.size()][];
+        for (int i = 0; i < params.length; i++) {
+            params[i] = (float[]) fvals.get(i);
         }
-        return k;
+        for (int i = 0; i < iparams.length; i++) {
+            iparams[i] = (int[]) ivals.get(i);
+        }
+        if (params.length > 0) {
+            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, (Object[]) params);
+        }
+        if (iparams.length > 0) {
+            g.transferToDevice(DataTransferMode.FIRST_EXECUTION, (Object[]) iparams);
+        }
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, pendingArrays.toArray());
+        int tasks = 0;
+        List<String> gridded = new ArrayList<>();
+        int[] griddedOp = new int[pending.size()];
+        for (int i = 0; i < pending.size(); i++) {
+            Pending p = pending.get(i);
+            for (TaskPackage t : p.tasks) {
+                share(t, p.params, paramOf[i] < 0 ? null : params[paramOf[i]]);
+                share(t, p.iparams, iparamOf[i] < 0 ? null : iparams[iparamOf[i]]);
+            }
+            List<String> ids = addTasks(g, p.tasks, tasks);
+            tasks += p.tasks.length;
+            if (p.grid != null) {
+                griddedOp[gridded.size()] = i;
+                gridded.add(ids.get(ids.size() - 1));
+            }
+        }
+        List<Object> outputs = new ArrayList<>(pendingWrites.keySet());
+        if (!outputs.isEmpty()) {
+            g.transferToHost(DataTransferMode.UNDER_DEMAND, outputs.toArray());
+        }
+        Entry e = newEntry(g, params, iparams, tasks);
+        if (!gridded.isEmpty()) {
+            e.grids = new WorkerGrid2D[pending.size()];
+            GridScheduler gs = new GridScheduler();
+            for (int k = 0; k < gridded.size(); k++) {
+                WorkerGrid2D w = new WorkerGrid2D(1, 1);
+                e.grids[griddedOp[k]] = w;
+                gs.addWorkerGrid(g.getTaskGraphName() + "." + gridded.get(k), w);
+            }
+            e.plan.withGridScheduler(gs);
+        }
+        TornadoExecutionContext ctx = context(e.plan);
+        e.slots = new XPUDeviceBufferState[pendingArrays.size()];
+        for (int j = 0; j < e.slots.length; j++) {
+            e.slots[j] = ctx.getLocalStateObject(pendingArrays.get(j), Access.READ_WRITE).getDataObjectState().getDeviceBufferState(device);
+        }
+        return e;
     }
 
-    private Entry build(Object[] arrays, Object[] outputs, float[] callParams, int[] callIParams, boolean gridded,
-                        TaskPackage[] tasks) {
-        // The call's per-call arrays become the plan's own (the tasks were built with them).
-        float[] params = callParams != null ? callParams : new float[1];
-        int[] iparams = callIParams != null ? callIParams : new int[1];
-        TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
-        List<Object> every = new ArrayList<>();
-        if (callParams != null) {
-            every.add(params);
+    /** Points the task's arguments that are {@code own} (its operation's per-call array) at the shared array. */
+    private static void share(TaskPackage t, Object own, Object shared) {
+        if (own == null || shared == null || own == shared) {
+            return;
         }
-        if (callIParams != null) {
-            every.add(iparams);
-        }
-        // Distinct arrays (an array passed twice is one object of the graph).
-        Map<Object, Boolean> seen = new IdentityHashMap<>();
-        List<Object> distinct = new ArrayList<>();
-        for (Object a : arrays) {
-            if (seen.put(a, Boolean.TRUE) == null) {
-                distinct.add(a);
+        Object[] args = t.getTaskParameters();
+        for (int i = 1; i < args.length; i++) {
+            if (args[i] == own) {
+                args[i] = shared;
             }
         }
-        if (resident) {
-            // The first call's arrays are the plan's placeholders: bound to the canonical buffers of each call's arrays.
-            if (!every.isEmpty()) {
-                g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
-            }
-            g.transferToDevice(DataTransferMode.FIRST_EXECUTION, distinct.toArray());
-            addTasks(g, tasks);
-            if (outputs.length > 0) {
-                g.transferToHost(DataTransferMode.UNDER_DEMAND, outputs);
-            }
-        } else {
-            every.addAll(0, distinct);
-            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
-            addTasks(g, tasks);
-            g.transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
-        }
+    }
+
+    private TornadoExecutionPlan plan(TaskGraph g) {
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot());
         plan.withDevice(device);
         plan.withProfiler(ProfilerMode.SILENT);
         if (threadInfo) {
             plan.withThreadInfo();
         }
-        Entry e = new Entry(plan, params, iparams, tasks.length);
-        if (gridded) {
-            e.grid = new WorkerGrid2D(1, 1);
-            plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + ".t", e.grid));
-        }
-        if (resident) {
-            TornadoExecutionContext ctx = context(plan);
-            e.slots = new XPUDeviceBufferState[arrays.length];
-            for (int i = 0; i < arrays.length; i++) {
-                e.slots[i] = ctx.getLocalStateObject(arrays[i], Access.READ_WRITE).getDataObjectState().getDeviceBufferState(device);
-            }
-        }
-        return e;
+        return plan;
     }
 
-    private static void addTasks(TaskGraph g, TaskPackage[] tasks) {
+    private Entry newEntry(TaskGraph g, float[][] params, int[][] iparams, int tasks) {
+        return new Entry(plan(g), params, iparams, tasks);
+    }
+
+    /**
+     * Adds the tasks under the ids t{first}, t{first+1}, ... (task ids must be unique in a graph, and an operation's
+     * packages all say "t" or their own short names) and returns those ids.
+     */
+    private static List<String> addTasks(TaskGraph g, TaskPackage[] tasks, int first) {
+        List<String> ids = new ArrayList<>();
         for (TaskPackage t : tasks) {
-            g.addTask(t);
+            String id = "t" + (first + ids.size());
+            g.addTask(renamed(t, id));
+            ids.add(id);
+        }
+        return ids;
+    }
+
+    /** The same task (method and arguments) under another id. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static TaskPackage renamed(TaskPackage t, String id) {
+        Object[] a = t.getTaskParameters();
+        Object c = a[0];
+        switch (t.getTaskType()) {
+            case 1: return new TaskPackage(id, (TornadoFunctions.Task1) c, a[1]);
+            case 2: return new TaskPackage(id, (TornadoFunctions.Task2) c, a[1], a[2]);
+            case 3: return new TaskPackage(id, (TornadoFunctions.Task3) c, a[1], a[2], a[3]);
+            case 4: return new TaskPackage(id, (TornadoFunctions.Task4) c, a[1], a[2], a[3], a[4]);
+            case 5: return new TaskPackage(id, (TornadoFunctions.Task5) c, a[1], a[2], a[3], a[4], a[5]);
+            case 6: return new TaskPackage(id, (TornadoFunctions.Task6) c, a[1], a[2], a[3], a[4], a[5], a[6]);
+            case 7: return new TaskPackage(id, (TornadoFunctions.Task7) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+            case 8: return new TaskPackage(id, (TornadoFunctions.Task8) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+            case 9: return new TaskPackage(id, (TornadoFunctions.Task9) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+            case 10: return new TaskPackage(id, (TornadoFunctions.Task10) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10]);
+            case 11: return new TaskPackage(id, (TornadoFunctions.Task11) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10], a[11]);
+            case 12: return new TaskPackage(id, (TornadoFunctions.Task12) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10], a[11], a[12]);
+            case 13: return new TaskPackage(id, (TornadoFunctions.Task13) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10], a[11], a[12], a[13]);
+            case 14: return new TaskPackage(id, (TornadoFunctions.Task14) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10], a[11], a[12], a[13], a[14]);
+            case 15: return new TaskPackage(id, (TornadoFunctions.Task15) c, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                    a[10], a[11], a[12], a[13], a[14], a[15]);
+            default:
+                throw new IllegalArgumentException("tornado: a task with " + t.getTaskType() + " arguments (TornadoVM 5.2 takes at most 15)");
         }
     }
 
@@ -869,6 +1260,9 @@ final class GraphRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        // Pending operations are dropped: what the program still wanted it read with toHost, which runs them.
+        clearPending();
+        lastFlushed = null;
         for (Entry e : cache.values()) {
             closeQuietly(e);
         }

@@ -38,4 +38,24 @@ public final class ScalarTasks {
     public static void crossEntropyBackward(float[] logits, int[] targets, float[] lse, float[] dLogits, int T, int V, float[] s) {
         LossKernels.crossEntropyBackward(logits, targets, lse, dLogits, T, V, s[0]);
     }
+
+    /** acc[0] = (first ? 0 : acc[0]) + Σ partials[0..chunks), in double in index order (one thread). */
+    public static void accumulate(double[] partials, int chunks, double[] acc, int first) {
+        double s = 0.0;
+        for (int c = 0; c < chunks; c++) {
+            s += partials[c];
+        }
+        acc[0] = first == 1 ? s : acc[0] + s;
+    }
+
+    /**
+     * The clipping coefficient of a global norm (one thread): norm[0] = √acc[0]; coef[0] = maxNorm/norm[0] when
+     * maxNorm = m[0] > 0 and norm[0] > maxNorm, else 1 (scaling by 1 changes no gradient).
+     */
+    public static void clipCoefficient(double[] acc, float[] m, double[] norm, float[] coef) {
+        double n = Math.sqrt(acc[0]);
+        norm[0] = n;
+        float maxNorm = m[0];
+        coef[0] = maxNorm > 0 && n > maxNorm ? (float) (maxNorm / n) : 1f;
+    }
 }

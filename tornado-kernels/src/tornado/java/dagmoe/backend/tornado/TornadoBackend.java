@@ -80,6 +80,20 @@ public class TornadoBackend extends JavaBackend {
     public static final String TILED_PROPERTY = "dagmoe.tornado.tiled";
     /** System property with the number of cached plans (default 4096). */
     public static final String MAX_PLANS_PROPERTY = "dagmoe.tornado.maxPlans";
+    /**
+     * System property: "false" runs every operation as its own plan execution (the per-operation resident design);
+     * default "true" (resident mode only): the step graph, operations recorded and run as one execution per segment
+     * between sync points ({@link GraphRunner#flush}).
+     */
+    public static final String STEP_GRAPH_PROPERTY = "dagmoe.tornado.stepGraph";
+    /** TornadoVM's option with the bytecode buffer size of a graph (default 4096 bytes in 5.2, TornadoVM #1004). */
+    public static final String BYTECODE_PROPERTY = "tornado.tvm.maxbytecodesize";
+    /**
+     * Bytecode bytes allowed per task of a segment when sizing segments from {@value #BYTECODE_PROPERTY}: a launch
+     * with its arguments and dependency list plus its share of the allocations, transfers and barriers (measured:
+     * well under this on the models here; the segment test runs a full segment of single-argument tasks).
+     */
+    static final int BYTECODE_BYTES_PER_TASK = 256;
 
     /** How to enable this backend: printed whenever it cannot start. */
     public static final String HOW_TO_ENABLE = "install a TornadoVM SDK (see TornadoVM's installation documentation), set "
@@ -120,7 +134,8 @@ public class TornadoBackend extends JavaBackend {
                         + "=true for staging mode; " + HOW_TO_ENABLE);
             }
         }
-        this.runner = new GraphRunner(device, Integer.getInteger(MAX_PLANS_PROPERTY, 4096), resident);
+        this.runner = new GraphRunner(device, Integer.getInteger(MAX_PLANS_PROPERTY, 4096), resident,
+                !"false".equalsIgnoreCase(System.getProperty(STEP_GRAPH_PROPERTY, "true").trim()), maxSegmentTasks());
         String t = System.getProperty(TILED_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
         switch (t) {
             case "true":
@@ -137,6 +152,22 @@ public class TornadoBackend extends JavaBackend {
                 runner.close();
                 throw new IllegalArgumentException("-D" + TILED_PROPERTY + " = " + t + ": must be true, false or auto");
         }
+    }
+
+    /**
+     * Tasks per step-graph segment: what the graph bytecode buffer ({@value #BYTECODE_PROPERTY}, 4096 bytes unless
+     * raised; ./dagmoe and the Maven profile raise it) holds at {@value #BYTECODE_BYTES_PER_TASK} bytes a task. A
+     * graph that overflows the buffer fails to build, and with TornadoVM's bailout on (its default) the failure is
+     * swallowed and its kernels do not run (#1004): so segments never get near it.
+     */
+    static int maxSegmentTasks() {
+        int bytes = 4096;
+        try {
+            bytes = Integer.parseInt(System.getProperty(BYTECODE_PROPERTY, "4096").trim());
+        } catch (NumberFormatException e) {
+            // TornadoVM itself fails on such a value; keep the default here
+        }
+        return Math.max(1, bytes / BYTECODE_BYTES_PER_TASK - 1);
     }
 
     /** True when the matrix products run as the tiled KernelContext kernel ({@value #TILED_PROPERTY}). */
@@ -201,7 +232,23 @@ public class TornadoBackend extends JavaBackend {
         return runner.deviceDescription();
     }
 
-    /** True in device-resident mode, false in staging mode. */
+    /** True in step-graph mode ({@value #STEP_GRAPH_PROPERTY}): operations recorded, run as one execution per segment. */
+    @Override
+    public boolean defersReads() {
+        return runner.stepGraph();
+    }
+
+    /** Runs the recorded operations now (step-graph mode; otherwise nothing is pending). */
+    public void barrier() {
+        runner.barrier();
+    }
+
+    /** Operations recorded and not yet run (step-graph mode). */
+    public int pendingOperations() {
+        return runner.pendingOperations();
+    }
+
+    /** True in device-resident mode (the default, also under the step graph), false in staging mode. */
     public boolean resident() {
         return resident;
     }
@@ -577,6 +624,50 @@ public class TornadoBackend extends JavaBackend {
     }
 
     /**
+     * On the device, so the step needs no host read of the norm: per gradient its partial sums of
+     * squares (the portable kernel) added in order into one double ({@link ScalarTasks#accumulate}, the order of
+     * {@link dagmoe.backend.Backend#clipGlobalNorm}'s default), the norm and the coefficient from it
+     * ({@link ScalarTasks#clipCoefficient}), then every gradient scaled by the coefficient (by 1 when not clipping).
+     * {@code maxNorm} travels as a per-call value, so a changed bound does not recompile.
+     */
+    @Override
+    public void clipGlobalNorm(float[][] grads, int[] sizes, float maxNorm, double[] norm) {
+        String op = "clipGlobalNorm";
+        if (grads.length != sizes.length) {
+            throw new IllegalArgumentException(op + ": " + grads.length + " gradients but " + sizes.length + " sizes");
+        }
+        if (norm == null || norm.length < 1) {
+            throw new IllegalArgumentException(op + ": norm must hold 1 element");
+        }
+        for (int i = 0; i < grads.length; i++) {
+            Shapes.vectors(op, sizes[i], "grads[" + i + "]", grads[i], null, null);
+        }
+        double[] acc = workspace(op + ":acc", () -> new double[1]);
+        float[] coef = workspace(op + ":coef", () -> new float[1]);
+        int first = 1;
+        for (int i = 0; i < grads.length; i++) {
+            int n = sizes[i];
+            if (n > 0) {
+                int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
+                double[] partials = temp(workspace(op + ":partials:" + chunks, () -> new double[chunks]));
+                run("sumSquaresInto", shape(n, REDUCE_CHUNK, first),
+                        createPackage("t", ElementwiseKernels::sumSquaresPartials, in(grads[i]), n, REDUCE_CHUNK, partials),
+                        createPackage("t", ScalarTasks::accumulate, partials, chunks, temp(acc), first));
+                first = 0;
+            }
+        }
+        if (first == 1) {
+            run("sumSquaresInto", shape(0, 0, 1), createPackage("t", ScalarTasks::accumulate, temp(acc), 0, acc, 1)); // a norm of 0
+        }
+        run(op, shape(), createPackage("t", ScalarTasks::clipCoefficient, temp(acc), params(maxNorm), temp(norm), temp(coef)));
+        for (int i = 0; i < grads.length; i++) {
+            if (sizes[i] > 0) {
+                run("scaleBy", shape(sizes[i]), createPackage("t", ScalarTasks::scale, inout(grads[i], sizes[i]), sizes[i], in(coef)));
+            }
+        }
+    }
+
+    /**
      * On the host, after downloading x: on TornadoVM 5.2.0 / PoCL the portable kernel's NaN test
      * {@code !(|x| <= MAX_VALUE)} came back false for a NaN (the device compiler treats the comparison as
      * ordered), which would hide a diverged step.
@@ -637,41 +728,42 @@ public class TornadoBackend extends JavaBackend {
 
     // ---------------------------------------------------------------- activations
 
+    /**
+     * An operation over n elements of each array: every array checked to hold n ({@code names}, {@code arrays} in
+     * the same order), then, when n > 0, the task that {@code task} builds (after the checks) runs.
+     */
+    private void elementwise(String op, int n, String[] names, float[][] arrays, java.util.function.Supplier<TaskPackage> task) {
+        for (int i = 0; i < names.length; i++) {
+            Shapes.vectors(op, n, names[i], arrays[i], null, null);
+        }
+        if (n > 0) {
+            run(op, shape(n), task.get());
+        }
+    }
+
     @Override
     public void swigluForward(float[] gate, float[] up, float[] out, int n) {
-        Shapes.vectors("swigluForward", n, "gate", gate, "up", up);
-        Shapes.vectors("swigluForward", n, "out", out, null, null);
-        if (n > 0) {
-            run("swigluForward", shape(n), createPackage("t", ActivationKernels::swigluForward, in(gate), in(up), out(out, n), n));
-        }
+        elementwise("swigluForward", n, new String[] {"gate", "up", "out"}, new float[][] {gate, up, out},
+                () -> createPackage("t", ActivationKernels::swigluForward, in(gate), in(up), out(out, n), n));
     }
 
     @Override
     public void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int n) {
-        Shapes.vectors("swigluBackward", n, "gate", gate, "up", up);
-        Shapes.vectors("swigluBackward", n, "dOut", dOut, "dGate", dGate);
-        Shapes.vectors("swigluBackward", n, "dUp", dUp, null, null);
-        if (n > 0) {
-            run("swigluBackward", shape(n), createPackage("t", ActivationKernels::swigluBackward, in(gate), in(up), in(dOut),
-                    inout(dGate, n), inout(dUp, n), n));
-        }
+        elementwise("swigluBackward", n, new String[] {"gate", "up", "dOut", "dGate", "dUp"},
+                new float[][] {gate, up, dOut, dGate, dUp}, () -> createPackage("t", ActivationKernels::swigluBackward, in(gate),
+                        in(up), in(dOut), inout(dGate, n), inout(dUp, n), n));
     }
 
     @Override
     public void geluForward(float[] x, float[] y, int n) {
-        Shapes.vectors("geluForward", n, "x", x, "y", y);
-        if (n > 0) {
-            run("geluForward", shape(n), createPackage("t", ActivationKernels::geluForward, in(x), out(y, n), n));
-        }
+        elementwise("geluForward", n, new String[] {"x", "y"}, new float[][] {x, y},
+                () -> createPackage("t", ActivationKernels::geluForward, in(x), out(y, n), n));
     }
 
     @Override
     public void geluBackward(float[] x, float[] dy, float[] dx, int n) {
-        Shapes.vectors("geluBackward", n, "x", x, "dy", dy);
-        Shapes.vectors("geluBackward", n, "dx", dx, null, null);
-        if (n > 0) {
-            run("geluBackward", shape(n), createPackage("t", ActivationKernels::geluBackward, in(x), in(dy), inout(dx, n), n));
-        }
+        elementwise("geluBackward", n, new String[] {"x", "dy", "dx"}, new float[][] {x, dy, dx},
+                () -> createPackage("t", ActivationKernels::geluBackward, in(x), in(dy), inout(dx, n), n));
     }
 
     // ---------------------------------------------------------------- rotary position embedding
