@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,21 +39,11 @@ class StepGraphTest {
     }
 
     static float[] rnd(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return x;
+        return TornadoBackendTest.rnd(n, seed);
     }
 
-    static void close(float[] expected, float[] actual, float tol, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        for (int i = 0; i < expected.length; i++) {
-            if (!(Math.abs(expected[i] - actual[i]) <= tol * (1 + Math.abs(expected[i])))) {
-                throw new AssertionError(what + "[" + i + "]: java " + expected[i] + ", tornado " + actual[i]);
-            }
-        }
+    static void close(float[] expected, float[] actual, String what) {
+        TornadoBackendTest.close(expected, actual, what);
     }
 
     /**
@@ -130,7 +119,7 @@ class StepGraphTest {
             }
             tornado.toHost(b[0], b[1], b[2]);
             for (int i = 0; i < 3; i++) {
-                close(a[i], b[i], 1e-5f, "round " + round + " array " + i);
+                close(a[i], b[i], "round " + round + " array " + i);
             }
         }
     }
@@ -155,7 +144,7 @@ class StepGraphTest {
             // TornadoVM compiles Math.sqrt of a double to a single-precision square root here (seen on PoCL)
             assertEquals(na[0], nb[0], 1e-6 * na[0], "norm, maxNorm " + maxNorm);
             for (int i = 0; i < sizes.length; i++) {
-                close(ga[i], gb[i], 1e-6f, "grad " + i + ", maxNorm " + maxNorm);
+                close(ga[i], gb[i], "grad " + i + ", maxNorm " + maxNorm);
             }
         }
     }

@@ -123,10 +123,13 @@ class TiledMatmulTest {
                 plansAfterFirst = tornado.cachedPlans();
             }
         }
-        // Sizes, offsets and the accumulate flag are run-time values: one plan per kind for all of the above.
-        assertEquals(plansAfterFirst, tornado.cachedPlans(), "a new shape or offset must not compile a new tiled plan");
-        assertTrue(plansAfterFirst - plansBefore <= 3, "one plan per kind for arrays of one length: "
-                + (plansAfterFirst - plansBefore));
+        // Sizes, offsets and the accumulate flag are run-time values: one plan per kind for all of the above
+        // (the step graph keys its segment plans by them too: they are fixed within a training step).
+        if (!tornado.defersReads()) {
+            assertEquals(plansAfterFirst, tornado.cachedPlans(), "a new shape or offset must not compile a new tiled plan");
+            assertTrue(plansAfterFirst - plansBefore <= 3, "one plan per kind for arrays of one length: "
+                    + (plansAfterFirst - plansBefore));
+        }
     }
 
     @Test
@@ -171,6 +174,7 @@ class TiledMatmulTest {
                 tornado.matmulABt(a, 0, b, 0, c, 0, m, n, k, false); // global [16, 32]
                 tornado.matmul(a, 0, b, 0, c, 0, m, n, k, false); // global [16, 32]
                 tornado.matmulAtB(a, 0, b, 0, c, 0, 257, 33, 1, false); // global [32, 144]
+                tornado.barrier(); // step graph: the three run here, one segment with a work grid per task
             } finally {
                 tornado.setThreadInfo(false);
             }

@@ -59,6 +59,22 @@ import uk.ac.manchester.tornado.runtime.tasks.TornadoTaskGraph;
  * {@link #ACCESS_OPTIONS} (added by ./dagmoe and the Maven profile) cover an SDK that does not, and
  * {@link #checkAccess()} names them when access is missing.
  *
+ * <h2>Step-graph mode (default in resident mode)</h2>
+ * Operations are recorded, not run: each one's tasks, arrays and per-call values join a pending segment, which runs
+ * as ONE execution of one plan at a sync point ({@link #toHost} of an array a pending task writes, {@link #hostWrote}
+ * of an array a pending task uses, {@link #barrier}), or when it is full: TornadoVM 5.2 caps a graph at 8192 bytes
+ * of task code and 1024 graph nodes and its bytecode at {@code tornado.tvm.maxbytecodesize} (see {@link #fits}). The
+ * segment's plan is cached by its signature ({@link #flush}); its arrays are bound to their canonical buffers as
+ * above, so within the graph TornadoVM keeps the dataflow on the device and across segments the buffers are shared.
+ * <p>Why the buffer binding stays reflective: TornadoVM's public API shares device buffers only between graphs of
+ * ONE execution plan ({@code persistOnDevice}/{@code consumeFromDevice}), and 5.2 links a consumer only to the graph
+ * executed immediately before it (#996); there is no public call that binds a plan's argument to a device buffer
+ * that another plan (or no plan) owns, nor one that updates a cached plan's objects. The segments of a step differ
+ * (forward, backward, the optimizer, evaluation) and run in data-dependent order, and every graph of a plan is
+ * waited for by {@code TaskGraph.execute} anyway, so one plan holding all segments would not save a wait but would
+ * need every consumer to follow its producer directly. The missing public call: "bind this plan's argument object
+ * to this device buffer" (what {@code TornadoTaskGraph.updatePersistedObjectState} does internally).
+ *
  * <h2>Staging mode</h2>
  * Every array of an operation is uploaded before and every output downloaded after each execution
  * ({@code EVERY_EXECUTION}); the host arrays stay the single source of truth (the first design, kept for
@@ -824,8 +840,9 @@ final class GraphRunner implements AutoCloseable {
      * name, shape, the slots of its arrays, the sharing of its per-call values): every distinct array of the segment
      * is one object of the graph, bound to its canonical device buffer, so TornadoVM keeps the dataflow between the
      * tasks on the device and a segment moves no array data. Per-call values travel in one small array per distinct
-     * value ({@code EVERY_EXECUTION}). After the execution, {@code reads} and the arrays the host read after this
-     * plan's previous execution are downloaded on the plan's queue, and the host waits once.
+     * value ({@code EVERY_EXECUTION}). After the execution (which TornadoVM ends with a wait for the plan's queue),
+     * {@code reads} and the arrays the host read after this plan's previous execution are downloaded on the plan's
+     * queue before one more wait.
      */
     private void flush(Object[] reads) {
         if (pending.isEmpty()) {
@@ -901,13 +918,14 @@ final class GraphRunner implements AutoCloseable {
         long t0 = System.nanoTime();
         TornadoExecutionResult result = e.plan.execute();
         long queue = e.plan.getId();
+        int downloads = 0;
         for (Object a : reads) {
             if (a != null) {
-                download(queue, a);
+                downloads += download(queue, a);
             }
         }
         for (Object a : e.readAfter.keySet()) {
-            download(queue, a);
+            downloads += download(queue, a);
         }
         e.readAfter.clear();
         for (Object a : reads) {
@@ -916,6 +934,10 @@ final class GraphRunner implements AutoCloseable {
             }
         }
         xpu.sync(queue);
+        if (downloads > 0) {
+            // TornadoVM's execute() already waited for the graph (TaskGraph.execute: waitOn): the downloads are a second wait
+            counts.syncs++;
+        }
         lastFlushed = e;
         account(e, statOp, result, System.nanoTime() - t0);
     }

@@ -57,6 +57,9 @@ import static uk.ac.manchester.tornado.api.common.TaskPackage.createPackage;
  *   <li>Tiled matrix products ({@value #TILED_PROPERTY}; default on GPU devices only): the products run as the
  *       local-memory KernelContext kernels of {@link TiledMatmulKernels} on an explicit work grid, with sizes and
  *       offsets read at run time, so slices are multiplied in place (no padding, one plan per array lengths).</li>
+ *   <li>Step graph ({@value #STEP_GRAPH_PROPERTY}, default in resident mode): operations are recorded and run at the
+ *       sync points as one plan execution per segment ({@link GraphRunner}); {@link #defersReads()} tells callers to
+ *       read a step's results together at its end, and {@link #clipGlobalNorm} clips on the device.</li>
  *   <li>Timing: TornadoVM's profiler (SILENT mode) splits every execution into compile (first execution of
  *       a plan), host-to-device, kernel and device-to-host time: {@link #profile()}.</li>
  * </ul>
@@ -579,34 +582,26 @@ public class TornadoBackend extends JavaBackend {
 
     @Override
     public void fill(float[] x, int n, float value) {
-        Shapes.vectors("fill", n, "x", x, null, null);
-        if (n > 0) {
-            run("fill", shape(n), createPackage("t", ScalarTasks::fill, out(x, n), n, params(value)));
-        }
+        elementwise("fill", n, new String[] {"x"}, new float[][] {x},
+                () -> createPackage("t", ScalarTasks::fill, out(x, n), n, params(value)));
     }
 
     @Override
     public void copy(float[] src, float[] dst, int n) {
-        Shapes.vectors("copy", n, "src", src, "dst", dst);
-        if (n > 0) {
-            run("copy", shape(n), createPackage("t", ElementwiseKernels::copy, in(src), out(dst, n), n));
-        }
+        elementwise("copy", n, new String[] {"src", "dst"}, new float[][] {src, dst},
+                () -> createPackage("t", ElementwiseKernels::copy, in(src), out(dst, n), n));
     }
 
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
-        Shapes.vectors("axpy", n, "x", x, "y", y);
-        if (n > 0) {
-            run("axpy", shape(n), createPackage("t", ScalarTasks::axpy, params(alpha), in(x), inout(y, n), n));
-        }
+        elementwise("axpy", n, new String[] {"x", "y"}, new float[][] {x, y},
+                () -> createPackage("t", ScalarTasks::axpy, params(alpha), in(x), inout(y, n), n));
     }
 
     @Override
     public void scale(float[] x, int n, float alpha) {
-        Shapes.vectors("scale", n, "x", x, null, null);
-        if (n > 0) {
-            run("scale", shape(n), createPackage("t", ScalarTasks::scale, inout(x, n), n, params(alpha)));
-        }
+        elementwise("scale", n, new String[] {"x"}, new float[][] {x},
+                () -> createPackage("t", ScalarTasks::scale, inout(x, n), n, params(alpha)));
     }
 
     @Override
