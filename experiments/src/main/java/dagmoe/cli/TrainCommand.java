@@ -175,6 +175,19 @@ public final class TrainCommand implements Callable<Integer> {
         return diff;
     }
 
+    /**
+     * Refuses, before anything is written, a run folder that holds a finished or started run of another config:
+     * {@code dir} holds a run of another config (the keys that differ): use another {@code option}; nothing was written.
+     */
+    static void refuseOtherConfig(Path dir, RunConfig cfg, String option) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) return;
+        List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
+        if (!diff.isEmpty()) {
+            throw new CliSupport.BadInput(dir + " holds a run of another config (" + String.join(", ", diff)
+                    + "): use another " + option + "; nothing was written");
+        }
+    }
+
     static RunConfig savedConfig(Path run, List<String> sets) {
         Path file = run.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");
