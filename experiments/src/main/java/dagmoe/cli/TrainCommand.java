@@ -176,8 +176,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * Refuses, before anything is written, a run folder that holds a finished or started run of another config:
-     * {@code dir} holds a run of another config (the keys that differ): use another {@code option}; nothing was written.
+     * Refuses a run folder that already holds a run of another config (compare, suite and study check every folder
+     * of their plan before anything is written): one message naming the keys that differ and the option
+     * ({@code option}) that chooses another folder.
      */
     static void refuseOtherConfig(Path dir, RunConfig cfg, String option) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) return;
