@@ -21,7 +21,10 @@ import java.util.concurrent.Callable;
  * (with how that peak was derived). More suites plug in through {@link #runSuite}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmark kernels on the java and cpu backends (median ms, GFLOP/s, share of fp32 peak).")
+        description = "Benchmark kernels on the java and cpu backends (median ms, GFLOP/s, share of fp32 peak).",
+        footer = {"", "--device: the tornado backend's device.",
+                "With --config, --devices also times the training step over those devices at once against each alone",
+                "(--device-weights: the share of the batch per device)."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--suite", defaultValue = "kernels", description = "Suite to run: kernels, or aggregators (step time of every"
@@ -51,14 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
             + " training step per backend, written to --out (configs/bench-kernels.json, configs/bench-step.json); or the config for --peer.")
     Path config;
 
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device for the tornado backend (see 'dagmoe devices'; overrides backend.device).")
-    String device;
-
-    @Option(names = "--devices", paramLabel = "B:D,B:D,...", description = "with --config: also the training step over these TornadoVM devices at once (backend.devices) against each alone")
-    String devices;
-
-    @Option(names = "--device-weights", paramLabel = "W,W,...", description = "with --devices: the share of the batch per device (backend.device_weights)")
-    String deviceWeights;
+    @Mixin
+    DeviceOptions devices = new DeviceOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder of --config (bench.json, bench.md, bench.png; default runs/bench-<config name>, or runs/<config name> when it starts with bench).")
     Path out;
@@ -137,7 +134,7 @@ public final class BenchCommand implements Callable<Integer> {
         // with --config: that config's model (e.g. configs/peer-fine.json) with each aggregator
         if (config != null) dagmoe.bench.AggregatorOverhead.setBase(dagmoe.config.RunConfig.load(config, sets).model());
         dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2",
-                device == null ? "" : device});
+                devices.device == null ? "" : devices.device});
         return 0;
     }
 
@@ -148,9 +145,7 @@ public final class BenchCommand implements Callable<Integer> {
         o.sets = sets;
         o.backends = kernel.backends;
         o.threads = threads;
-        o.device = device;
         o.devices = devices;
-        o.deviceWeights = deviceWeights;
         o.outDir = this.out;
         o.json = json;
         o.fmaUnits = fmaUnits;
@@ -186,7 +181,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     List<BenchRow> runKernels(int cores, MachinePeak peak, PrintStream out) {
         kernel.threads = cores;
-        kernel.device = device;
+        kernel.device = devices.device;
         return KernelBench.run(kernel, peak, out);
     }
 }

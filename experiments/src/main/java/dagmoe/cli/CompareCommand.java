@@ -31,19 +31,11 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "compare config (a training config plus a \"compare\" section)")
     Path config;
 
-    @Option(names = "--seeds", paramLabel = "N", description = "seeds per variant (overrides compare.seeds): train.seed, train.seed+1, ...")
-    Integer seeds;
-
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default runs/<config name>)")
     Path out;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a base config key for every variant (repeatable)")
-    List<String> sets = new ArrayList<>();
-
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
-    @Mixin Distributed.Options cluster = new Distributed.Options();
+    CompareOptions options = new CompareOptions();
 
     /** One run of the plan. */
     record PlannedRun(String variant, long seed, RunConfig config, Path dir) {}
@@ -52,10 +44,7 @@ public final class CompareCommand implements Callable<Integer> {
     public Integer call() {
         return CliSupport.guard(() -> {
             long t0 = System.nanoTime();
-            List<String> all = new ArrayList<>(sets);
-            backendOptions.addTo(all);
-            if (seeds != null) all.add("compare.seeds=" + seeds);
-            RunConfig cfg = RunConfig.load(config, all);
+            RunConfig cfg = RunConfig.load(config, options.list());
             if (cfg.compare().variants().isEmpty()) {
                 throw new CliSupport.BadInput(config + ": no compare.variants: this is a training config (use dagmoe train)");
             }
@@ -63,17 +52,9 @@ public final class CompareCommand implements Callable<Integer> {
             List<PlannedRun> plan = plan(cfg, dir);
 
             // Refuse before training anything if a finished run in this folder came from another config.
-            for (PlannedRun p : plan) {
-                if (Files.isRegularFile(p.dir().resolve("config.json"))) {
-                    List<String> diff = TrainCommand.configDiff(TrainCommand.savedConfig(p.dir(), List.of()), p.config());
-                    if (!diff.isEmpty()) {
-                        throw new CliSupport.BadInput(p.dir() + " holds a run of another config (" + String.join(", ", diff)
-                                + "): use another --out; nothing was written");
-                    }
-                }
-            }
+            for (PlannedRun p : plan) TrainCommand.refuseOtherConfig(p.dir(), p.config(), "--out");
             try (LockedFolder folder = LockedFolder.open(dir)) { // one compare per output folder
-                return runPlan(cfg, dir, plan, t0, cluster);
+                return runPlan(cfg, dir, plan, t0, options.cluster);
             }
         });
     }

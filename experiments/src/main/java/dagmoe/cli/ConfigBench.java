@@ -35,9 +35,7 @@ final class ConfigBench {
         List<String> sets = List.of();
         List<String> backends = List.of("java", "cpu");
         Integer threads;
-        String device;
-        String devices;        // several tornado devices: the step over them against each alone (DevicesBench)
-        String deviceWeights;
+        DeviceOptions devices = new DeviceOptions(); // --devices: the step over them against each alone (DevicesBench)
         Path outDir;
         Path json;
         int fmaUnits = 2;
@@ -46,15 +44,15 @@ final class ConfigBench {
 
     static int run(Options o, PrintStream out) throws IOException {
         List<String> sets = new ArrayList<>(o.sets);
-        if (o.devices != null) {
-            sets.add("backend.devices=" + o.devices);
+        if (o.devices.devices != null) {
+            sets.add("backend.devices=" + o.devices.devices);
             sets.add("backend.name=tornado");
         }
-        if (o.deviceWeights != null) sets.add("backend.device_weights=" + o.deviceWeights);
+        if (o.devices.weights != null) sets.add("backend.device_weights=" + o.devices.weights);
         BenchConfig bc = BenchConfig.load(o.config, sets);
         RunConfig cfg = bc.run();
         int threads = o.threads != null ? o.threads : cfg.backend().threads();
-        String device = o.device != null ? o.device : cfg.backend().device();
+        String device = o.devices.device != null ? o.devices.device : cfg.backend().device();
         ModelConfig model = cfg.model();
         StepBench.Batches batches = null;
         RunData data = null;

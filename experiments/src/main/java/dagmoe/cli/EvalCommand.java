@@ -31,8 +31,8 @@ import java.util.concurrent.Callable;
                 "95% confidence interval over the examples. Make task files with 'dagmoe tasks make'."},
         footer = {"", "Exit codes: 0 done, 1 internal failure, 2 bad input (run folder, checkpoint, data, a bad task line: named)."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "DIR", description = "run folder (config.json, tokenizer.json, checkpoints/)")
-    Path run;
+    @Mixin
+    RunModel.Options trained = new RunModel.Options();
 
     @Option(names = "--data", paramLabel = "PATH", description = "dataset to evaluate on (file, folder, .jsonl, .zip, .bin, builtin:europarl); default: the run's own")
     String data;
@@ -42,9 +42,6 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--batches", paramLabel = "N", description = "evaluation batches (default train.eval_batches; 0 = the whole split)")
     Integer batches;
-
-    @Mixin
-    BackendOptions backendOptions = new BackendOptions();
 
     @Option(names = "--json", description = "print one JSON object (per task) instead of a line of text")
     boolean json;
@@ -56,7 +53,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         return CliSupport.guard(() -> {
             if (!tasks.isEmpty()) return scoreTasks();
-            RunModel rm = RunModel.load(run, backendOptions.backend, backendOptions.threads);
+            RunModel rm = trained.load();
             RunConfig cfg = rm.config();
             if (data != null) {
                 Map<String, Object> set = new LinkedHashMap<>();
@@ -84,12 +81,12 @@ public final class EvalCommand implements Callable<Integer> {
             metrics.put("val_ppl", Math.exp(metrics.get("val_loss")));
             String source = data != null ? data : String.valueOf(cfg.data().task() != null ? "task:" + cfg.data().task() : cfg.data().path());
             if (json) {
-                ObjectNode o = new ObjectMapper().createObjectNode().put("run", run.toString()).put("step", rm.step())
+                ObjectNode o = new ObjectMapper().createObjectNode().put("run", trained.run.toString()).put("step", rm.step())
                         .put("data", source);
                 metrics.forEach(o::put);
                 System.out.println(o);
             } else {
-                StringBuilder sb = new StringBuilder(run + " @ step " + rm.step() + " on " + source);
+                StringBuilder sb = new StringBuilder(trained.run + " @ step " + rm.step() + " on " + source);
                 metrics.forEach((k, v) -> sb.append(String.format(" | %s %.4f", k, v)));
                 System.out.println(sb);
             }
@@ -101,21 +98,21 @@ public final class EvalCommand implements Callable<Integer> {
         if (data != null || format != null || batches != null) throw new CliSupport.BadInput("--task scores a task file: --data, --format and --batches do not apply");
         List<TaskFile> files = new ArrayList<>();
         for (Path t : tasks) files.add(TaskFile.read(t)); // every file checked before the model is loaded
-        RunModel rm = RunModel.load(run, backendOptions.backend, backendOptions.threads);
+        RunModel rm = trained.load();
         if (rm.tokenizer() == null) {
-            throw new CliSupport.BadInput(run + " was trained on a reasoning task (no text tokenizer): --task needs a text model");
+            throw new CliSupport.BadInput(trained.run + " was trained on a reasoning task (no text tokenizer): --task needs a text model");
         }
         ObjectMapper om = new ObjectMapper();
         for (TaskFile f : files) {
             TaskScorer.Scores sc = TaskScorer.score(rm.model(), rm.tokenizer(), f);
-            ObjectNode o = om.createObjectNode().put("run", run.toString()).put("step", rm.step()).put("task", f.file().toString())
+            ObjectNode o = om.createObjectNode().put("run", trained.run.toString()).put("step", rm.step()).put("task", f.file().toString())
                     .put("kind", f.kind() == TaskFile.Kind.CHOICE ? "choice" : "cloze").put("examples", sc.acc().length);
             o.put("acc", Stats.mean(sc.acc())).put("acc_ci95", Stats.ci95(sc.acc()));
             if (sc.accNorm() != null) o.put("acc_norm", Stats.mean(sc.accNorm())).put("acc_norm_ci95", Stats.ci95(sc.accNorm()));
             if (json) {
                 System.out.println(o);
             } else {
-                StringBuilder sb = new StringBuilder(String.format("%s @ step %d on %s (%s, %d examples) | acc %.4f ± %.4f", run,
+                StringBuilder sb = new StringBuilder(String.format("%s @ step %d on %s (%s, %d examples) | acc %.4f ± %.4f", trained.run,
                         rm.step(), f.file(), o.get("kind").asText(), sc.acc().length, o.get("acc").asDouble(), o.get("acc_ci95").asDouble()));
                 if (sc.accNorm() != null) sb.append(String.format(" | acc_norm %.4f ± %.4f", o.get("acc_norm").asDouble(), o.get("acc_norm_ci95").asDouble()));
                 System.out.println(sb);

@@ -18,8 +18,8 @@ import java.util.function.IntConsumer;
         description = "Sample a continuation of a prompt from a run's latest checkpoint (temperature, top-k, seeded).",
         footer = {"", "Exit codes: 0 done, 1 internal failure, 2 bad input (run folder, checkpoint, arguments)."})
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "DIR", description = "run folder")
-    Path run;
+    @Mixin
+    RunModel.Options trained = new RunModel.Options();
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "text to continue")
     String prompt;
@@ -40,9 +40,6 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "sampling seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
     @Override
     public Integer call() {
         return CliSupport.guard(() -> {
@@ -50,9 +47,9 @@ public final class GenerateCommand implements Callable<Integer> {
             if (tokens > MAX_TOKENS) throw new CliSupport.BadInput("--tokens " + tokens + ": must be <= " + MAX_TOKENS);
             if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new CliSupport.BadInput("--temperature " + temperature + ": must be >= 0");
             if (topK < 0) throw new CliSupport.BadInput("--top-k " + topK + ": must be >= 0");
-            RunModel rm = RunModel.load(run, backendOptions.backend, backendOptions.threads);
+            RunModel rm = trained.load();
             if (rm.tokenizer() == null) {
-                throw new CliSupport.BadInput(run + " trains the reasoning task " + rm.config().data().task()
+                throw new CliSupport.BadInput(trained.run + " trains the reasoning task " + rm.config().data().task()
                         + ", not text: use dagmoe eval for its test accuracy");
             }
             int[] ids = rm.tokenizer().encode(prompt);

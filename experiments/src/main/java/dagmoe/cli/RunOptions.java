@@ -4,7 +4,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** The options of a training run, shared by {@code train} and {@code finetune} (a picocli mixin). */
@@ -12,23 +11,14 @@ final class RunOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "JSON config (optional with --resume: the run's config.json)")
     Path config;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key by its dotted path, e.g. --set train.steps=200 (repeatable)")
-    List<String> sets = new ArrayList<>();
-
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/<config name>-<aggregator>-s<seed>)")
     Path out;
 
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
+    ConfigOverrides overrides = new ConfigOverrides();
 
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, see 'dagmoe devices' (overrides backend.device)")
-    String device;
-
-    @Option(names = "--devices", paramLabel = "B:D,B:D,...", description = "several TornadoVM devices for one run: each batch split between them (overrides backend.devices)")
-    String devices;
-
-    @Option(names = "--device-weights", paramLabel = "W,W,...|auto", description = "share of each batch per --devices entry, or auto (overrides backend.device_weights)")
-    String deviceWeights;
+    @Mixin
+    DeviceOptions devices = new DeviceOptions();
 
     @Option(names = "--until", paramLabel = "STEP", description = "stop after this step with a checkpoint, as an interruption would")
     Integer until;
@@ -42,10 +32,6 @@ final class RunOptions {
 
     /** The --set overrides, then --backend, --threads, --device, --devices and --device-weights as config overrides. */
     List<String> overrides() {
-        List<String> all = backendOptions.addTo(new ArrayList<>(sets));
-        if (device != null) all.add("backend.device=" + device);
-        if (devices != null) all.add("backend.devices=" + devices);
-        if (deviceWeights != null) all.add("backend.device_weights=" + deviceWeights);
-        return all;
+        return devices.addTo(overrides.list());
     }
 }

@@ -26,6 +26,7 @@ import dagmoe.train.Checkpoints;
 import dagmoe.train.Trainer;
 import dagmoe.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -61,44 +62,24 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "study file")
     Path config;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "tables and plots (default experiments/results/<study name>)")
-    Path out;
+    @Mixin
+    ReportFolders folders = new ReportFolders();
 
-    @Option(names = "--runs", paramLabel = "DIR", description = "run folders with checkpoints (default runs/<study name>)")
-    Path runs;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a key of the base config for every run (repeatable)")
-    List<String> sets = new ArrayList<>();
-
-    @Option(names = "--threads", description = "worker threads (overrides backend.threads)")
-    Integer threads;
+    @Mixin
+    ConfigOverrides overrides = new ConfigOverrides();
 
     @Option(names = "--max-runs", paramLabel = "N", description = "train at most N runs in this invocation, then report (0 = all)")
     int maxRuns;
-
-    @Option(names = "--report-only", description = "train nothing: evaluate finished runs and write the tables")
-    boolean reportOnly;
 
     @Override
     public Integer call() {
         return CliSupport.guard(() -> {
             long t0 = System.nanoTime();
-            List<String> all = new ArrayList<>(sets);
-            if (threads != null) all.add("backend.threads=" + threads);
             String name = RunConfig.readJson(config).path("name").asText(config.getFileName().toString().replaceFirst("\\.json$", ""));
-            Path runsDir = runs != null ? runs : Path.of("runs", name);
-            StudyPlan plan = StudyPlan.load(config, runsDir, all);
-            Path outDir = out != null ? out : Path.of("experiments", "results", plan.name());
-            for (StudyPlan.Cell c : plan.cells()) { // refuse before anything is written: a folder of another config
-                Path d = c.run().dir();
-                if (Files.isRegularFile(d.resolve("config.json"))) {
-                    List<String> diff = TrainCommand.configDiff(TrainCommand.savedConfig(d, List.of()), c.run().config());
-                    if (!diff.isEmpty()) {
-                        throw new CliSupport.BadInput(d + " holds a run of another config (" + String.join(", ", diff)
-                                + "): use another --runs; nothing was written");
-                    }
-                }
-            }
+            Path runsDir = folders.runs(name);
+            StudyPlan plan = StudyPlan.load(config, runsDir, overrides.list());
+            Path outDir = folders.out(plan.name());
+            for (StudyPlan.Cell c : plan.cells()) TrainCommand.refuseOtherConfig(c.run().dir(), c.run().config(), "--runs");
             System.out.printf("study %s: %d runs over %d scales; runs in %s, tables in %s%n", plan.name(), plan.cells().size(),
                     plan.scales().size(), runsDir, outDir);
             int trained = 0, i = 0;
@@ -113,7 +94,7 @@ public final class StudyCommand implements Callable<Integer> {
                     continue;
                 }
                 if (!Files.isRegularFile(d.resolve("summary.json"))) {
-                    if (reportOnly || (maxRuns > 0 && trained >= maxRuns)) continue;
+                    if (folders.reportOnly || (maxRuns > 0 && trained >= maxRuns)) continue;
                     trained++;
                     try {
                         var res = TrainCommand.trainRun(r.config(), d, true, 0, new ConsoleProgress(label, System.out));
@@ -158,11 +139,7 @@ public final class StudyCommand implements Callable<Integer> {
 
     private String command() {
         StringBuilder c = new StringBuilder("./dagmoe study --config ").append(config);
-        if (out != null) c.append(" --out ").append(out);
-        if (runs != null) c.append(" --runs ").append(runs);
-        if (threads != null) c.append(" --threads ").append(threads);
-        for (String x : sets) c.append(" --set ").append(x);
-        return c.toString();
+        return overrides.appendTo(folders.appendTo(c)).toString();
     }
 
     // ---------------------------------------------------------------- evaluation of one finished run
@@ -175,20 +152,24 @@ public final class StudyCommand implements Callable<Integer> {
      * split), and for dag, at every checkpoint, the gate probe on probe_batches validation batches and ‖W_up‖.
      */
     static void evaluate(Path run, StudyPlan plan) throws IOException {
-        RunConfig cfg = TrainCommand.savedConfig(run, List.of());
-        Tokenizer tok = Tokenizers.load(run);
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
-        Checkpoints ck = new Checkpoints(run);
-        List<Long> steps = ck.completeSteps();
-        if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");
+        try (Finished f = Finished.open(run)) {
+            evaluate(f, plan);
+        }
+    }
+
+    private static void evaluate(Finished f, StudyPlan plan) throws IOException {
+        Path run = f.run();
+        RunConfig cfg = f.cfg();
+        Tokenizer tok = f.tok();
+        List<Long> steps = f.steps();
         int batch = cfg.train().batchSize(), seq = cfg.model().seqLen();
         TokenDataset own = TokenDataset.load(RunData.spec(cfg), tok);
         List<Batch> val = Batcher.evalBatches(own.val(), batch, seq, plan.evalBatches());
         List<Batch> probeVal = val.subList(0, Math.min(plan.probeBatches(), val.size()));
 
         ObjectNode root = JSON.createObjectNode();
-        root.put("run", run.toString()).put("final_step", steps.get(steps.size() - 1));
-        Model model = load(cfg, be, ck, steps.get(steps.size() - 1));
+        root.put("run", run.toString()).put("final_step", f.finalStep());
+        Model model = f.model(f.finalStep());
         root.set("val_batch_loss", losses(model, val));
         ObjectNode ood = root.putObject("ood_batch_loss");
         for (String corpus : plan.ood()) {
@@ -203,7 +184,7 @@ public final class StudyCommand implements Callable<Integer> {
         if (cfg.model().aggregator() == Aggregator.DAG && cfg.model().dagRounds() > 0) {
             ArrayNode probes = root.putArray("gate_probes");
             for (long step : steps) {
-                Model m = step == steps.get(steps.size() - 1) ? model : load(cfg, be, ck, step);
+                Model m = step == f.finalStep() ? model : f.model(step);
                 GateProbe probe = new GateProbe(m);
                 for (Batch b : probeVal) {
                     m.forward(b.inputs(), b.targets(), b.batchSize(), b.seqLen());
@@ -232,7 +213,6 @@ public final class StudyCommand implements Callable<Integer> {
                 }
             }
         }
-        be.close();
         AtomicWrite.writeString(run.resolve(EVAL_FILE), JSON.writeValueAsString(root));
     }
 
@@ -254,27 +234,22 @@ public final class StudyCommand implements Callable<Integer> {
     static void evaluateTasks(Path run, StudyPlan plan) throws IOException {
         List<Path> todo = missingTasks(run, plan);
         if (todo.isEmpty()) return;
-        RunConfig cfg = TrainCommand.savedConfig(run, List.of());
-        Tokenizer tok = Tokenizers.load(run);
-        Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
-        Checkpoints ck = new Checkpoints(run);
-        List<Long> steps = ck.completeSteps();
-        if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");
-        Model model = load(cfg, be, ck, steps.get(steps.size() - 1));
-        Path f = run.resolve(TASKS_FILE);
-        ObjectNode root = Files.isRegularFile(f) ? (ObjectNode) JSON.readTree(f.toFile()) : JSON.createObjectNode();
-        root.put("run", run.toString()).put("final_step", steps.get(steps.size() - 1));
-        ObjectNode tasks = root.has("tasks") ? (ObjectNode) root.get("tasks") : root.putObject("tasks");
-        for (Path t : todo) {
-            TaskFile file = TaskFile.read(t);
-            TaskScorer.Scores sc = TaskScorer.score(model, tok, file);
-            ObjectNode o = tasks.putObject(StudyPlan.taskName(t)).put("file", t.toString())
-                    .put("kind", file.kind() == TaskFile.Kind.CHOICE ? "choice" : "cloze").put("examples", sc.acc().length);
-            o.put("acc", Stats.mean(sc.acc())).put("acc_items", outcomes(sc.acc()));
-            if (sc.accNorm() != null) o.put("acc_norm", Stats.mean(sc.accNorm())).put("acc_norm_items", outcomes(sc.accNorm()));
-            AtomicWrite.writeString(f, JSON.writeValueAsString(root)); // after every task: an interrupted scoring keeps the rest
+        try (Finished fin = Finished.open(run)) {
+            Model model = fin.model(fin.finalStep());
+            Path f = run.resolve(TASKS_FILE);
+            ObjectNode root = Files.isRegularFile(f) ? (ObjectNode) JSON.readTree(f.toFile()) : JSON.createObjectNode();
+            root.put("run", run.toString()).put("final_step", fin.finalStep());
+            ObjectNode tasks = root.has("tasks") ? (ObjectNode) root.get("tasks") : root.putObject("tasks");
+            for (Path t : todo) {
+                TaskFile file = TaskFile.read(t);
+                TaskScorer.Scores sc = TaskScorer.score(model, fin.tok(), file);
+                ObjectNode o = tasks.putObject(StudyPlan.taskName(t)).put("file", t.toString())
+                        .put("kind", file.kind() == TaskFile.Kind.CHOICE ? "choice" : "cloze").put("examples", sc.acc().length);
+                o.put("acc", Stats.mean(sc.acc())).put("acc_items", outcomes(sc.acc()));
+                if (sc.accNorm() != null) o.put("acc_norm", Stats.mean(sc.accNorm())).put("acc_norm_items", outcomes(sc.accNorm()));
+                AtomicWrite.writeString(f, JSON.writeValueAsString(root)); // after every task: an interrupted scoring keeps the rest
+            }
         }
-        be.close();
     }
 
     private static String outcomes(double[] x) {
@@ -292,12 +267,35 @@ public final class StudyCommand implements Callable<Integer> {
         throw new IllegalStateException("no MoE block " + moeBlock);
     }
 
-    private static Model load(RunConfig cfg, Backend be, Checkpoints ck, long step) {
-        Checkpoints.Loaded loaded = Checkpoints.load(ck.dir().resolve(Checkpoints.folderName(step)));
-        Model m = new Model(cfg.model(), be, cfg.train().seed());
-        Trainer.loadWeights(loaded, m.parameters());
-        m.setGateStats(false);
-        return m;
+    /** A finished run opened for evaluation: its saved config, tokenizer, a backend of its config and its complete checkpoints. */
+    private record Finished(Path run, RunConfig cfg, Tokenizer tok, Backend be, Checkpoints ck, List<Long> steps) implements AutoCloseable {
+        static Finished open(Path run) {
+            RunConfig cfg = TrainCommand.savedConfig(run, List.of());
+            Tokenizer tok = Tokenizers.load(run);
+            Checkpoints ck = new Checkpoints(run);
+            List<Long> steps = ck.completeSteps();
+            if (steps.isEmpty()) throw new IllegalStateException(run + ": finished but no complete checkpoint");
+            Backend be = CliSupport.input(() -> Backends.create(cfg.backend().name(), cfg.backend().threads(), cfg.backend().device()));
+            return new Finished(run, cfg, tok, be, ck, steps);
+        }
+
+        long finalStep() {
+            return steps.get(steps.size() - 1);
+        }
+
+        /** The model with the weights of the checkpoint at {@code step}, gate statistics off. */
+        Model model(long step) {
+            Checkpoints.Loaded loaded = Checkpoints.load(ck.dir().resolve(Checkpoints.folderName(step)));
+            Model m = new Model(cfg.model(), be, cfg.train().seed());
+            Trainer.loadWeights(loaded, m.parameters());
+            m.setGateStats(false);
+            return m;
+        }
+
+        @Override
+        public void close() {
+            be.close();
+        }
     }
 
     private static ArrayNode losses(Model m, List<Batch> batches) {

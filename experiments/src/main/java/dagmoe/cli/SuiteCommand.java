@@ -45,25 +45,11 @@ public final class SuiteCommand implements Callable<Integer> {
     @Option(names = "--dir", required = true, paramLabel = "DIR", description = "folder of compare configs")
     Path dir;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "tables and plots (default experiments/results/<dir name>)")
-    Path out;
-
-    @Option(names = "--runs", paramLabel = "DIR", description = "run folders with checkpoints (default runs/<dir name>)")
-    Path runs;
-
-    @Option(names = "--seeds", paramLabel = "N", description = "seeds per variant (overrides compare.seeds of every config)")
-    Integer seeds;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a key of every config (repeatable)")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    ReportFolders folders = new ReportFolders();
 
     @Mixin
-    BackendOptions backendOptions = new BackendOptions();
-
-    @Option(names = "--report-only", description = "train nothing: write the tables and plots of the runs finished so far")
-    boolean reportOnly;
-
-    @Mixin Distributed.Options cluster = new Distributed.Options();
+    CompareOptions options = new CompareOptions();
 
     /** A config of the suite with compare's plan for it. */
     record Planned(Path file, RunConfig config, Path runDir, List<CompareCommand.PlannedRun> plan) {}
@@ -74,13 +60,13 @@ public final class SuiteCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             List<Planned> suite = load();
-            Path outDir = out != null ? out : Path.of("experiments", "results", dir.toAbsolutePath().normalize().getFileName().toString());
+            Path outDir = folders.out(name());
             int[] before = ReasoningReport.progress(groups(suite));
             System.out.printf("suite %s: %d configs, %d runs (%d finished earlier); runs in %s, tables in %s%n", dir, suite.size(),
                     before[1], before[0], runsDir(), outDir);
 
             List<String> failed = new ArrayList<>();
-            if (!reportOnly) {
+            if (!folders.reportOnly) {
                 int maxSeeds = suite.stream().mapToInt(p -> p.config().compare().seeds()).max().orElse(0);
                 int i = 0;
                 Map<String, Path> dirs = new LinkedHashMap<>();
@@ -93,7 +79,7 @@ public final class SuiteCommand implements Callable<Integer> {
                     System.out.println(o.label() + ": diverged: " + o.diverged());
                     failed.add(dirs.get(o.label()) + ": " + o.diverged());
                 };
-                try (Distributed.Engine engine = cluster.active() ? cluster.engine() : null) {
+                try (Distributed.Engine engine = options.cluster.active() ? options.cluster.engine() : null) {
                     for (int s = 0; s < maxSeeds; s++) {
                         List<Distributed.Job> jobs = new ArrayList<>();
                         for (Planned p : suite) {
@@ -137,8 +123,13 @@ public final class SuiteCommand implements Callable<Integer> {
         });
     }
 
+    /** The name of the suite: its folder's. */
+    private String name() {
+        return dir.toAbsolutePath().normalize().getFileName().toString();
+    }
+
     private Path runsDir() {
-        return runs != null ? runs : Path.of("runs", dir.toAbsolutePath().normalize().getFileName().toString());
+        return folders.runs(name());
     }
 
     /** Loads and plans every config; all input errors come before anything is trained or written. */
@@ -149,9 +140,7 @@ public final class SuiteCommand implements Callable<Integer> {
             files = s.filter(f -> f.getFileName().toString().endsWith(".json") && Files.isRegularFile(f)).sorted().toList();
         }
         if (files.isEmpty()) throw new CliSupport.BadInput("--dir " + dir + ": no compare configs (*.json) in it");
-        List<String> all = new ArrayList<>(sets);
-        backendOptions.addTo(all);
-        if (seeds != null) all.add("compare.seeds=" + seeds);
+        List<String> all = options.list();
         List<Planned> suite = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (Path f : files) {
@@ -162,15 +151,7 @@ public final class SuiteCommand implements Callable<Integer> {
             if (!names.add(cfg.name())) throw new CliSupport.BadInput(f + ": name " + cfg.name() + " is used by another config of " + dir);
             Path runDir = runsDir().resolve(cfg.name());
             List<CompareCommand.PlannedRun> plan = CompareCommand.plan(cfg, runDir);
-            for (CompareCommand.PlannedRun p : plan) { // the same refusal as compare's: a folder of another config
-                if (Files.isRegularFile(p.dir().resolve("config.json"))) {
-                    List<String> diff = TrainCommand.configDiff(TrainCommand.savedConfig(p.dir(), List.of()), p.config());
-                    if (!diff.isEmpty()) {
-                        throw new CliSupport.BadInput(p.dir() + " holds a run of another config (" + String.join(", ", diff)
-                                + "): use another --runs; nothing was written");
-                    }
-                }
-            }
+            for (CompareCommand.PlannedRun p : plan) TrainCommand.refuseOtherConfig(p.dir(), p.config(), "--runs"); // as compare
             suite.add(new Planned(f, cfg, runDir, plan));
         }
         return suite;
@@ -231,12 +212,6 @@ public final class SuiteCommand implements Callable<Integer> {
     /** The command line that reproduces this suite. */
     private String command() {
         StringBuilder c = new StringBuilder("./dagmoe suite --dir ").append(dir);
-        if (out != null) c.append(" --out ").append(out);
-        if (runs != null) c.append(" --runs ").append(runs);
-        if (seeds != null) c.append(" --seeds ").append(seeds);
-        if (backendOptions.backend != null) c.append(" --backend ").append(backendOptions.backend);
-        if (backendOptions.threads != null) c.append(" --threads ").append(backendOptions.threads);
-        for (String x : sets) c.append(" --set ").append(x);
-        return c.toString();
+        return options.appendTo(folders.appendTo(c)).toString();
     }
 }

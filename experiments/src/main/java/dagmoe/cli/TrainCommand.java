@@ -175,6 +175,20 @@ public final class TrainCommand implements Callable<Integer> {
         return diff;
     }
 
+    /**
+     * Refuses a run folder that already holds a run of another config (compare, suite and study check every folder
+     * of their plan before anything is written): one message naming the keys that differ and the option
+     * ({@code option}) that chooses another folder.
+     */
+    static void refuseOtherConfig(Path dir, RunConfig cfg, String option) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) return;
+        List<String> diff = configDiff(savedConfig(dir, List.of()), cfg);
+        if (!diff.isEmpty()) {
+            throw new CliSupport.BadInput(dir + " holds a run of another config (" + String.join(", ", diff)
+                    + "): use another " + option + "; nothing was written");
+        }
+    }
+
     static RunConfig savedConfig(Path run, List<String> sets) {
         Path file = run.resolve("config.json");
         if (!Files.isRegularFile(file)) throw new CliSupport.BadInput(run + ": not a run folder (no config.json)");

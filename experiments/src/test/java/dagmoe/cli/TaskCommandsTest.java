@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,18 +31,6 @@ class TaskCommandsTest {
         return f;
     }
 
-    static String stdout(Runnable r) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setOut(old);
-        }
-        return buf.toString(StandardCharsets.UTF_8);
-    }
-
     @Test
     void makeTasksThenScoreThemAndRejectBadLines() throws Exception {
         Path text = corpus();
@@ -65,8 +50,10 @@ class TaskCommandsTest {
         Path runDir = tmp.resolve("run");
         assertEquals(0, run(null, "train", "--config", cfg.toString(), "--out", runDir.toString(), "--set", "model.seq_len=128",
                 "--set", "data.path=" + text));
-        String out = stdout(() -> assertEquals(0, run(null, "eval", "--run", runDir.toString(), "--json",
-                "--task", a.resolve("choice-test.jsonl").toString(), "--task", a.resolve("cloze-test.jsonl").toString())));
+        CliTestSupport.Result eval = CliTestSupport.run("eval", "--run", runDir.toString(), "--json",
+                "--task", a.resolve("choice-test.jsonl").toString(), "--task", a.resolve("cloze-test.jsonl").toString());
+        assertEquals(0, eval.code(), eval.err());
+        String out = eval.out();
         String[] lines = out.strip().split("\n");
         assertEquals(2, lines.length, out);
         JsonNode mc = new ObjectMapper().readTree(lines[0]), cl = new ObjectMapper().readTree(lines[1]);

@@ -119,15 +119,25 @@ class DeviceGroupTest {
     }
 
     List<Double> trainOverDevices(Path run, int[] rows, int autoSteps) throws Exception {
+        String[] backends = new String[rows.length];
+        Arrays.fill(backends, "cpu");
+        return trainOverDevices(run, rows, autoSteps, backends);
+    }
+
+    /** Trains train4() over one replica per entry of {@code backends} (each with one thread), rows per replica as given. */
+    List<Double> trainOverDevices(Path run, int[] rows, int autoSteps, String[] backends) throws Exception {
         TrainConfig tc = train4();
         Files.createDirectories(run);
         List<Model> replicas = new ArrayList<>();
-        for (int i = 0; i < rows.length; i++) replicas.add(new Model(TINY, Backends.create("cpu", 1), tc.seed()));
+        for (int i = 0; i < rows.length; i++) {
+            Backend be = backends[i].equals("slow") ? slowed(Backends.create("cpu", 1)) : Backends.create(backends[i], 1);
+            replicas.add(new Model(TINY, be, tc.seed()));
+        }
         List<Batch> val = Batcher.evalBatches(TrainerTest.corpus(), 2, TINY.seqLen(), 2);
         BatchSource src = BatchSource.of(new Batcher(TrainerTest.corpus(), tc.batchSize(), TINY.seqLen(), tc.seed()));
         Trainer t = new Trainer(replicas.get(0), tc, new Trainer.Setup(run, src, val, null, null, null, null));
         List<String> names = new ArrayList<>();
-        for (int i = 0; i < rows.length; i++) names.add("cpu" + i);
+        for (int i = 0; i < rows.length; i++) names.add(backends[i] + i);
         try (DeviceGroup g = new DeviceGroup(replicas, names, rows)) {
             t.devices(g, autoSteps);
             assertTrue(t.run(0).finished());
@@ -165,5 +175,45 @@ class DeviceGroupTest {
         assertEquals(1, dev.size(), "one split chosen, after the first step and 2 measured ones");
         assertEquals(3, dev.get(0).get("step").asInt());
         assertEquals(4, dev.get(0).get("rows").get(0).asInt() + dev.get(0).get("rows").get(1).asInt());
+    }
+
+    /** Milliseconds a {@link #slowed} backend waits per sequence of an embedding lookup (once per forward pass). */
+    static final int SLOW_MS_PER_ROW = 100;
+
+    /**
+     * A device made slower on purpose: the same backend, waiting {@value #SLOW_MS_PER_ROW} ms per batch row before each
+     * embedding lookup, so its step time grows with its share of the batch as a slower device's does.
+     */
+    static Backend slowed(Backend be) {
+        return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, m, args) -> {
+                    if (m.getName().equals("embeddingForward")) {
+                        int tokens = (Integer) args[3];
+                        Thread.sleep((long) SLOW_MS_PER_ROW * Math.max(1, tokens / TINY.seqLen()));
+                    }
+                    try {
+                        return m.invoke(be, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Test
+    void autoWeightsMoveRowsAwayFromASlowerDevice() throws Exception {
+        // device 1 waits SLOW_MS_PER_ROW per row, several times a tiny model's step on device 0: the measured split must
+        // give device 0 more rows (and still one to device 1). The even run first also compiles the host code (a
+        // cold JIT would make device 0's first steps slow too).
+        List<Double> even = trainOverDevices(tmp.resolve("even"), new int[] {2, 2}, 0);
+        Path run = tmp.resolve("slow");
+        List<Double> losses = trainOverDevices(run, new int[] {2, 2}, 2, new String[] {"cpu", "slow"});
+        assertEquals(even.get(0), losses.get(0), 1e-6, "the first step (before the split moves) is the even split's");
+        JsonNode dev = null;
+        for (JsonNode l : MetricsWriter.read(run)) if (l.path("kind").asText().equals("devices")) dev = l;
+        assertNotNull(dev, "a devices line with the measured split");
+        int fast = dev.get("rows").get(0).asInt(), slow = dev.get("rows").get(1).asInt();
+        assertEquals(4, fast + slow);
+        assertTrue(fast > slow, "rows moved to the faster device: " + dev);
+        assertTrue(slow >= 1, "every device keeps at least one row: " + dev);
     }
 }

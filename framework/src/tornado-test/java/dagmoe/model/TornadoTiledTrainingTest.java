@@ -1,5 +1,9 @@
 package dagmoe.model;
 
+import static dagmoe.model.StepCheck.B;
+import static dagmoe.model.StepCheck.S;
+import static dagmoe.model.StepCheck.config;
+import static dagmoe.model.StepCheck.tokens;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;

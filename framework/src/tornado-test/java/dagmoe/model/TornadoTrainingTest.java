@@ -1,11 +1,15 @@
 package dagmoe.model;
 
+import static dagmoe.model.StepCheck.B;
+import static dagmoe.model.StepCheck.S;
+import static dagmoe.model.StepCheck.config;
+import static dagmoe.model.StepCheck.perturb;
+import static dagmoe.model.StepCheck.tokens;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +29,6 @@ import dagmoe.optim.GradClip;
  * Run only with the Maven profile {@code tornado}.
  */
 class TornadoTrainingTest {
-    static final int B = 2, S = 8, V = 24;
     static Backend tornado;
     static final Backend JAVA = Backends.create("java", 1);
 
@@ -41,31 +44,6 @@ class TornadoTrainingTest {
         Map<String, Map<String, Double>> p = (Map<String, Map<String, Double>>) profile;
         System.err.println("tornado total (ms): " + p.get("total"));
         tornado.close();
-    }
-
-    /** d 16, 2 layers, 2 heads, V 24, seq 8, 4 experts top-2, expert hidden 16, dag L 2 g 8, mix g 8, chain R 2. */
-    static ModelConfig config(Aggregator agg) {
-        return ModelConfig.builder().set("vocab_size", V).set("d_model", 16).set("n_heads", 2).set("n_layers", 2).set("seq_len", S).set("n_experts", 4).set("top_k", 2)
-                .set("expert_hidden", 16).set("aggregator", agg).set("dag.rounds", 2).set("dag.width", 8).set("mlp_mix.width", 8).set("chain.rounds", 2).build();
-    }
-
-    static int[] tokens(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = r.nextInt(V);
-        return t;
-    }
-
-    /** Zero-initialised weights (dag/mix w_up) get small random values so every gradient path is exercised. */
-    static void perturb(Model m, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        for (Parameter p : m.parameters()) {
-            float[] w = p.data();
-            boolean allZero = true;
-            for (float x : w) allZero &= x == 0f;
-            if (allZero) for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * (r.nextDouble() * 2 - 1));
-            m.backend().hostWrote(w);
-        }
     }
 
     static void closeTo(float[] expected, float[] actual, String what) {

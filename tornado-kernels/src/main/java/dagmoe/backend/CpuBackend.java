@@ -87,21 +87,26 @@ public class CpuBackend extends JavaBackend {
     @Override
     public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                                  boolean accumulate) {
-        Shapes.grouped("groupedMatmulABt", x, S, k, w, N, n, k, y, n, offsets);
-        Group gr = group("groupedMatmulABt", offsets, N);
-        gr.rowProducts(offsets, n, k);
-        // x rows (i,p) at i·k + p; w[e] [n×k] read as w[e]ᵀ: (p,j) at j·k + p
-        gemm.multiplyGrouped(gr.count, x, gr.aOff, k, 1, w, gr.bOff, 1, k, y, gr.cOff, gr.m, n, gr.k, accumulate);
+        grouped("groupedMatmulABt", x, w, true, y, offsets, S, N, n, k, accumulate);
     }
 
     @Override
     public void groupedMatmul(float[] dy, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
                               boolean accumulate) {
-        Shapes.grouped("groupedMatmul", dy, S, k, w, N, k, n, y, n, offsets);
-        Group gr = group("groupedMatmul", offsets, N);
+        grouped("groupedMatmul", dy, w, false, y, offsets, S, N, n, k, accumulate);
+    }
+
+    /**
+     * The rows of expert e of y (+)= its rows of a times w[e], a's rows (i,p) at i·k + p: w[e] [n×k] read as w[e]ᵀ,
+     * (p,j) at j·k + p ({@code transposed}, groupedMatmulABt), or w[e] [k×n], (p,j) at p·n + j (groupedMatmul).
+     */
+    private void grouped(String op, float[] a, float[] w, boolean transposed, float[] y, int[] offsets, int S, int N,
+                         int n, int k, boolean accumulate) {
+        Shapes.grouped(op, a, S, k, w, N, transposed ? n : k, transposed ? k : n, y, n, offsets);
+        Group gr = group(op, offsets, N);
         gr.rowProducts(offsets, n, k);
-        // dy rows (i,p) at i·k + p; w[e] [k×n]: (p,j) at p·n + j
-        gemm.multiplyGrouped(gr.count, dy, gr.aOff, k, 1, w, gr.bOff, n, 1, y, gr.cOff, gr.m, n, gr.k, accumulate);
+        gemm.multiplyGrouped(gr.count, a, gr.aOff, k, 1, w, gr.bOff, transposed ? 1 : n, transposed ? k : 1, y, gr.cOff,
+                gr.m, n, gr.k, accumulate);
     }
 
     @Override
@@ -233,10 +238,7 @@ public class CpuBackend extends JavaBackend {
 
     @Override
     public void rmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d) {
-        String op = "rmsnormBackward";
-        checkRmsnorm(op, x, w, dy, rstd, rows, d);
-        matrix(op, "dx", dx, rows, d, "rows", "d");
-        matrix(op, "dw", dw, 1, d, "1", "d");
+        checkRmsnormBackward(x, w, rstd, dy, dx, dw, rows, d);
         // One pass over fixed blocks of rows (boundaries depend on rows alone, NormCpu.backwardBlocks); the
         // blocks' partial dw are then added per column in double, blocks in order: the same bits for any thread count.
         int blocks = (rows + NormCpu.BLOCK - 1) / NormCpu.BLOCK;

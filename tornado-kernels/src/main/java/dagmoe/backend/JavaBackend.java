@@ -171,12 +171,17 @@ public class JavaBackend implements Backend {
         NormKernels.rmsnormForward(x, w, y, rstd, rows, d, eps);
     }
 
-    @Override
-    public void rmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d) {
+    /** Checks of rmsnormBackward: those of {@link #checkRmsnorm} and the gradients dx [rows × d], dw [d]. */
+    public static void checkRmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d) {
         String op = "rmsnormBackward";
         checkRmsnorm(op, x, w, dy, rstd, rows, d);
         matrix(op, "dx", dx, rows, d, "rows", "d");
         matrix(op, "dw", dw, 1, d, "1", "d");
+    }
+
+    @Override
+    public void rmsnormBackward(float[] x, float[] w, float[] rstd, float[] dy, float[] dx, float[] dw, int rows, int d) {
+        checkRmsnormBackward(x, w, rstd, dy, dx, dw, rows, d);
         NormKernels.rmsnormBackwardInput(x, w, rstd, dy, dx, rows, d);
         NormKernels.rmsnormBackwardWeight(x, rstd, dy, dw, rows, d);
     }

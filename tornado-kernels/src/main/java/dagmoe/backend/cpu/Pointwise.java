@@ -99,19 +99,7 @@ public final class Pointwise {
 
     /** Σ_{i in [i0,i1)} e^(x[i] − shift): L-wide partial sums, lanes in order, then the tail. */
     public static float sumExp(float[] x, int i0, int i1, float shift) {
-        int iv = vecEnd(i0, i1);
-        float s = 0f;
-        if (iv > i0) {
-            FloatVector acc = FloatVector.zero(SP);
-            for (int i = i0; i < iv; i += L) {
-                acc = acc.add(Vec.exp(FloatVector.fromArray(SP, x, i).sub(shift)));
-            }
-            s = Vec.sumLanes(acc);
-        }
-        for (int i = iv; i < i1; i++) {
-            s += Vec.exp(x[i] - shift);
-        }
-        return s;
+        return expSum(x, i0, i1, shift, false);
     }
 
     /** out[o+i] = scale · e^(x[i] − shift) for i in [i0, i1) (out indices shifted by o − 0). */
@@ -127,20 +115,25 @@ public final class Pointwise {
 
     /** x[i] = e^(x[i] − shift) for i in [i0, i1), returning their sum (L-wide partials, lanes in order, tail). */
     public static float expInPlaceSum(float[] x, int i0, int i1, float shift) {
+        return expSum(x, i0, i1, shift, true);
+    }
+
+    /** Σ e^(x[i] − shift) over [i0, i1), L-wide partial sums, lanes in order, then the tail; {@code store}: each term into x[i]. */
+    private static float expSum(float[] x, int i0, int i1, float shift, boolean store) {
         int iv = vecEnd(i0, i1);
         float s = 0f;
         if (iv > i0) {
             FloatVector acc = FloatVector.zero(SP);
             for (int i = i0; i < iv; i += L) {
                 FloatVector e = Vec.exp(FloatVector.fromArray(SP, x, i).sub(shift));
-                e.intoArray(x, i);
+                if (store) e.intoArray(x, i);
                 acc = acc.add(e);
             }
             s = Vec.sumLanes(acc);
         }
         for (int i = iv; i < i1; i++) {
             float e = Vec.exp(x[i] - shift);
-            x[i] = e;
+            if (store) x[i] = e;
             s += e;
         }
         return s;

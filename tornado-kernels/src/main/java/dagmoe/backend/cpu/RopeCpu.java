@@ -41,24 +41,20 @@ public final class RopeCpu {
 
     /** out = rope(x) for tokens [t0, t1); x, out [T × heads × headDim]. */
     public static void forward(float[] x, float[] out, int t0, int t1, int heads, int headDim, Table tab) {
-        int half = headDim / 2;
-        float[] cos = tab.cos, sin = tab.sin;
-        for (int t = t0; t < t1; t++) {
-            int row = (t % tab.seq) * half;
-            for (int h = 0; h < heads; h++) {
-                int base = (t * heads + h) * headDim;
-                for (int i = 0; i < half; i++) {
-                    float cs = cos[row + i], sn = sin[row + i];
-                    float x0 = x[base + 2 * i], x1 = x[base + 2 * i + 1];
-                    out[base + 2 * i] = x0 * cs - x1 * sn;
-                    out[base + 2 * i + 1] = x0 * sn + x1 * cs;
-                }
-            }
-        }
+        rotate(x, out, t0, t1, heads, headDim, tab, false);
     }
 
     /** dx += Rᵀ dOut (rotation by −angle) for tokens [t0, t1). */
     public static void backward(float[] dOut, float[] dx, int t0, int t1, int heads, int headDim, Table tab) {
+        rotate(dOut, dx, t0, t1, heads, headDim, tab, true);
+    }
+
+    /**
+     * Rotates each pair (v0, v1) of {@code in} by the table's angle into {@code out} (out = R v), or by −angle added
+     * to {@code out} ({@code inverse}: out += Rᵀ v). With sn = −sin, v0·cs − v1·sn and v0·sn + v1·cs are, bit for
+     * bit, the transposed rotation v0·cs + v1·sin and −v0·sin + v1·cs (negation is exact).
+     */
+    private static void rotate(float[] in, float[] out, int t0, int t1, int heads, int headDim, Table tab, boolean inverse) {
         int half = headDim / 2;
         float[] cos = tab.cos, sin = tab.sin;
         for (int t = t0; t < t1; t++) {
@@ -66,10 +62,16 @@ public final class RopeCpu {
             for (int h = 0; h < heads; h++) {
                 int base = (t * heads + h) * headDim;
                 for (int i = 0; i < half; i++) {
-                    float cs = cos[row + i], sn = sin[row + i];
-                    float d0 = dOut[base + 2 * i], d1 = dOut[base + 2 * i + 1];
-                    dx[base + 2 * i] += d0 * cs + d1 * sn;
-                    dx[base + 2 * i + 1] += -d0 * sn + d1 * cs;
+                    float cs = cos[row + i], sn = inverse ? -sin[row + i] : sin[row + i];
+                    float v0 = in[base + 2 * i], v1 = in[base + 2 * i + 1];
+                    float r0 = v0 * cs - v1 * sn, r1 = v0 * sn + v1 * cs;
+                    if (inverse) {
+                        out[base + 2 * i] += r0;
+                        out[base + 2 * i + 1] += r1;
+                    } else {
+                        out[base + 2 * i] = r0;
+                        out[base + 2 * i + 1] = r1;
+                    }
                 }
             }
         }
