@@ -848,13 +848,9 @@ public class TornadoBackend extends JavaBackend {
         checkRouter(op, new String[] {"logits", "probs"}, new float[][] {logits, probs}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
         Shapes.matrix(op, "out", out, 2, 1, "2", "1");
-        float[] sl = in(logits);
-        float[] sp = in(probs);
-        int[] si = in(topIdx);
-        int[] counts = temp(workspace(op + ":counts:" + N, () -> new int[N])); // device-side temporary
-        run(op, shape(T, N, K, bits(alpha), bits(beta)),
-                createPackage("counts", RouterKernels::expertCounts, si, counts, T, K, N),
-                createPackage("aux", RouterKernels::routerAuxForward, sl, sp, counts, out(out, 2), T, N, K, alpha, beta));
+        routerAux(op, logits, probs, topIdx, T, N, K, alpha, beta,
+                (sl, sp, counts) -> createPackage("aux", RouterKernels::routerAuxForward, sl, sp, counts, out(out, 2), T, N, K,
+                        alpha, beta));
     }
 
     @Override
@@ -864,13 +860,25 @@ public class TornadoBackend extends JavaBackend {
         Shapes.positive(op, "T", T);
         checkRouter(op, new String[] {"logits", "probs", "dLogits"}, new float[][] {logits, probs, dLogits}, topIdx, true,
                 new String[0], new float[0][], T, N, K);
+        routerAux(op, logits, probs, topIdx, T, N, K, alpha, beta,
+                (sl, sp, counts) -> createPackage("aux", RouterKernels::routerAuxBackward, sl, sp, counts, inout(dLogits, T * N), T,
+                        N, K, alpha, beta));
+    }
+
+    /** The auxiliary-loss task of {@link #routerAux}, given the arrays it reads. */
+    private interface AuxTask {
+        TaskPackage task(float[] logits, float[] probs, int[] counts);
+    }
+
+    /** An auxiliary-loss operation: the routing's expert counts on the device (a temporary), then {@code aux}. */
+    private void routerAux(String op, float[] logits, float[] probs, int[] topIdx, int T, int N, int K, float alpha, float beta,
+                           AuxTask aux) {
         float[] sl = in(logits);
         float[] sp = in(probs);
         int[] si = in(topIdx);
         int[] counts = temp(workspace(op + ":counts:" + N, () -> new int[N])); // device-side temporary
         run(op, shape(T, N, K, bits(alpha), bits(beta)),
-                createPackage("counts", RouterKernels::expertCounts, si, counts, T, K, N),
-                createPackage("aux", RouterKernels::routerAuxBackward, sl, sp, counts, inout(dLogits, T * N), T, N, K, alpha, beta));
+                createPackage("counts", RouterKernels::expertCounts, si, counts, T, K, N), aux.task(sl, sp, counts));
     }
 
     // ---------------------------------------------------------------- dispatch
