@@ -138,6 +138,7 @@ public interface Backend extends AutoCloseable {
      * A device backend computes both on the device: read norm after {@code toHost(norm)}.
      */
     default void clipGlobalNorm(float[][] grads, int[] sizes, float maxNorm, double[] norm) {
+        Shapes.clipGlobalNorm(grads, sizes, norm);
         double sq = 0;
         for (int i = 0; i < grads.length; i++) sq += sumSquares(grads[i], sizes[i]);
         double n = Math.sqrt(sq);

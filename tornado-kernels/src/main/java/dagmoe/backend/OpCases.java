@@ -117,6 +117,13 @@ public final class OpCases {
         cs.add(new Case("axpy", "" + e, f(x, yv), none, (be, a, b) -> be.axpy(-0.75f, a[0], a[1], e)));
         cs.add(new Case("scale", "" + e, f(x), none, (be, a, b) -> be.scale(a[0], e, 1.5f)));
         cs.add(new Case("sumSquares", "" + e, f(x, new float[1]), none, (be, a, b) -> a[1][0] = (float) be.sumSquares(a[0], e)));
+        float[] g2 = java.util.Arrays.copyOf(yv, 9); // (no draw from r: the later cases keep their inputs)
+        cs.add(new Case("clipGlobalNorm", e + " + 7, max norm 1", f(x, g2, new float[1]), none, (be, a, b) -> {
+            double[] norm = new double[1];
+            be.clipGlobalNorm(new float[][] {a[0], a[1]}, new int[] {e, 7}, 1f, norm);
+            be.toHost(norm);
+            a[2][0] = (float) norm[0];
+        }));
         float[] bad = x.clone();
         bad[e - 2] = Float.NaN;
         cs.add(new Case("hasNonFinite", e + " finite, NaN", f(x, bad), i(new int[2]), (be, a, b) -> {

@@ -112,6 +112,21 @@ public final class Shapes {
         }
     }
 
+    /** Backend#clipGlobalNorm: one size per gradient, each gradient holding its size, a norm of one element. */
+    public static void clipGlobalNorm(float[][] grads, int[] sizes, double[] norm) {
+        String op = "clipGlobalNorm";
+        if (grads == null || sizes == null || grads.length != sizes.length) {
+            throw new IllegalArgumentException(op + ": " + (grads == null ? 0 : grads.length) + " gradients but "
+                    + (sizes == null ? 0 : sizes.length) + " sizes");
+        }
+        if (norm == null || norm.length < 1) {
+            throw new IllegalArgumentException(op + ": norm must hold 1 element");
+        }
+        for (int i = 0; i < grads.length; i++) {
+            vectors(op, sizes[i], "grads[" + i + "]", grads[i], null, null);
+        }
+    }
+
     /** A float array of at least rows·cols elements. */
     public static void matrix(String op, String name, float[] a, int rows, int cols, String rowName, String colName) {
         long need = (long) rows * cols;

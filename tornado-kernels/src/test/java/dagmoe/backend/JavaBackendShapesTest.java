@@ -70,6 +70,9 @@ class JavaBackendShapesTest {
         cases.add(new Case("scale", () -> be.scale(f(3), 4, 2f)));
         cases.add(new Case("sumSquares", () -> be.sumSquares(f(3), 4)));
         cases.add(new Case("hasNonFinite", () -> be.hasNonFinite(f(3), 4)));
+        cases.add(new Case("clipGlobalNorm", () -> be.clipGlobalNorm(new float[][] {f(4), f(2)}, new int[] {4, 3}, 1f, new double[1])));
+        cases.add(new Case("clipGlobalNorm", () -> be.clipGlobalNorm(new float[][] {f(4)}, new int[] {4, 3}, 1f, new double[1])));
+        cases.add(new Case("clipGlobalNorm", () -> be.clipGlobalNorm(new float[][] {f(4)}, new int[] {4}, 1f, new double[0])));
         cases.add(new Case("embeddingForward", () -> be.embeddingForward(f(12), new int[] {0, 3}, f(8), 2, 4)));
         cases.add(new Case("embeddingForward", () -> be.embeddingForward(f(12), new int[] {0, -1}, f(8), 2, 4)));
         cases.add(new Case("embeddingForward", () -> be.embeddingForward(f(12), new int[] {0, 1}, f(7), 2, 4)));

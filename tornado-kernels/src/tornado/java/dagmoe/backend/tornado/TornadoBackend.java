@@ -628,15 +628,7 @@ public class TornadoBackend extends JavaBackend {
     @Override
     public void clipGlobalNorm(float[][] grads, int[] sizes, float maxNorm, double[] norm) {
         String op = "clipGlobalNorm";
-        if (grads.length != sizes.length) {
-            throw new IllegalArgumentException(op + ": " + grads.length + " gradients but " + sizes.length + " sizes");
-        }
-        if (norm == null || norm.length < 1) {
-            throw new IllegalArgumentException(op + ": norm must hold 1 element");
-        }
-        for (int i = 0; i < grads.length; i++) {
-            Shapes.vectors(op, sizes[i], "grads[" + i + "]", grads[i], null, null);
-        }
+        Shapes.clipGlobalNorm(grads, sizes, norm);
         double[] acc = workspace(op + ":acc", () -> new double[1]);
         float[] coef = workspace(op + ":coef", () -> new float[1]);
         int first = 1;
