@@ -738,6 +738,9 @@ final class GraphRunner implements AutoCloseable {
     private void record(Pending p) {
         lastFlushed = null;
         OpStats s = stats.computeIfAbsent(p.op, k -> new OpStats());
+        if (stepGraph) {
+            s.calls++; // an operation's calls; its segment's execution counts under "stepGraph" (or its name, alone)
+        }
         for (Object a : p.arrays) {
             // A stale array here is in no pending operation (hostWrote ran them first): uploading it now is safe.
             onDevice(a, s);
@@ -939,7 +942,7 @@ final class GraphRunner implements AutoCloseable {
             counts.syncs++;
         }
         lastFlushed = e;
-        account(e, statOp, result, System.nanoTime() - t0);
+        account(e, statOp, result, System.nanoTime() - t0, !stepGraph || n > 1);
     }
 
     /** The slot of {@code v} among the distinct values so far (by content, same type and length), added if new; -1 for none. */
@@ -958,13 +961,15 @@ final class GraphRunner implements AutoCloseable {
         return values.size() - 1;
     }
 
-    /** Counts one execution of {@code e} (with its host wait) and its profiler figures under {@code op}. */
-    private void account(Entry e, String op, TornadoExecutionResult result, long wall) {
+    /** Counts one execution of {@code e} (with its host wait) and its profiler figures under {@code op} (a call of it if {@code call}). */
+    private void account(Entry e, String op, TornadoExecutionResult result, long wall, boolean call) {
         OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
         counts.executions++;
         counts.launches += e.tasks;
         counts.syncs++;
-        s.calls++;
+        if (call) {
+            s.calls++;
+        }
         s.wallNs += wall;
         TornadoProfilerResult p = result.getProfilerResult();
         if (!e.compiled) {
@@ -1030,7 +1035,7 @@ final class GraphRunner implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         TornadoExecutionResult result = e.plan.execute();
-        account(e, p.op, result, System.nanoTime() - t0);
+        account(e, p.op, result, System.nanoTime() - t0, true);
     }
 
     private static List<Object> distinct(Object[] arrays) {

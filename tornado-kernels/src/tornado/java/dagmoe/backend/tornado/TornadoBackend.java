@@ -285,7 +285,9 @@ public class TornadoBackend extends JavaBackend {
      * compile_ms, h2d_ms, kernel_ms, d2h_ms (TornadoVM's profiler), wall_ms (all executions, host clock),
      * first_wall_ms (executions that compiled), plus bytes_in, bytes_out. In resident mode bytes_in and h2d_ms
      * include the uploads an operation triggered (arrays the host wrote, arrays seen for the first time), and the
-     * entry "toHost" holds the downloads of {@link #toHost}.
+     * entry "toHost" holds the downloads of {@link #toHost}. Step-graph mode: an operation's calls are the times it
+     * was recorded, and a segment of several operations counts (its executions, compiles and times) under
+     * "stepGraph": TornadoVM's profiler does not split an execution by task.
      */
     public Map<String, Map<String, Double>> profile() {
         Map<String, Map<String, Double>> out = new LinkedHashMap<>();
