@@ -69,8 +69,7 @@ public final class StepBench {
         double[] loss = new double[total];
         int[] step = {0};
         // As the trainer: a backend that records operations gets the step's reads at its end (one wait).
-        boolean deferred = be.defersReads();
-        model.setDeferredStats(deferred);
+        model.setDeferredStats(be.defersReads());
         double[] norm = new double[1];
         Runnable action = () -> {
             int s = step[0]++;
@@ -78,8 +77,7 @@ public final class StepBench {
             double lr = LrSchedule.at(s, tc.warmupSteps(), Math.max(total, tc.steps()), tc.lr(), tc.minLr());
             StepResult r = model.trainStep(inputs, targets, B, S);
             GradClip.clipGlobalNorm(params, (float) tc.gradClip(), be, norm);
-            loss[s] = (deferred ? model.completeStats(norm) : r).totalLoss();
-            be.toHost(norm);
+            loss[s] = model.readStep(r, norm).totalLoss();
             opt.step((float) lr);
         };
         TornadoSplit.reset(be);

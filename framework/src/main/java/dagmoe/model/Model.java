@@ -177,6 +177,16 @@ public final class Model {
         return stats(lastTargets, lastT);
     }
 
+    /**
+     * The result {@code r} of the last {@link #trainStep}, with {@code alsoToHost} read now: {@code r} itself, or,
+     * when the step left its statistics on the backend ({@link #setDeferredStats}), {@link #completeStats}.
+     */
+    public StepResult readStep(StepResult r, Object... alsoToHost) {
+        if (deferStats) return completeStats(alsoToHost);
+        be.toHost(alsoToHost);
+        return r;
+    }
+
     private StepResult forward(int[] inputs, int[] targets, int batch, int seq, boolean defer) {
         int T = checkInputs(inputs, targets, batch, seq);
         allocate(T, batch * cfg.nHeads() * seq * seq);

@@ -217,16 +217,11 @@ public final class Trainer {
                 setup.train().next(inputs, targets);
                 double lr = LrSchedule.at(step, cfg.warmupSteps(), cfg.steps(), cfg.lr(), cfg.minLr());
                 StepResult r = replicas != null ? replicaStep() : forwardBackward(progress, metrics);
-                double gradNorm;
-                if (deferred) { // clipped on the device, then the losses and the norm read together (one wait)
-                    GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be, normOut);
-                    r = model.completeStats(normOut);
-                    gradNorm = normOut[0];
-                    checkLosses(step + 1, r);
-                } else {
-                    checkLosses(step + 1, r);
-                    gradNorm = GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be);
-                }
+                // clipped where the backend runs; a deferred step's losses are read with the norm (one wait)
+                GradClip.clipGlobalNorm(trainable, (float) cfg.gradClip(), be, normOut);
+                r = model.readStep(r, normOut);
+                checkLosses(step + 1, r);
+                double gradNorm = normOut[0];
                 if (!Double.isFinite(gradNorm)) throw diverged(step + 1, firstNonFiniteGradient(), "gradient");
                 optimizer.step((float) lr);
                 if (devices != null) devices.broadcast();

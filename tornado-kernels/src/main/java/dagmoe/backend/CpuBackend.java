@@ -80,9 +80,9 @@ public class CpuBackend extends JavaBackend {
     }
 
     // ---------------------------------------------------------------- grouped expert products
-    // One Gemm.multiplyGrouped per family: every expert's weights packed in one parallel pass and the tiles of
-    // all experts in one more (two hand-offs to the threads per family instead of two per expert), so the
-    // threads balance over all experts' tiles rather than within each small product.
+    // One Gemm.multiplyGrouped per family: one hand-off to the threads for all experts (a task packs its expert's
+    // weight panels and computes their tiles), so the threads balance over all experts' work rather than within
+    // each small product.
 
     @Override
     public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,

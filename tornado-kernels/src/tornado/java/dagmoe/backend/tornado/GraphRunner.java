@@ -646,28 +646,8 @@ final class GraphRunner implements AutoCloseable {
     // ---------------------------------------------------------------- recording and running operations
 
     /** One operation: its arrays (argument order), outputs, compiled-in shape, per-call values, work grid, tasks. */
-    private static final class Pending {
-        final String op;
-        final long[] shape;
-        final Object[] arrays;
-        final Object[] outputs;
-        final float[] params;
-        final int[] iparams;
-        final long[] grid;
-        final TaskPackage[] tasks;
-
-        Pending(String op, long[] shape, Object[] arrays, Object[] outputs, float[] params, int[] iparams, long[] grid,
-                TaskPackage[] tasks) {
-            this.op = op;
-            this.shape = shape;
-            this.arrays = arrays;
-            this.outputs = outputs;
-            this.params = params;
-            this.iparams = iparams;
-            this.grid = grid;
-            this.tasks = tasks;
-        }
-    }
+    private record Pending(String op, long[] shape, Object[] arrays, Object[] outputs, float[] params, int[] iparams, long[] grid,
+                           TaskPackage[] tasks) {}
 
     private static final Object[] NONE = new Object[0];
     /** The operation that ends a training step (TornadoBackend#adamw). */
@@ -737,26 +717,26 @@ final class GraphRunner implements AutoCloseable {
 
     private void record(Pending p) {
         lastFlushed = null;
-        OpStats s = stats.computeIfAbsent(p.op, k -> new OpStats());
+        OpStats s = stats.computeIfAbsent(p.op(), k -> new OpStats());
         if (stepGraph) {
             s.calls++; // an operation's calls; its segment's execution counts under "stepGraph" (or its name, alone)
         }
-        for (Object a : p.arrays) {
+        for (Object a : p.arrays()) {
             // A stale array here is in no pending operation (hostWrote ran them first): uploading it now is safe.
             onDevice(a, s);
             if (pendingSlots.putIfAbsent(a, pendingArrays.size()) == null) {
                 pendingArrays.add(a);
             }
         }
-        for (Object o : p.outputs) {
+        for (Object o : p.outputs()) {
             Resident r = resident(o, true);
             r.deviceCurrent = true;
             r.hostCurrent = false;
             pendingWrites.put(o, Boolean.TRUE);
         }
         pending.add(p);
-        pendingTasks += p.tasks.length;
-        for (TaskPackage t : p.tasks) {
+        pendingTasks += p.tasks().length;
+        for (TaskPackage t : p.tasks()) {
             pendingHl += hlBytes(t);
             pendingNodes += nodes(t, true);
         }
@@ -864,33 +844,33 @@ final class GraphRunner implements AutoCloseable {
         int len = 0;
         for (int i = 0; i < n; i++) {
             Pending p = pending.get(i);
-            paramOf[i] = valueSlot(p.params, fvals);
-            iparamOf[i] = valueSlot(p.iparams, ivals);
-            int need = 8 + p.shape.length + 3 * p.arrays.length + (p.iparams != null ? p.iparams.length : 0);
+            paramOf[i] = valueSlot(p.params(), fvals);
+            iparamOf[i] = valueSlot(p.iparams(), ivals);
+            int need = 8 + p.shape().length + 3 * p.arrays().length + (p.iparams() != null ? p.iparams().length : 0);
             if (len + need > sig.length) {
                 sig = Arrays.copyOf(sig, Math.max(2 * sig.length, len + need));
             }
-            sig[len++] = opIds.computeIfAbsent(p.op, k -> opIds.size());
-            sig[len++] = p.tasks.length;
-            sig[len++] = p.shape.length;
-            for (long x : p.shape) {
+            sig[len++] = opIds.computeIfAbsent(p.op(), k -> opIds.size());
+            sig[len++] = p.tasks().length;
+            sig[len++] = p.shape().length;
+            for (long x : p.shape()) {
                 sig[len++] = x;
             }
-            sig[len++] = p.arrays.length;
-            for (Object a : p.arrays) {
+            sig[len++] = p.arrays().length;
+            for (Object a : p.arrays()) {
                 sig[len++] = pendingSlots.get(a);
                 sig[len++] = a instanceof float[] ? 1 : a instanceof int[] ? 2 : 3;
                 sig[len++] = bytes(a);
             }
             sig[len++] = paramOf[i];
             sig[len++] = iparamOf[i];
-            if (p.iparams != null) {
+            if (p.iparams() != null) {
                 // Per-call ints are offsets and sizes, fixed for a given step: part of the plan, uploaded once.
-                for (int x : p.iparams) {
+                for (int x : p.iparams()) {
                     sig[len++] = x;
                 }
             }
-            sig[len++] = p.grid != null ? 1 : 0;
+            sig[len++] = p.grid() != null ? 1 : 0;
         }
         Key key = new Key("", NO_ARRAYS, Arrays.copyOf(sig, len));
         String statOp = n == 1 ? pending.get(0).op : "stepGraph";
@@ -902,13 +882,13 @@ final class GraphRunner implements AutoCloseable {
         }
         for (int i = 0; i < n; i++) {
             Pending p = pending.get(i);
-            if (p.params != null && e.params[paramOf[i]] != p.params) {
-                System.arraycopy(p.params, 0, e.params[paramOf[i]], 0, p.params.length);
+            if (p.params() != null && e.params[paramOf[i]] != p.params()) {
+                System.arraycopy(p.params(), 0, e.params[paramOf[i]], 0, p.params().length);
             }
-            if (p.grid != null) {
+            if (p.grid() != null) {
                 // Set every execution: TornadoVM drops a local size the device cannot take (to null, with a warning).
-                e.grids[i].setGlobalWork(p.grid[0], p.grid[1], 1);
-                e.grids[i].setLocalWork(p.grid[2], p.grid[3], 1);
+                e.grids[i].setGlobalWork(p.grid()[0], p.grid()[1], 1);
+                e.grids[i].setLocalWork(p.grid()[2], p.grid()[3], 1);
             }
         }
         for (int j = 0; j < pendingArrays.size(); j++) {
@@ -999,43 +979,43 @@ final class GraphRunner implements AutoCloseable {
 
     /** Staging mode: one plan per (operation, arrays, shape); every array uploaded before and outputs downloaded after. */
     private void runStaged(Pending p) {
-        Key key = new Key(p.op, p.arrays, p.shape);
+        Key key = new Key(p.op(), p.arrays(), p.shape());
         Entry e = cache.get(key);
         if (e == null) {
-            float[] params = p.params != null ? p.params : new float[1];
-            int[] iparams = p.iparams != null ? p.iparams : new int[1];
+            float[] params = p.params() != null ? p.params() : new float[1];
+            int[] iparams = p.iparams() != null ? p.iparams() : new int[1];
             TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
-            List<Object> every = new ArrayList<>(distinct(p.arrays));
-            if (p.params != null) {
+            List<Object> every = new ArrayList<>(distinct(p.arrays()));
+            if (p.params() != null) {
                 every.add(params);
             }
-            if (p.iparams != null) {
+            if (p.iparams() != null) {
                 every.add(iparams);
             }
             g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
-            List<String> ids = addTasks(g, p.tasks, 0);
-            g.transferToHost(DataTransferMode.EVERY_EXECUTION, p.outputs);
-            e = newEntry(g, new float[][] {params}, new int[][] {iparams}, p.tasks.length);
-            if (p.grid != null) {
+            List<String> ids = addTasks(g, p.tasks(), 0);
+            g.transferToHost(DataTransferMode.EVERY_EXECUTION, p.outputs());
+            e = newEntry(g, new float[][] {params}, new int[][] {iparams}, p.tasks().length);
+            if (p.grid() != null) {
                 e.grids = new WorkerGrid2D[] {new WorkerGrid2D(1, 1)};
                 e.plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + "." + ids.get(ids.size() - 1), e.grids[0]));
             }
             cache.put(key, e);
             trim();
         }
-        if (p.grid != null) {
-            e.grids[0].setGlobalWork(p.grid[0], p.grid[1], 1);
-            e.grids[0].setLocalWork(p.grid[2], p.grid[3], 1);
+        if (p.grid() != null) {
+            e.grids[0].setGlobalWork(p.grid()[0], p.grid()[1], 1);
+            e.grids[0].setLocalWork(p.grid()[2], p.grid()[3], 1);
         }
-        if (p.params != null && p.params != e.params[0]) {
-            System.arraycopy(p.params, 0, e.params[0], 0, p.params.length);
+        if (p.params() != null && p.params() != e.params[0]) {
+            System.arraycopy(p.params(), 0, e.params[0], 0, p.params().length);
         }
-        if (p.iparams != null && p.iparams != e.iparams[0]) {
-            System.arraycopy(p.iparams, 0, e.iparams[0], 0, p.iparams.length);
+        if (p.iparams() != null && p.iparams() != e.iparams[0]) {
+            System.arraycopy(p.iparams(), 0, e.iparams[0], 0, p.iparams().length);
         }
         long t0 = System.nanoTime();
         TornadoExecutionResult result = e.plan.execute();
-        account(e, p.op, result, System.nanoTime() - t0, true);
+        account(e, p.op(), result, System.nanoTime() - t0, true);
     }
 
     private static List<Object> distinct(Object[] arrays) {
@@ -1111,13 +1091,13 @@ final class GraphRunner implements AutoCloseable {
         int[] griddedOp = new int[pending.size()];
         for (int i = 0; i < pending.size(); i++) {
             Pending p = pending.get(i);
-            for (TaskPackage t : p.tasks) {
-                share(t, p.params, paramOf[i] < 0 ? null : params[paramOf[i]]);
-                share(t, p.iparams, iparamOf[i] < 0 ? null : iparams[iparamOf[i]]);
+            for (TaskPackage t : p.tasks()) {
+                share(t, p.params(), paramOf[i] < 0 ? null : params[paramOf[i]]);
+                share(t, p.iparams(), iparamOf[i] < 0 ? null : iparams[iparamOf[i]]);
             }
-            List<String> ids = addTasks(g, p.tasks, tasks);
-            tasks += p.tasks.length;
-            if (p.grid != null) {
+            List<String> ids = addTasks(g, p.tasks(), tasks);
+            tasks += p.tasks().length;
+            if (p.grid() != null) {
                 griddedOp[gridded.size()] = i;
                 gridded.add(ids.get(ids.size() - 1));
             }
