@@ -18,8 +18,9 @@ import java.util.Locale;
  * over several devices of one process ({@link DeviceGroup}) against each device alone on the whole batch. Per
  * device: its rows, its forward + backward time (kernels, launches and the host work that drives them), the
  * copy of its gradients to the host, and its idle time (waiting for the slowest device); then the host
- * reduction and the weight broadcast, and the group's step against each device alone. Medians over the timed
- * steps, after one untimed step (compilation) and the warm-up.
+ * reduction and the weight broadcast, and the group's step against each device alone. Where the devices run at
+ * the same time, the same steps are timed once more one after the other, so the gain of running them together is
+ * measured, not assumed. Medians over the timed steps, after one untimed step (compilation) and the warm-up.
  */
 public final class DevicesBench {
     private DevicesBench() {}
@@ -27,8 +28,12 @@ public final class DevicesBench {
     /** One device's medians in the group, in ms. */
     public record DeviceRow(String device, int rows, double computeMs, double transferMs, double idleMs, double aloneMs) {}
 
-    /** The group's medians: per device, the step (forward + backward + reduce), reduce and broadcast, in ms. */
-    public record Result(List<DeviceRow> devices, double stepMs, double reduceMs, double broadcastMs, boolean concurrent) {}
+    /**
+     * The group's medians: per device, the step (forward + backward + reduce), reduce and broadcast, in ms;
+     * {@code sequentialStepMs}: the step with the devices one after the other (NaN where they never run at once).
+     */
+    public record Result(List<DeviceRow> devices, double stepMs, double reduceMs, double broadcastMs, boolean concurrent,
+                         double sequentialStepMs) {}
 
     public static Result run(String backend, int threads, List<String> devices, double[] weights, ModelConfig cfg,
                              TrainConfig tc, StepBench.Batches batches, int warmup, int reps, PrintStream out) {
@@ -52,6 +57,7 @@ public final class DevicesBench {
         int n = devices.size();
         double[][] compute = new double[n][reps], transfer = new double[n][reps], idle = new double[n][reps];
         double[] step = new double[reps], reduce = new double[reps], broadcast = new double[reps];
+        double[] sequential = new double[reps];
         int[] rows;
         boolean concurrent;
         try (DeviceGroup g = new DeviceGroup(replicas, devices, DeviceGroup.split(B, weights))) {
@@ -76,6 +82,16 @@ public final class DevicesBench {
                     idle[i][r] = Math.max(0, wall - reduce[r] - compute[i][r] - transfer[i][r]);
                 }
             }
+            if (concurrent) {
+                g.setConcurrent(false);
+                for (int s = 0; s < reps; s++) {
+                    batches.fill(1 + warmup + s, in, tg);
+                    long t0 = System.nanoTime();
+                    g.step(in, tg, B, S);
+                    sequential[s] = (System.nanoTime() - t0) / 1e6;
+                    g.broadcast();
+                }
+            }
             replicas.get(0).backend().close();
         }
         List<DeviceRow> rs = new ArrayList<>();
@@ -83,7 +99,8 @@ public final class DevicesBench {
             rs.add(new DeviceRow(devices.get(i), rows[i], Quantiles.median(compute[i]), Quantiles.median(transfer[i]),
                     Quantiles.median(idle[i]), alone[i]));
         }
-        Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast), concurrent);
+        Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast), concurrent,
+                concurrent ? Quantiles.median(sequential) : Double.NaN);
         print(res, B, out);
         return res;
     }
@@ -102,6 +119,10 @@ public final class DevicesBench {
         for (DeviceRow d : r.devices()) best = Math.min(best, d.aloneMs());
         out.println(String.format(Locale.ROOT, "group: %.1f ms per step (host reduction %.1f ms included), weight broadcast %.1f ms;"
                 + " %.2fx the fastest device alone (%.1f ms)", r.stepMs(), r.reduceMs(), r.broadcastMs(), best / (r.stepMs() + r.broadcastMs()), best));
+        if (r.concurrent()) {
+            out.println(String.format(Locale.ROOT, "the devices at the same time: %.1f ms per step; one after the other: %.1f ms (%.2fx)",
+                    r.stepMs(), r.sequentialStepMs(), r.sequentialStepMs() / r.stepMs()));
+        }
         out.println();
     }
 }

@@ -30,7 +30,9 @@ class DevicesBenchTest {
             assertTrue(d.computeMs() > 0 && d.aloneMs() > 0 && d.idleMs() >= 0, d.toString());
         }
         assertTrue(r.stepMs() >= r.devices().get(1).computeMs());
+        assertTrue(r.concurrent() && r.sequentialStepMs() > 0, "cpu devices run at once, and are timed one after the other too: " + r);
         String text = buf.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("| a | 2 | 40% |") && text.contains("| b | 3 | 60% |") && text.contains("group:"), text);
+        assertTrue(text.contains("| a | 2 | 40% |") && text.contains("| b | 3 | 60% |") && text.contains("group:")
+                && text.contains("one after the other:"), text);
     }
 }

@@ -30,13 +30,20 @@ import java.util.concurrent.Future;
  * counts give the same bits.
  */
 public final class DeviceGroup implements AutoCloseable {
-    /** Per device and step: rows trained, seconds of forward + backward, seconds of copying gradients to the host. */
-    public record DeviceTime(int rows, double computeSeconds, double transferSeconds) {}
+    /**
+     * Per device and step: rows trained, seconds from the step's start to this device's start, seconds of forward +
+     * backward, seconds of copying gradients to the host.
+     */
+    public record DeviceTime(int rows, double startSeconds, double computeSeconds, double transferSeconds) {
+        /** Seconds from the step's start to this device's end. */
+        public double endSeconds() { return startSeconds + computeSeconds + transferSeconds; }
+    }
 
     private final List<Model> replicas;
     private final List<String> names;
     private final ExecutorService pool;
-    private final boolean concurrent; // false: a backend whose instances must not run at the same time (one after the other)
+    private final boolean mayRunConcurrently; // false: a backend whose instances must not run at the same time
+    private boolean concurrent; // whether the devices run at the same time (else one after the other)
     private int[] rows;
     private final DeviceTime[] lastTimes;
     private double lastReduceSeconds, lastBroadcastSeconds;
@@ -66,7 +73,8 @@ public final class DeviceGroup implements AutoCloseable {
             return t;
         });
         this.lastTimes = new DeviceTime[replicas.size()];
-        this.concurrent = replicas.stream().allMatch(m -> m.backend().concurrentInstances());
+        this.mayRunConcurrently = replicas.stream().allMatch(m -> m.backend().concurrentInstances());
+        this.concurrent = mayRunConcurrently;
         setRows(rows);
     }
 
@@ -123,6 +131,15 @@ public final class DeviceGroup implements AutoCloseable {
     /** Whether the devices run at the same time (else one after the other). */
     public boolean concurrent() { return concurrent; }
 
+    /**
+     * Runs the devices at the same time ({@code true}, where every backend allows it) or one after the other in
+     * device order on the caller's thread ({@code false}); the losses and gradients are the same bits either way.
+     */
+    public void setConcurrent(boolean on) {
+        if (on && !mayRunConcurrently) throw new IllegalArgumentException("these devices' backends must not run at the same time");
+        this.concurrent = on;
+    }
+
     /** The last step's per-device times. */
     public List<DeviceTime> lastTimes() { return List.of(lastTimes); }
 
@@ -151,6 +168,7 @@ public final class DeviceGroup implements AutoCloseable {
         int counted = 0;
         for (int t = 0; t < batch * seq; t++) if (targets[t] >= 0) counted++;
         List<Future<StepResult>> running = new ArrayList<>(n);
+        long start = System.nanoTime();
         int off = 0;
         for (int i = 0; i < n; i++) {
             int dev = i, len = rows[i] * seq;
@@ -164,7 +182,7 @@ public final class DeviceGroup implements AutoCloseable {
                 StepResult r = m.trainStep(localIn[dev], localTg[dev], rows[dev], seq, scale);
                 long t1 = System.nanoTime();
                 for (Parameter p : m.parameters()) m.backend().toHost(p.grad());
-                lastTimes[dev] = new DeviceTime(rows[dev], (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+                lastTimes[dev] = new DeviceTime(rows[dev], (t0 - start) / 1e9, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
                 return r;
             };
             if (concurrent) {

@@ -82,6 +82,42 @@ class DeviceGroupTest {
         }
     }
 
+    /**
+     * Concurrent devices run at the same time and give the same bits as one after the other: two devices made slow
+     * on purpose (each waits {@value #SLOW_MS_PER_ROW} ms per row) overlap when concurrent (device 1 starts before
+     * device 0 ends) and do not when run in order, with identical losses and reduced gradients.
+     */
+    @Test
+    void concurrentDevicesOverlapAndGiveTheSameBitsAsOneAfterTheOther() {
+        ModelConfig cfg = noAux(Aggregator.DAG);
+        int B = 4, S = StepCheck.S;
+        int[] in = tokens(B * S, 1), tg = tokens(B * S, 2);
+        float[][][] grads = new float[2][][];
+        double[] loss = new double[2];
+        for (int mode = 0; mode < 2; mode++) {
+            boolean concurrent = mode == 0;
+            List<Model> replicas = List.of(new Model(cfg, slowed(Backends.create("java", 1)), 5),
+                    new Model(cfg, slowed(Backends.create("java", 1)), 5));
+            try (DeviceGroup g = new DeviceGroup(replicas, List.of("a", "b"), new int[] {2, 2})) {
+                assertTrue(g.concurrent(), "java backends may run at the same time");
+                g.setConcurrent(concurrent);
+                g.broadcast();
+                loss[mode] = g.step(in, tg, B, S).loss();
+                DeviceGroup.DeviceTime d0 = g.lastTimes().get(0), d1 = g.lastTimes().get(1);
+                if (concurrent) {
+                    assertTrue(d1.startSeconds() < d0.endSeconds(), "device 1 started before device 0 ended: " + g.lastTimes());
+                } else {
+                    assertTrue(d1.startSeconds() >= d0.endSeconds(), "device 1 started after device 0 ended: " + g.lastTimes());
+                }
+                List<Parameter> ps = replicas.get(0).parameters();
+                grads[mode] = new float[ps.size()][];
+                for (int k = 0; k < ps.size(); k++) grads[mode][k] = ps.get(k).grad().clone();
+            }
+        }
+        assertEquals(loss[1], loss[0], 0.0);
+        for (int k = 0; k < grads[0].length; k++) assertArrayEquals(grads[1][k], grads[0][k], "parameter " + k);
+    }
+
     /** Every gradient of {@code got} within {@code rel} of its tensor's largest gradient in {@code want}. */
     static void assertGradientsClose(Model want, Model got, double rel) {
         List<Parameter> pw = want.parameters(), pg = got.parameters();

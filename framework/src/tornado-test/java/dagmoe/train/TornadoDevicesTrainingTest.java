@@ -63,6 +63,11 @@ class TornadoDevicesTrainingTest {
     }
 
     List<Double> run(Path dir, String backend, List<String> devs) throws Exception {
+        return run(dir, backend, devs, true);
+    }
+
+    /** {@code concurrent}: the devices at the same time (one host thread each), else one after the other. */
+    List<Double> run(Path dir, String backend, List<String> devs, boolean concurrent) throws Exception {
         TrainConfig tc = DeviceGroupTest.train4();
         Files.createDirectories(dir);
         ModelConfig m = TrainerTest.TINY;
@@ -73,6 +78,8 @@ class TornadoDevicesTrainingTest {
         Trainer t = new Trainer(replicas.get(0), tc, new Trainer.Setup(dir, src, val, null, null, null, null));
         if (replicas.size() > 1) {
             try (DeviceGroup g = new DeviceGroup(replicas, devs, DeviceGroup.split(tc.batchSize(), new double[] {1, 1}))) {
+                assertTrue(g.concurrent(), "tornado devices run at the same time by default");
+                g.setConcurrent(concurrent);
                 t.devices(g, 0);
                 assertTrue(t.run(0).finished());
             }
@@ -84,11 +91,11 @@ class TornadoDevicesTrainingTest {
     }
 
     @Test
-    void aRunOverTwoDevicesIsReproducibleAndTrainsLikeJava() throws Exception {
+    void aRunOverTwoDevicesIsReproducibleConcurrentOrNotAndTrainsLikeJava() throws Exception {
         needTwo();
         List<String> two = devices.subList(0, 2);
-        List<Double> a = run(tmp.resolve("a"), "tornado", two), b = run(tmp.resolve("b"), "tornado", two);
-        assertEquals(a, b, "same devices, weights and seed: the same losses bit for bit");
+        List<Double> a = run(tmp.resolve("a"), "tornado", two, true), b = run(tmp.resolve("b"), "tornado", two, false);
+        assertEquals(a, b, "same devices, weights and seed, at the same time or one after the other: the same losses bit for bit");
         List<Double> java = run(tmp.resolve("java"), "java", List.of(""));
         assertEquals(java.size(), a.size());
         assertEquals(java.get(0), a.get(0), 1e-4 * Math.abs(java.get(0)));

@@ -435,7 +435,14 @@ final class GraphRunner implements AutoCloseable {
     private final Map<String, OpStats> stats = new TreeMap<>();
     private final LinkedHashMap<Key, Entry> cache = new LinkedHashMap<>(64, 0.75f, true);
     private boolean threadInfo;
-    private long graphCounter;
+    /** Graph names are unique in the process: several runners (devices) build graphs at the same time. */
+    private static final java.util.concurrent.atomic.AtomicLong GRAPH_COUNTER = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Held while a plan compiles (its first execution) and while a plan is built: TornadoVM 5.2 compiles on the
+     * calling thread through shared runtime state, so runners of different devices (one host thread each, see
+     * {@code DeviceGroup}) compile one at a time and execute compiled plans at the same time.
+     */
+    private static final Object COMPILING = new Object();
     private long evictions;
 
     /**
@@ -876,7 +883,9 @@ final class GraphRunner implements AutoCloseable {
         String statOp = n == 1 ? pending.get(0).op : "stepGraph";
         Entry e = cache.get(key);
         if (e == null) {
-            e = buildSegment(paramOf, iparamOf, fvals, ivals);
+            synchronized (COMPILING) {
+                e = buildSegment(paramOf, iparamOf, fvals, ivals);
+            }
             cache.put(key, e);
             trim();
         }
@@ -899,7 +908,7 @@ final class GraphRunner implements AutoCloseable {
         }
         clearPending();
         long t0 = System.nanoTime();
-        TornadoExecutionResult result = e.plan.execute();
+        TornadoExecutionResult result = execute(e);
         long queue = e.plan.getId();
         int downloads = 0;
         for (Object a : reads) {
@@ -923,6 +932,16 @@ final class GraphRunner implements AutoCloseable {
         }
         lastFlushed = e;
         account(e, statOp, result, System.nanoTime() - t0, !stepGraph || n > 1);
+    }
+
+    /** Executes the plan of {@code e}; its first execution (which compiles it) holds {@link #COMPILING}. */
+    private static TornadoExecutionResult execute(Entry e) {
+        if (e.compiled) {
+            return e.plan.execute();
+        }
+        synchronized (COMPILING) {
+            return e.plan.execute();
+        }
     }
 
     /** The slot of {@code v} among the distinct values so far (by content, same type and length), added if new; -1 for none. */
@@ -984,7 +1003,7 @@ final class GraphRunner implements AutoCloseable {
         if (e == null) {
             float[] params = p.params() != null ? p.params() : new float[1];
             int[] iparams = p.iparams() != null ? p.iparams() : new int[1];
-            TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
+            TaskGraph g = new TaskGraph("dagmoe" + GRAPH_COUNTER.getAndIncrement());
             List<Object> every = new ArrayList<>(distinct(p.arrays()));
             if (p.params() != null) {
                 every.add(params);
@@ -1014,7 +1033,7 @@ final class GraphRunner implements AutoCloseable {
             System.arraycopy(p.iparams(), 0, e.iparams[0], 0, p.iparams().length);
         }
         long t0 = System.nanoTime();
-        TornadoExecutionResult result = e.plan.execute();
+        TornadoExecutionResult result = execute(e);
         account(e, p.op(), result, System.nanoTime() - t0, true);
     }
 
@@ -1037,7 +1056,7 @@ final class GraphRunner implements AutoCloseable {
     double launchCostMs(int warmup, int reps) {
         float[] x = new float[1];
         float[] v = new float[] {1f};
-        TaskGraph g = new TaskGraph("dagmoeLaunchCost" + (graphCounter++));
+        TaskGraph g = new TaskGraph("dagmoeLaunchCost" + GRAPH_COUNTER.getAndIncrement());
         g.transferToDevice(DataTransferMode.FIRST_EXECUTION, x, v);
         g.task("t", ScalarTasks::fill, x, 1, v);
         g.transferToHost(DataTransferMode.UNDER_DEMAND, x);
@@ -1046,7 +1065,13 @@ final class GraphRunner implements AutoCloseable {
             plan.withDevice(device);
             for (int i = 0; i < warmup + reps; i++) {
                 long t0 = System.nanoTime();
-                plan.execute();
+                if (i == 0) {
+                    synchronized (COMPILING) {
+                        plan.execute();
+                    }
+                } else {
+                    plan.execute();
+                }
                 if (resident) {
                     xpu.sync(plan.getId());
                 }
@@ -1070,7 +1095,7 @@ final class GraphRunner implements AutoCloseable {
      * one array per distinct value (the tasks of later occurrences are pointed at it).
      */
     private Entry buildSegment(int[] paramOf, int[] iparamOf, List<Object> fvals, List<Object> ivals) {
-        TaskGraph g = new TaskGraph("dagmoe" + (graphCounter++));
+        TaskGraph g = new TaskGraph("dagmoe" + GRAPH_COUNTER.getAndIncrement());
         float[][] params = new float[fvals.size()][];
         int[][] iparams = new int[ivals.size()][];
         for (int i = 0; i < params.length; i++) {
@@ -1139,7 +1164,10 @@ final class GraphRunner implements AutoCloseable {
     }
 
     private TornadoExecutionPlan plan(TaskGraph g) {
-        TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot());
+        TornadoExecutionPlan plan;
+        synchronized (COMPILING) {
+            plan = new TornadoExecutionPlan(g.snapshot());
+        }
         plan.withDevice(device);
         plan.withProfiler(ProfilerMode.SILENT);
         if (threadInfo) {

@@ -210,15 +210,18 @@ public class TornadoBackend extends JavaBackend {
     }
 
     /**
-     * False: TornadoVM 5.2.x builds execution plans with shared interpreter state, and building plans for two
-     * devices from two threads is not known to be safe (with -ea, a second device's first plan fails an assertion
-     * in TornadoVMInterpreter.rewindBufferToBegin, seen with 5.2.1-jdk25-dev on two PoCL devices), so several
-     * devices run their micro-batches one after the other.
+     * True (unless {@code -Ddagmoe.tornado.concurrentDevices=false}): the backends of several devices run their
+     * micro-batches at the same time, one host thread each, every device on its own command queues. TornadoVM 5.2
+     * compiles a plan on the calling thread through shared runtime state, so plans are built and compiled one at a
+     * time across the process (GraphRunner's lock) and compiled plans execute concurrently. Off, the devices run
+     * one after the other (the same bits either way: the gradients are reduced in device order afterwards).
      */
     @Override
     public boolean concurrentInstances() {
-        return false;
+        return CONCURRENT_DEVICES;
     }
+
+    static final boolean CONCURRENT_DEVICES = !"false".equals(System.getProperty("dagmoe.tornado.concurrentDevices"));
 
     @Override
     public String name() {
