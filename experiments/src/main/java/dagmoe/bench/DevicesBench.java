@@ -43,6 +43,7 @@ public final class DevicesBench {
         double[] alone = new double[devices.size()];
         for (int i = 0; i < devices.size(); i++) {
             Backend be = Backends.create(backend, threads, devices.get(i));
+            be.setProfiling(false); // as in the group (and in training)
             Model m = new Model(cfg, be, tc.seed());
             double[] ms = new double[reps];
             for (int s = 0; s < 1 + warmup + reps; s++) {

@@ -67,6 +67,8 @@ public final class DeviceGroup implements AutoCloseable {
         }
         this.replicas = List.copyOf(replicas);
         this.names = List.copyOf(names);
+        // unprofiled, as the trainer runs a backend (and alike on every device: TornadoVM's profiler switch is process-wide)
+        for (Model m : replicas) m.backend().setProfiling(false);
         this.pool = Executors.newFixedThreadPool(replicas.size(), r -> {
             Thread t = new Thread(r, "dagmoe-device");
             t.setDaemon(true);

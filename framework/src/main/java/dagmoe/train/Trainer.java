@@ -92,6 +92,7 @@ public final class Trainer {
     public Trainer(Model model, TrainConfig cfg, Setup setup) {
         this.model = model;
         this.be = model.backend();
+        be.setProfiling(false); // a device profiler waits for every kernel it times: training wants only the step's time
         this.params = model.parameters();
         this.cfg = cfg;
         this.setup = setup;

@@ -51,6 +51,12 @@ public interface Backend extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Device backends: whether to time every kernel and transfer from now on (a device profiler, which waits for each
+     * event it times) or not (training, where only the step's time counts). A no-op where nothing is profiled.
+     */
+    default void setProfiling(boolean on) {}
+
     /** Makes the host copies of these arrays ({@code float[]}, {@code int[]}) current: call before host code reads them. */
     default void toHost(Object... arrays) {}
 

@@ -83,6 +83,47 @@ class StepGraphTest {
     }
 
     /**
+     * TornadoVM's profiler changes the waits, not the results: the same segment (an upload, 12 operations, a read) gives
+     * the same values profiled and not; unprofiled the host waits once for the execution (its upload rides in it) and
+     * once for the read, and nothing is timed; profiled, TornadoVM also waits for every launch's argument frame and
+     * kernel, and times them.
+     */
+    @Test
+    void profilingChangesTheWaitsNotTheResults() {
+        int n = 41;
+        float[][] got = new float[2][];
+        java.util.List<Map<String, Long>> counts = new java.util.ArrayList<>();
+        double[] kernelMs = new double[2];
+        for (int mode = 0; mode < 2; mode++) {
+            boolean profiled = mode == 1;
+            tornado.setProfiling(profiled);
+            float[] x = rnd(n, 7), y = rnd(n, 8);
+            for (int warm = 0; warm < 2; warm++) { // the first round compiles the segment's plan
+                tornado.hostWrote(x, y);
+                tornado.resetProfile();
+                for (int i = 0; i < 12; i++) {
+                    tornado.axpy(0.5f, x, y, n);
+                }
+                tornado.toHost(y);
+            }
+            got[mode] = y.clone();
+            counts.add(tornado.counts());
+            kernelMs[mode] = tornado.profile().get("total").get("kernel_ms");
+        }
+        tornado.setProfiling(true);
+        assertTrue(Arrays.equals(got[0], got[1]), "the same values with and without the profiler");
+        Map<String, Long> off = counts.get(0), on = counts.get(1);
+        assertEquals(1L, off.get("executions"), "one segment: " + off);
+        assertEquals(12L, off.get("launches"), off.toString());
+        assertEquals(2L, off.get("syncs"), "unprofiled: the execution's wait and the read's: " + off);
+        assertTrue(off.get("h2d_bytes") >= 2L * n * 4 && off.get("h2d_bytes") < 2L * n * 4 + 256, "x, y and the scale: " + off);
+        assertTrue(on.get("syncs") >= 2 + 2 * on.get("launches"), "profiled: a frame write and a kernel per launch waited for: " + on);
+        assertTrue(on.get("frame_bytes") > 0 && off.get("frame_bytes") == 0, "frames are seen only profiled: " + off + " " + on);
+        assertEquals(0.0, kernelMs[0], "unprofiled: nothing timed");
+        assertTrue(kernelMs[1] > 0, "profiled: kernels timed");
+    }
+
+    /**
      * Two kinds of segments over shared arrays, in changing orders, each flushed by a host read or write: values equal
      * to java's at every read (a consumer that read its own stale buffer instead of its producer's result would not).
      * A host write after an operation that read the array was recorded must not change what that operation saw.

@@ -310,20 +310,44 @@ final class GraphRunner implements AutoCloseable {
         }
     }
 
-    /** Uploads the array when the host copy is newer (one blocking transfer: a host wait). */
-    private void onDevice(Object a, OpStats s) {
+    /**
+     * Step-graph and resident mode: when the host copy of {@code a} is newer, queues its upload for the execution of
+     * the segment that first uses it ({@link #flush} enqueues it on that plan's command queue just before the
+     * execution, whose wait covers it: no host wait of its own).
+     */
+    private void stageUpload(Object a, OpStats s) {
         Resident r = resident(a, true);
         if (!r.deviceCurrent) {
-            long t0 = System.nanoTime();
-            xpu.streamIn(TRANSFER_QUEUE, a, 0, 0, r.state, null);
-            xpu.sync(TRANSFER_QUEUE);
-            s.h2dNs += System.nanoTime() - t0;
+            pendingUploads.add(a);
             s.bytesIn += r.bytes;
             counts.h2dCount++;
             counts.h2dBytes += r.bytes;
-            counts.syncs++;
             r.deviceCurrent = true;
         }
+    }
+
+    /**
+     * Whether TornadoVM's command queues run in order (its default; {@code tornado.ooo-execution.enable} makes them
+     * out of order): an upload enqueued before an execution on the plan's queue then precedes the plan's kernels.
+     * Out of order, uploads wait for themselves first.
+     */
+    private static final boolean IN_ORDER_QUEUES = !Boolean.parseBoolean(System.getProperty("tornado.ooo-execution.enable", "false"));
+
+    /** Enqueues the staged uploads on {@code queue} (before the execution of its plan); one wait for them where queues are out of order. */
+    private void upload(long queue) {
+        if (pendingUploads.isEmpty()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        for (Object a : pendingUploads) {
+            xpu.streamIn(queue, a, 0, 0, resident(a, false).state, null);
+        }
+        pendingUploads.clear();
+        if (!IN_ORDER_QUEUES) {
+            xpu.sync(queue);
+            counts.syncs++;
+        }
+        transfers.h2dNs += System.nanoTime() - t0;
     }
 
     /**
@@ -415,6 +439,28 @@ final class GraphRunner implements AutoCloseable {
         /** Arrays the host read after the last execution of this plan: downloaded with the next one (one host wait). */
         final Map<Object, Boolean> readAfter = new IdentityHashMap<>();
         boolean compiled;
+        /**
+         * What TornadoVM itself moves per execution: arrays copied in every execution and their bytes, arrays copied
+         * in on the first one only, and arrays copied out every execution (staging mode's outputs).
+         */
+        int everyIn, firstIn, everyOut;
+        long everyInBytes, firstInBytes, everyOutBytes;
+
+        Entry moves(List<?> every, List<?> first, List<?> out) {
+            everyIn = every.size();
+            firstIn = first.size();
+            everyOut = out.size();
+            for (Object a : every) {
+                everyInBytes += bytes(a);
+            }
+            for (Object a : first) {
+                firstInBytes += bytes(a);
+            }
+            for (Object a : out) {
+                everyOutBytes += bytes(a);
+            }
+            return this;
+        }
 
         Entry(TornadoExecutionPlan plan, float[][] params, int[][] iparams, int tasks) {
             this.plan = plan;
@@ -435,6 +481,8 @@ final class GraphRunner implements AutoCloseable {
     private final Map<String, OpStats> stats = new TreeMap<>();
     private final LinkedHashMap<Key, Entry> cache = new LinkedHashMap<>(64, 0.75f, true);
     private boolean threadInfo;
+    /** Whether plans run under TornadoVM's profiler (kernel, transfer and compile times; it waits for every event it times). */
+    private boolean profiling = true;
     /** Graph names are unique in the process: several runners (devices) build graphs at the same time. */
     private static final java.util.concurrent.atomic.AtomicLong GRAPH_COUNTER = new java.util.concurrent.atomic.AtomicLong();
     /**
@@ -513,6 +561,28 @@ final class GraphRunner implements AutoCloseable {
     String deviceDescription() {
         return device.getDeviceName() + " / " + device.getDescription() + " (" + device.getTornadoVMBackend() + ", TornadoVM "
                 + TornadoDevices.version() + ")";
+    }
+
+    /**
+     * Runs the plans under TornadoVM's profiler from now on ({@code true}, the default) or not. Profiled, every
+     * operation's kernel, transfer and compile times are known, but TornadoVM waits for each event it times (two
+     * per kernel launch), so launches no longer queue up behind each other on the device: training runs without it.
+     * TornadoVM 5.2's switch is process-wide and each execution sets it from its plan: every runner of a process
+     * that runs at the same time should be set alike.
+     */
+    void setProfiling(boolean on) {
+        profiling = on;
+        for (Entry e : cache.values()) {
+            if (on) {
+                e.plan.withProfiler(ProfilerMode.SILENT);
+            } else {
+                e.plan.withoutProfiler();
+            }
+        }
+    }
+
+    boolean profiling() {
+        return profiling;
     }
 
     /** Prints TornadoVM's thread info (global/local work size) for every execution from now on (tests). */
@@ -634,6 +704,8 @@ final class GraphRunner implements AutoCloseable {
         long h2dBytes;
         long d2hCount;
         long d2hBytes;
+        /** Profiled executions only: the bytes of TornadoVM's per-launch argument frames (not in h2dBytes). */
+        long frameBytes;
     }
 
     private final Counts counts = new Counts();
@@ -647,6 +719,7 @@ final class GraphRunner implements AutoCloseable {
         c.h2dBytes = counts.h2dBytes;
         c.d2hCount = counts.d2hCount;
         c.d2hBytes = counts.d2hBytes;
+        c.frameBytes = counts.frameBytes;
         return c;
     }
 
@@ -672,6 +745,8 @@ final class GraphRunner implements AutoCloseable {
     private final java.util.Set<Object> pendingValues = new java.util.HashSet<>();
     /** The distinct arrays of the pending operations, in slot order, and their slots. */
     private final List<Object> pendingArrays = new ArrayList<>();
+    /** Arrays whose host copy is newer, to upload with the pending segment's execution (see {@link #stageUpload}). */
+    private final List<Object> pendingUploads = new ArrayList<>();
     private final Map<Object, Integer> pendingSlots = new IdentityHashMap<>();
     /** The arrays a pending operation writes. */
     private final Map<Object, Boolean> pendingWrites = new IdentityHashMap<>();
@@ -729,8 +804,10 @@ final class GraphRunner implements AutoCloseable {
             s.calls++; // an operation's calls; its segment's execution counts under "stepGraph" (or its name, alone)
         }
         for (Object a : p.arrays()) {
-            // A stale array here is in no pending operation (hostWrote ran them first): uploading it now is safe.
-            onDevice(a, s);
+            // A stale array here is in no pending operation (hostWrote ran them first), and the host leaves it alone
+            // until the segment has run (hostWrote of an array of the segment runs it first): its upload can wait
+            // for the segment's execution.
+            stageUpload(a, s);
             if (pendingSlots.putIfAbsent(a, pendingArrays.size()) == null) {
                 pendingArrays.add(a);
             }
@@ -908,8 +985,9 @@ final class GraphRunner implements AutoCloseable {
         }
         clearPending();
         long t0 = System.nanoTime();
-        TornadoExecutionResult result = execute(e);
         long queue = e.plan.getId();
+        upload(queue);
+        TornadoExecutionResult result = execute(e);
         int downloads = 0;
         for (Object a : reads) {
             if (a != null) {
@@ -960,9 +1038,16 @@ final class GraphRunner implements AutoCloseable {
         return values.size() - 1;
     }
 
-    /** Counts one execution of {@code e} (with its host wait) and its profiler figures under {@code op} (a call of it if {@code call}). */
+    /**
+     * Counts one execution of {@code e} (with its host wait) and, when profiling, its profiler figures under
+     * {@code op} (a call of it if {@code call}). Bytes are the data TornadoVM moved for the plan (its per-call values,
+     * staging mode's arrays), known from the plan's transfers; profiling, TornadoVM also counts the argument frame it
+     * writes before each kernel launch ({@code frameBytes}), and waits for every event it times: each launch's frame
+     * write and kernel, and each transfer (counted in {@code syncs}).
+     */
     private void account(Entry e, String op, TornadoExecutionResult result, long wall, boolean call) {
         OpStats s = stats.computeIfAbsent(op, k -> new OpStats());
+        boolean first = !e.compiled;
         counts.executions++;
         counts.launches += e.tasks;
         counts.syncs++;
@@ -970,26 +1055,33 @@ final class GraphRunner implements AutoCloseable {
             s.calls++;
         }
         s.wallNs += wall;
-        TornadoProfilerResult p = result.getProfilerResult();
-        if (!e.compiled) {
+        long in = e.everyInBytes + (first ? e.firstInBytes : 0);
+        int transfersIn = e.everyIn + (first ? e.firstIn : 0);
+        long out = e.everyOutBytes;
+        if (first) {
             s.compiles++;
             s.firstWallNs += wall;
-            s.compileNs += Math.max(0, p.getCompileTime());
             e.compiled = true;
         }
-        long in = Math.max(0, p.getTotalBytesCopyIn());
-        long out = Math.max(0, p.getTotalBytesCopyOut());
+        if (profiling) {
+            TornadoProfilerResult p = result.getProfilerResult();
+            if (first) {
+                s.compileNs += Math.max(0, p.getCompileTime());
+            }
+            counts.frameBytes += Math.max(0, Math.max(0, p.getTotalBytesCopyIn()) - in);
+            counts.syncs += 2L * e.tasks + transfersIn + e.everyOut;
+            s.h2dNs += Math.max(0, p.getDeviceWriteTime());
+            s.kernelNs += Math.max(0, p.getDeviceKernelTime());
+            s.d2hNs += Math.max(0, p.getDeviceReadTime());
+        }
         if (in > 0) {
-            counts.h2dCount++;
+            counts.h2dCount += transfersIn;
             counts.h2dBytes += in;
         }
         if (out > 0) {
-            counts.d2hCount++;
+            counts.d2hCount += e.everyOut;
             counts.d2hBytes += out;
         }
-        s.h2dNs += Math.max(0, p.getDeviceWriteTime());
-        s.kernelNs += Math.max(0, p.getDeviceKernelTime());
-        s.d2hNs += Math.max(0, p.getDeviceReadTime());
         s.bytesIn += in;
         s.bytesOut += out;
         // The plan keeps every execution's result; drop them so a long run does not accumulate them.
@@ -1014,7 +1106,8 @@ final class GraphRunner implements AutoCloseable {
             g.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
             List<String> ids = addTasks(g, p.tasks(), 0);
             g.transferToHost(DataTransferMode.EVERY_EXECUTION, p.outputs());
-            e = newEntry(g, new float[][] {params}, new int[][] {iparams}, p.tasks().length);
+            e = newEntry(g, new float[][] {params}, new int[][] {iparams}, p.tasks().length)
+                    .moves(every, List.of(), distinct(p.outputs()));
             if (p.grid() != null) {
                 e.grids = new WorkerGrid2D[] {new WorkerGrid2D(1, 1)};
                 e.plan.withGridScheduler(new GridScheduler(g.getTaskGraphName() + "." + ids.get(ids.size() - 1), e.grids[0]));
@@ -1131,7 +1224,7 @@ final class GraphRunner implements AutoCloseable {
         if (!outputs.isEmpty()) {
             g.transferToHost(DataTransferMode.UNDER_DEMAND, outputs.toArray());
         }
-        Entry e = newEntry(g, params, iparams, tasks);
+        Entry e = newEntry(g, params, iparams, tasks).moves(Arrays.asList((Object[]) params), Arrays.asList((Object[]) iparams), List.of());
         if (!gridded.isEmpty()) {
             e.grids = new WorkerGrid2D[pending.size()];
             GridScheduler gs = new GridScheduler();
@@ -1169,7 +1262,9 @@ final class GraphRunner implements AutoCloseable {
             plan = new TornadoExecutionPlan(g.snapshot());
         }
         plan.withDevice(device);
-        plan.withProfiler(ProfilerMode.SILENT);
+        if (profiling) {
+            plan.withProfiler(ProfilerMode.SILENT);
+        }
         if (threadInfo) {
             plan.withThreadInfo();
         }
@@ -1280,6 +1375,7 @@ final class GraphRunner implements AutoCloseable {
         counts.h2dBytes = 0;
         counts.d2hCount = 0;
         counts.d2hBytes = 0;
+        counts.frameBytes = 0;
         transfers.calls = 0;
         transfers.d2hNs = 0;
         transfers.bytesOut = 0;

@@ -278,6 +278,16 @@ public class TornadoBackend extends JavaBackend {
         }
     }
 
+    /**
+     * Runs the plans under TornadoVM's profiler ({@code true}, the default: {@link #profile()} has kernel, transfer
+     * and compile times) or not (training: TornadoVM then waits only at the end of each execution, not for every
+     * kernel it times).
+     */
+    @Override
+    public void setProfiling(boolean on) {
+        runner.setProfiling(on);
+    }
+
     /** Prints TornadoVM's thread info (global and local work size) for every execution (tests, debugging). */
     public void setThreadInfo(boolean on) {
         runner.setThreadInfo(on);
@@ -315,7 +325,8 @@ public class TornadoBackend extends JavaBackend {
     /**
      * Device work and host waits since the last {@link #resetProfile()}, over every operation and transfer:
      * executions (plan executions), launches (kernels of those plans), syncs (host waits: finished executions,
-     * blocking uploads and downloads), h2d_count, h2d_bytes, d2h_count, d2h_bytes.
+     * downloads, and, profiling, the events TornadoVM's profiler waits for), h2d_count, h2d_bytes, d2h_count, d2h_bytes
+     * (the data moved), frame_bytes (profiling only: TornadoVM's per-launch argument frames, not in h2d_bytes).
      */
     public Map<String, Long> counts() {
         GraphRunner.Counts c = runner.counts();
@@ -327,6 +338,7 @@ public class TornadoBackend extends JavaBackend {
         m.put("h2d_bytes", c.h2dBytes);
         m.put("d2h_count", c.d2hCount);
         m.put("d2h_bytes", c.d2hBytes);
+        m.put("frame_bytes", c.frameBytes);
         return m;
     }
 
