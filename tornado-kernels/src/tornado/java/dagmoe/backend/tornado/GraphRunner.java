@@ -311,43 +311,22 @@ final class GraphRunner implements AutoCloseable {
     }
 
     /**
-     * Step-graph and resident mode: when the host copy of {@code a} is newer, queues its upload for the execution of
-     * the segment that first uses it ({@link #flush} enqueues it on that plan's command queue just before the
-     * execution, whose wait covers it: no host wait of its own).
+     * Uploads the array when the host copy is newer: one blocking transfer, a host wait (TornadoVM's OpenCL backend
+     * writes a Java heap array blocking whatever the call asks, against a race with the garbage collector).
      */
-    private void stageUpload(Object a, OpStats s) {
+    private void onDevice(Object a, OpStats s) {
         Resident r = resident(a, true);
         if (!r.deviceCurrent) {
-            pendingUploads.add(a);
+            long t0 = System.nanoTime();
+            xpu.streamIn(TRANSFER_QUEUE, a, 0, 0, r.state, null);
+            xpu.sync(TRANSFER_QUEUE);
+            s.h2dNs += System.nanoTime() - t0;
             s.bytesIn += r.bytes;
             counts.h2dCount++;
             counts.h2dBytes += r.bytes;
+            counts.syncs++;
             r.deviceCurrent = true;
         }
-    }
-
-    /**
-     * Whether TornadoVM's command queues run in order (its default; {@code tornado.ooo-execution.enable} makes them
-     * out of order): an upload enqueued before an execution on the plan's queue then precedes the plan's kernels.
-     * Out of order, uploads wait for themselves first.
-     */
-    private static final boolean IN_ORDER_QUEUES = !Boolean.parseBoolean(System.getProperty("tornado.ooo-execution.enable", "false"));
-
-    /** Enqueues the staged uploads on {@code queue} (before the execution of its plan); one wait for them where queues are out of order. */
-    private void upload(long queue) {
-        if (pendingUploads.isEmpty()) {
-            return;
-        }
-        long t0 = System.nanoTime();
-        for (Object a : pendingUploads) {
-            xpu.streamIn(queue, a, 0, 0, resident(a, false).state, null);
-        }
-        pendingUploads.clear();
-        if (!IN_ORDER_QUEUES) {
-            xpu.sync(queue);
-            counts.syncs++;
-        }
-        transfers.h2dNs += System.nanoTime() - t0;
     }
 
     /**
@@ -745,8 +724,6 @@ final class GraphRunner implements AutoCloseable {
     private final java.util.Set<Object> pendingValues = new java.util.HashSet<>();
     /** The distinct arrays of the pending operations, in slot order, and their slots. */
     private final List<Object> pendingArrays = new ArrayList<>();
-    /** Arrays whose host copy is newer, to upload with the pending segment's execution (see {@link #stageUpload}). */
-    private final List<Object> pendingUploads = new ArrayList<>();
     private final Map<Object, Integer> pendingSlots = new IdentityHashMap<>();
     /** The arrays a pending operation writes. */
     private final Map<Object, Boolean> pendingWrites = new IdentityHashMap<>();
@@ -804,10 +781,8 @@ final class GraphRunner implements AutoCloseable {
             s.calls++; // an operation's calls; its segment's execution counts under "stepGraph" (or its name, alone)
         }
         for (Object a : p.arrays()) {
-            // A stale array here is in no pending operation (hostWrote ran them first), and the host leaves it alone
-            // until the segment has run (hostWrote of an array of the segment runs it first): its upload can wait
-            // for the segment's execution.
-            stageUpload(a, s);
+            // A stale array here is in no pending operation (hostWrote ran them first): uploading it now is safe.
+            onDevice(a, s);
             if (pendingSlots.putIfAbsent(a, pendingArrays.size()) == null) {
                 pendingArrays.add(a);
             }
@@ -985,9 +960,8 @@ final class GraphRunner implements AutoCloseable {
         }
         clearPending();
         long t0 = System.nanoTime();
-        long queue = e.plan.getId();
-        upload(queue);
         TornadoExecutionResult result = execute(e);
+        long queue = e.plan.getId();
         int downloads = 0;
         for (Object a : reads) {
             if (a != null) {
