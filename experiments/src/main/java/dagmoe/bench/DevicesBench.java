@@ -12,21 +12,28 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code bench --config F --backends tornado --devices B:D,B:D,...}: the training step's forward and backward
  * over several devices of one process ({@link DeviceGroup}) against each device alone on the whole batch. Per
  * device: its rows, its forward + backward time (kernels, launches and the host work that drives them), the
  * copy of its gradients to the host, and its idle time (waiting for the slowest device); then the host
- * reduction and the weight broadcast, and the group's step against each device alone. Where the devices run at
+ * reduction and the weight broadcast, and the group's step against each device alone; then, from two more group
+ * steps under the device profiler (tornado), each device's kernel and copy time. Where the devices run at
  * the same time, the same steps are timed once more one after the other, so the gain of running them together is
  * measured, not assumed. Medians over the timed steps, after one untimed step (compilation) and the warm-up.
  */
 public final class DevicesBench {
     private DevicesBench() {}
 
-    /** One device's medians in the group, in ms. */
-    public record DeviceRow(String device, int rows, double computeMs, double transferMs, double idleMs, double aloneMs) {}
+    /**
+     * One device's medians in the group, in ms; {@code kernelMs} and {@code deviceTransferMs}: its kernels' and its
+     * host-device copies' time per step from the device profiler (tornado; NaN for backends without one), measured in
+     * extra group steps under the profiler (it waits for every event it times, so those steps are not the timed ones).
+     */
+    public record DeviceRow(String device, int rows, double computeMs, double transferMs, double idleMs, double aloneMs,
+                            double kernelMs, double deviceTransferMs) {}
 
     /**
      * The group's medians: per device, the step (forward + backward + reduce), reduce and broadcast, in ms;
@@ -58,7 +65,7 @@ public final class DevicesBench {
         int n = devices.size();
         double[][] compute = new double[n][reps], transfer = new double[n][reps], idle = new double[n][reps];
         double[] step = new double[reps], reduce = new double[reps], broadcast = new double[reps];
-        double[] sequential = new double[reps];
+        double[] sequential = new double[reps], kernel = new double[n], copies = new double[n];
         int[] rows;
         boolean concurrent;
         try (DeviceGroup g = new DeviceGroup(replicas, devices, DeviceGroup.split(B, weights))) {
@@ -83,6 +90,24 @@ public final class DevicesBench {
                     idle[i][r] = Math.max(0, wall - reduce[r] - compute[i][r] - transfer[i][r]);
                 }
             }
+            // the device profiler's split: a few more group steps under it (TornadoVM's switch is process-wide: all alike)
+            for (Model m : replicas) {
+                m.backend().setProfiling(true);
+                TornadoSplit.reset(m.backend());
+            }
+            int profiled = Math.min(2, reps);
+            for (int s = 0; s < profiled; s++) {
+                batches.fill(1 + warmup + s, in, tg);
+                g.step(in, tg, B, S);
+                g.broadcast();
+            }
+            for (int i = 0; i < n; i++) {
+                Backend be = replicas.get(i).backend();
+                Map<String, Double> t = TornadoSplit.totals(be);
+                kernel[i] = t == null ? Double.NaN : t.get("kernel_ms") / profiled;
+                copies[i] = t == null ? Double.NaN : (t.get("h2d_ms") + t.get("d2h_ms")) / profiled;
+                be.setProfiling(false);
+            }
             if (concurrent) {
                 g.setConcurrent(false);
                 for (int s = 0; s < reps; s++) {
@@ -98,7 +123,7 @@ public final class DevicesBench {
         List<DeviceRow> rs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             rs.add(new DeviceRow(devices.get(i), rows[i], Quantiles.median(compute[i]), Quantiles.median(transfer[i]),
-                    Quantiles.median(idle[i]), alone[i]));
+                    Quantiles.median(idle[i]), alone[i], kernel[i], copies[i]));
         }
         Result res = new Result(rs, Quantiles.median(step), Quantiles.median(reduce), Quantiles.median(broadcast), concurrent,
                 concurrent ? Quantiles.median(sequential) : Double.NaN);
@@ -106,15 +131,31 @@ public final class DevicesBench {
         return res;
     }
 
+    private static String ms(double v) {
+        return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    /** The table {@link #run} prints, as lines (for bench.md). */
+    public static List<String> lines(Result r, int batch) {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        print(r, batch, new PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        List<String> out = new ArrayList<>();
+        out.add("");
+        out.addAll(List.of(buf.toString(java.nio.charset.StandardCharsets.UTF_8).split("\\R")));
+        return out;
+    }
+
     static void print(Result r, int batch, PrintStream out) {
         out.println(String.format(Locale.ROOT, "## training step over %d devices (forward + backward of a batch of %d rows; medians)",
                 r.devices().size(), batch));
         if (!r.concurrent()) out.println("(the devices run one after the other: this backend's instances must not run at once, see Backend.concurrentInstances)");
-        out.println("| device | rows | share | forward+backward ms | gradients to host ms | idle ms | alone, whole batch, ms |");
-        out.println("|---|---:|---:|---:|---:|---:|---:|");
+        out.println("| device | rows | share | forward+backward ms | gradients to host ms | idle ms | alone, whole batch, ms"
+                + " | kernels ms (profiled) | device copies ms (profiled) |");
+        out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (DeviceRow d : r.devices()) {
-            out.println(String.format(Locale.ROOT, "| %s | %d | %.0f%% | %.1f | %.1f | %.1f | %.1f |", d.device(), d.rows(),
-                    100.0 * d.rows() / batch, d.computeMs(), d.transferMs(), d.idleMs(), d.aloneMs()));
+            out.println(String.format(Locale.ROOT, "| %s | %d | %.0f%% | %.1f | %.1f | %.1f | %.1f | %s | %s |", d.device(), d.rows(),
+                    100.0 * d.rows() / batch, d.computeMs(), d.transferMs(), d.idleMs(), d.aloneMs(), ms(d.kernelMs()),
+                    ms(d.deviceTransferMs())));
         }
         double best = Double.MAX_VALUE;
         for (DeviceRow d : r.devices()) best = Math.min(best, d.aloneMs());

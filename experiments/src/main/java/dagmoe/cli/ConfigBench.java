@@ -140,15 +140,21 @@ final class ConfigBench {
                 }
                 out.println();
             }
+            Path dir = o.outDir != null ? o.outDir : Path.of("runs", cfg.name().startsWith("bench") ? cfg.name() : "bench-" + cfg.name());
             List<String> devs = cfg.backend().deviceList();
             if (!devs.isEmpty()) {
                 StepBench.Batches b = batches != null ? batches : StepBench.Batches.of(RunData.load(cfg, null).train());
-                dagmoe.bench.DevicesBench.run(cfg.backend().name(), threads, devs, cfg.backend().weights(), model, cfg.train(),
-                        b, bc.warmup(), bc.reps(), out);
+                dagmoe.bench.DevicesBench.Result dr = dagmoe.bench.DevicesBench.run(cfg.backend().name(), threads, devs,
+                        cfg.backend().weights(), model, cfg.train(), b, bc.warmup(), bc.reps(), out);
+                notes.addAll(dagmoe.bench.DevicesBench.lines(dr, cfg.train().batchSize()));
+                java.nio.file.Files.createDirectories(dir);
+                Path dj = dir.resolve("devices.json");
+                dagmoe.io.AtomicWrite.writeBytes(dj, new com.fasterxml.jackson.databind.ObjectMapper()
+                        .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(dr));
+                out.println("wrote " + dj);
             }
             out.println("## summary");
             BenchReport.print(out, rows);
-            Path dir = o.outDir != null ? o.outDir : Path.of("runs", cfg.name().startsWith("bench") ? cfg.name() : "bench-" + cfg.name());
             for (Path p : BenchReport.write(dir, header, rows, notes)) out.println("wrote " + p);
             if (o.json != null) {
                 dagmoe.bench.BenchTable.writeJson(o.json, rows);
