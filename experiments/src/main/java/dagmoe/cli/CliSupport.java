@@ -69,10 +69,11 @@ final class CliSupport {
 
     /** Shape products and a memory lower bound of a config against the JVM's max heap: bad input when they do not fit. */
     static void checkFootprint(RunConfig cfg, boolean training) {
-        input(() -> {
+        try {
             Footprint.check(cfg.model(), cfg.train().batchSize(), training, Runtime.getRuntime().maxMemory());
-            return null;
-        });
+        } catch (IllegalArgumentException e) {
+            throw new BadInput(cfg.source() + ": " + e.getMessage()); // the message names the config it came from
+        }
     }
 
     /** True when {@code dir} does not exist or is an empty folder (a lock file alone counts as empty). */
