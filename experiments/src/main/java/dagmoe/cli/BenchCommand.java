@@ -89,7 +89,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         } catch (IllegalArgumentException | dagmoe.config.ConfigException | CliSupport.BadInput e) {
-            System.err.println("dagmoe: " + e.getMessage());
+            System.err.println("dagmoe: " + CliSupport.oneLine(e.getMessage()));
             return 2;
         } catch (Exception e) {
             System.err.println("dagmoe: internal error: " + e);

@@ -38,20 +38,43 @@ final class CliSupport {
         try {
             return body.call();
         } catch (ConfigException | CheckpointException | DataException | BadInput | RunFolderInUseException e) {
-            System.err.println("dagmoe: " + e.getMessage());
+            System.err.println("dagmoe: " + oneLine(e.getMessage()));
             return BAD_INPUT;
         } catch (TrainingDivergedException e) {
-            System.err.println("dagmoe: " + e.getMessage());
+            System.err.println("dagmoe: " + oneLine(e.getMessage()));
             return INTERNAL;
         } catch (UncheckedIOException e) {
             // The file system said no (permission denied, not a folder, disk full): the message keeps its reason.
-            System.err.println("dagmoe: " + e.getMessage());
+            System.err.println("dagmoe: " + oneLine(e.getMessage()));
             return BAD_INPUT;
         } catch (Exception e) {
             System.err.println("dagmoe: internal error: " + e);
             e.printStackTrace(System.err);
             return INTERNAL;
         }
+    }
+
+    /**
+     * The message as one line: control characters and line or paragraph separators that came in with the user's
+     * input (a --set value, a key in a config) are written as escapes (\n, \r, \t, \\uXXXX), so the error stays the
+     * one "dagmoe: ..." line it is meant to be.
+     */
+    static String oneLine(String message) {
+        if (message == null) return "null";
+        StringBuilder sb = null;
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            int type = Character.getType(c);
+            boolean escape = Character.isISOControl(c) || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
+            if (escape && sb == null) sb = new StringBuilder(message.length() + 8).append(message, 0, i);
+            if (sb == null) continue;
+            if (!escape) sb.append(c);
+            else if (c == '\n') sb.append("\\n");
+            else if (c == '\r') sb.append("\\r");
+            else if (c == '\t') sb.append("\\t");
+            else sb.append(String.format("\\u%04x", (int) c));
+        }
+        return sb == null ? message : sb.toString();
     }
 
     /** Runs setup code whose IllegalArgumentException (a "key = value: rule" validation) is bad input. */

@@ -31,7 +31,7 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("dagmoe: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("dagmoe: " + CliSupport.oneLine(ex.getMessage()));
             return 2;
         });
         return cli.execute(args);

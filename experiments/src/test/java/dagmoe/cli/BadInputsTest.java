@@ -88,6 +88,8 @@ class BadInputsTest {
                 bad("wrong type", trainConfig(file("type.json", base.replace("\"steps\": 4", "\"steps\": \"four\""))), "train.steps = \"four\""),
                 bad("out of range", train("--set", "train.lr=-3"), "train.lr = -3: must be > 0"),
                 bad("--set without =", train("--set", "train.steps"), "--set train.steps: expected key=value"),
+                bad("--set value with line breaks", train("--set", "train.log_every=\n\r\u2028x"),
+                        "train.log_every = \\n\\r\\u2028x: must be an integer"),
                 bad("task_params without a task", train("--set", "data.task_params={\"hops\": 3}"), "data.task_params = {\"hops\":3}: set but data.task is null"),
                 bad("batch × seq overflows an array", train("--set", "train.batch_size=65536", "--set", "model.seq_len=65536"),
                         cfg + ": train.batch_size × model.seq_len = 4294967296: more elements than a Java array holds"),
