@@ -384,6 +384,50 @@ class CpuBackendTest {
     }
 
     @Test
+    void dagGatesOnBothSidesOfTheFactorLimit() {
+        // the cpu backend factors a token's gates through e^(−a)·e^(−b) only while every |a|, |b| of the token is
+        // ≤ DagCpu.FACTOR_LIMIT; tokens past it (up to ±1e30, where the factored product would overflow to ∞·0)
+        // take the direct form. Both kinds of token, side by side, agree with java and with a double reference.
+        SplittableRandom r = new SplittableRandom(17);
+        int T = 40, K = 3, g = 19, rows = T * K;
+        float[] p = uni(r, rows * 4 * g, 3);
+        float[] big = {41f, -41f, 60f, -87f, 100f, -1e30f, 1e30f};
+        for (int t = 0; t < T; t += 2) { // every other token gets one large a or b (its opposite side stays small)
+            int node = r.nextInt(K), c = r.nextInt(2 * g);
+            p[(t * K + node) * 4 * g + c] = big[(t / 2) % big.length];
+        }
+        for (int t = 1; t < T; t += 4) { // and some an a_i = −b_j pair far past e^x's float range: σ(0), not σ(±88)
+            int c = r.nextInt(g);
+            float v = t % 8 == 1 ? 100f : 1e30f;
+            p[(t * K) * 4 * g + c] = v;
+            p[(t * K + K - 1) * 4 * g + g + c] = -v;
+        }
+        float[] dOut = uni(r, rows * g, 1);
+        check("dagPairwiseForward past the factor limit", floats(p, new float[rows * g]), (be, a) -> be.dagPairwiseForward(a.f[0], a.f[1], T, K, g));
+        check("dagPairwiseBackward past the factor limit", floats(p, dOut, new float[rows * 4 * g]),
+                (be, a) -> be.dagPairwiseBackward(a.f[0], a.f[1], a.f[2], T, K, g));
+        check("dagGateMeans past the factor limit", floats(p, new float[K * K]), (be, a) -> be.dagGateMeans(a.f[0], a.f[1], T, K, g));
+        for (CpuBackend cpu : cpus) {
+            float[] out = new float[rows * g];
+            cpu.dagPairwiseForward(p, out, T, K, g);
+            for (int t = 0; t < T; t++) {
+                for (int i = 0; i < K; i++) {
+                    for (int c = 0; c < g; c++) {
+                        double want = 0;
+                        for (int j = 0; j < K; j++) {
+                            int ri = (t * K + i) * 4 * g, rj = (t * K + j) * 4 * g;
+                            double gate = 1 / (1 + Math.exp(-((double) p[ri + c] + p[rj + g + c])));
+                            want += gate * ((double) p[ri + 2 * g + c] + p[rj + 3 * g + c]);
+                        }
+                        assertEquals(want, out[(t * K + i) * g + c], 1e-5 * (1 + Math.abs(want)),
+                                "token " + t + " node " + i + " channel " + c + ", threads " + cpu.threads());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void dagAndNormReductionsAgainstDoubleAndSameBitsForAnyThreadCount() {
         // the parallel reductions (dagGateMeans over tokens, rmsnorm's dw over rows) use partitions fixed by the
         // shape alone: 1, 2 and 3 threads give the same bits; and both agree with a naive double reference
