@@ -31,6 +31,10 @@ public final class BenchCommand implements Callable<Integer> {
             + " aggregator against sum next to its extra FLOPs; cpu backend unless --backends names one; --reps rounds) (default: ${DEFAULT-VALUE}).")
     String suite;
 
+    @Option(names = "--profile", description = "With --suite aggregators: time every backend call of the timed steps and print"
+            + " each operation's wall and CPU milliseconds (and calls) per step, by aggregator: the per-op profile of the step.")
+    boolean profile;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array to FILE.")
     Path json;
 
@@ -70,6 +74,9 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = System.out;
         try {
+            if (profile && (peer != null || !suite.equals("aggregators"))) {
+                throw new IllegalArgumentException("--profile: only with --suite aggregators");
+            }
             if (peer != null) return runPeer(out);
             validate();
             if (suite.equals("aggregators")) return runAggregators(out); // --config then names the model to use
@@ -133,8 +140,10 @@ public final class BenchCommand implements Callable<Integer> {
         out.println("# dagmoe bench --suite aggregators" + (config != null ? " --config " + config : ""));
         // with --config: that config's model (e.g. configs/peer-fine.json) with each aggregator
         if (config != null) dagmoe.bench.AggregatorOverhead.setBase(dagmoe.config.RunConfig.load(config, sets).model());
-        dagmoe.bench.AggregatorOverhead.main(new String[] {backend, Integer.toString(t), Integer.toString(kernel.reps), "2",
-                devices.device == null ? "" : devices.device});
+        List<String> args = new java.util.ArrayList<>(List.of(backend, Integer.toString(t), Integer.toString(kernel.reps), "2",
+                devices.device == null ? "" : devices.device));
+        if (profile) args.add("profile");
+        dagmoe.bench.AggregatorOverhead.main(args.toArray(String[]::new));
         return 0;
     }
 

@@ -56,6 +56,31 @@ class BenchConfigTest {
     }
 
     @Test
+    void aggregatorSuiteProfilePrintsEveryAggregatorsOps(@TempDir Path dir) throws IOException {
+        // a tiny model at the suite's 16 x 128 batch: the per-op profile has the dag's own ops (in the dag column
+        // only) and the products every aggregator runs
+        Path f = dir.resolve("tiny-agg.json");
+        Files.writeString(f, """
+                {"model": {"vocab_size": 32, "d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 128, "n_experts": 4,
+                           "top_k": 2, "expert_hidden": 16, "dag": {"rounds": 1, "width": 8}, "mlp_mix": {"width": 8}}}""");
+        Result r = run("bench", "--suite", "aggregators", "--config", f.toString(), "--backends", "cpu", "--threads", "1",
+                "--reps", "1", "--profile");
+        assertEquals(0, r.code(), r.err());
+        String out = r.out();
+        int wall = out.indexOf("Backend op wall ms per step"), cpu = out.indexOf("Backend op CPU ms per step");
+        assertTrue(wall > 0 && cpu > wall, out);
+        String table = out.substring(wall, cpu);
+        String pair = table.lines().filter(l -> l.startsWith("dagPairwiseBackward ")).findFirst().orElseThrow(() -> new AssertionError(table));
+        // columns sum, shared, dag, mlp-mix, chain: "ms (calls)"; only dag calls it, once per MoE block and round
+        List<String> cells = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9.]+) \\(\\s*(\\d+)\\)").matcher(pair);
+        while (m.find()) cells.add(m.group(2));
+        assertEquals(List.of("0", "0", "1", "0", "0"), cells, pair);
+        assertTrue(table.lines().anyMatch(l -> l.startsWith("matmulABt ")), table);
+        assertEquals(2, run("bench", "--suite", "kernels", "--profile").code(), "--profile needs --suite aggregators");
+    }
+
+    @Test
     void javaAndCpuWriteJsonMarkdownAndChart(@TempDir Path dir) throws IOException {
         Path cfg = config(dir, """
                 {"kernels": ["matmulABt (expert gate/up fwd)", "rmsnormForward"], "kernel_reps": 3, "kernel_warmup_s": 0,
