@@ -194,18 +194,12 @@ public class CpuBackend extends JavaBackend {
     @Override
     public double sumSquares(float[] x, int n) {
         vectors("sumSquares", n, "x", x, null, null);
-        // the java backend's chunks, summed per chunk in double in index order: identical bits to java
+        // the java backend's chunks and per-chunk sums (vectorised, same order): identical bits to java
         int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
         double[] partials = new double[chunks];
         pool.forRange(chunks, REDUCE_CHUNK, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
-                int end = Math.min(n, (c + 1) * REDUCE_CHUNK);
-                double s = 0.0;
-                for (int i = c * REDUCE_CHUNK; i < end; i++) {
-                    double v = x[i];
-                    s += v * v;
-                }
-                partials[c] = s;
+                partials[c] = Elementwise.sumSquares(x, c * REDUCE_CHUNK, Math.min(n, (c + 1) * REDUCE_CHUNK));
             }
         });
         double s = 0.0;

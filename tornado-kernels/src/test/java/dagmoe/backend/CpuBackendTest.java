@@ -197,7 +197,7 @@ class CpuBackendTest {
     @Test
     void elementwiseAndReductions() {
         SplittableRandom r = new SplittableRandom(4);
-        for (int n : new int[] {1, 7, 33, 257, 40_009, 300_007}) { // the last one above WorkerPool.MIN_PARALLEL_WORK
+        for (int n : new int[] {1, 7, 8, 15, 33, 257, 40_009, 300_007}) { // the last one above WorkerPool.MIN_PARALLEL_WORK
             float[] x = uni(r, n + 3, 2), y = uni(r, n + 1, 2);
             check("fill " + n, floats(x), (be, a) -> be.fill(a.f[0], n, 0.25f));
             check("copy " + n, floats(x, y), (be, a) -> be.copy(a.f[0], a.f[1], n));

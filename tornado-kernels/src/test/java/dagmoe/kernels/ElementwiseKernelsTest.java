@@ -65,6 +65,23 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void sumSquaresSumsEightInterleavedLanesInTheDocumentedOrder() {
+        // the order every backend reproduces bit for bit: element from + i to sum i mod 8, then the fixed combine;
+        // values of very different size, so that another order gives other bits
+        SplittableRandom r = TestArrays.rng(6);
+        for (int n : new int[] {0, 1, 5, 7, 8, 9, 15, 16, 17, 63, 4099}) {
+            float[] x = new float[n + 3];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble(-1, 1) * Math.pow(10, r.nextInt(-4, 5)));
+            int from = 3;
+            double[] lane = new double[8];
+            for (int i = from; i < n + 3; i++) lane[(i - from) % 8] += (double) x[i] * x[i];
+            double expected = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+            assertEquals(Double.doubleToLongBits(expected), Double.doubleToLongBits(ElementwiseKernels.sumSquares(x, from, n + 3)),
+                    "n=" + n);
+        }
+    }
+
+    @Test
     void sumSquaresPartialsAreChunked() {
         float[] x = {1, 2, 3, 4, 5};
         double[] partials = new double[3];

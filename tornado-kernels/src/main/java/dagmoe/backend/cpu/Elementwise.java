@@ -1,7 +1,11 @@
 package dagmoe.backend.cpu;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import dagmoe.kernels.ElementwiseKernels;
 
 /**
  * Memory-bound loops of the cpu backend over an index range [i0, i1): the java kernels' operations without FMA
@@ -27,6 +31,38 @@ public final class Elementwise {
         for (int i = iv; i < i1; i++) {
             y[i] += alpha * x[i];
         }
+    }
+
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+    /** Whether 4-lane double vectors are native here (AVX2 and up); otherwise the java kernel's scalar loop runs. */
+    private static final boolean D4_NATIVE = DoubleVector.SPECIES_PREFERRED.length() >= 4;
+
+    /**
+     * Σ x[i]² over [from, to) with the java kernel's eight interleaved double sums
+     * ({@link ElementwiseKernels#sumSquares(float[], int, int)}) held in two 4-lane vectors: lanes 0–3 and 4–7 of
+     * every 8 elements, widened to double, squared and added (no FMA), then the tail and the same final combine.
+     */
+    public static double sumSquares(float[] x, int from, int to) {
+        if (!D4_NATIVE) {
+            return ElementwiseKernels.sumSquares(x, from, to);
+        }
+        DoubleVector a0 = DoubleVector.zero(D4), a1 = DoubleVector.zero(D4);
+        int i = from;
+        for (; i + 8 <= to; i += 8) {
+            DoubleVector v0 = (DoubleVector) FloatVector.fromArray(F4, x, i).convertShape(VectorOperators.F2D, D4, 0);
+            DoubleVector v1 = (DoubleVector) FloatVector.fromArray(F4, x, i + 4).convertShape(VectorOperators.F2D, D4, 0);
+            a0 = a0.add(v0.mul(v0));
+            a1 = a1.add(v1.mul(v1));
+        }
+        double[] s = new double[8];
+        a0.intoArray(s, 0);
+        a1.intoArray(s, 4);
+        for (int l = 0; i + l < to; l++) {
+            double v = x[i + l];
+            s[l] += v * v;
+        }
+        return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
     }
 
     /** x *= alpha. */
