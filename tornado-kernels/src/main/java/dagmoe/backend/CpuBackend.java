@@ -193,6 +193,9 @@ public class CpuBackend extends JavaBackend {
 
     @Override
     public double sumSquares(float[] x, int n) {
+        if (!Elementwise.SUM_SQUARES_VECTOR) {
+            return super.sumSquares(x, n);
+        }
         vectors("sumSquares", n, "x", x, null, null);
         // the java backend's chunks and per-chunk sums (vectorised, same order): identical bits to java
         int chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;

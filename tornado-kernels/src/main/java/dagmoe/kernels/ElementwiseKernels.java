@@ -34,7 +34,8 @@ public final class ElementwiseKernels {
 
     /**
      * Stage one of Σ x²: partials[c] = Σ x[i]² over chunk c = [c·chunk, min(n, (c+1)·chunk)), accumulated in
-     * double in eight interleaved sums ({@link #sumSquares(float[], int, int)}); partials has ceil(n/chunk) elements. Stage two (the caller) sums the partials
+     * double in eight interleaved sums (element c·chunk + i to sum i mod 8, combined as
+     * ((s0+s4)+(s1+s5)) + ((s2+s6)+(s3+s7))); partials has ceil(n/chunk) elements. Stage two (the caller) sums the partials
      * in chunk order, so the result depends only on n and chunk, never on the thread count.
      */
     public static void sumSquaresPartials(float[] x, int n, int chunk, double[] partials) {
@@ -57,7 +58,7 @@ public final class ElementwiseKernels {
      * sum l (q in order, the tail likewise), and the sums combine as ((s0+s4)+(s1+s5)) + ((s2+s6)+(s3+s7)). Eight
      * independent chains instead of one: a backend can run it with two 4-lane double vectors and get the same bits.
      */
-    public static double sumSquares(float[] x, int from, int to) {
+    private static double sumSquares(float[] x, int from, int to) {
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0;
         int i = from;
         for (; i + SQ_LANES <= to; i += SQ_LANES) {
@@ -84,7 +85,7 @@ public final class ElementwiseKernels {
     }
 
     /** The interleaved partial sums of {@link #sumSquares(float[], int, int)}. */
-    public static final int SQ_LANES = 8;
+    private static final int SQ_LANES = 8;
 
     /** 1 if x[from..to) holds a NaN or an infinity, else 0. */
     private static int nonFinite(float[] x, int from, int to) {

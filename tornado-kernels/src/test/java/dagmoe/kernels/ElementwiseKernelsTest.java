@@ -66,18 +66,24 @@ class ElementwiseKernelsTest {
 
     @Test
     void sumSquaresSumsEightInterleavedLanesInTheDocumentedOrder() {
-        // the order every backend reproduces bit for bit: element from + i to sum i mod 8, then the fixed combine;
+        // the order every backend reproduces bit for bit: element c·chunk + i to sum i mod 8, then the fixed combine;
         // values of very different size, so that another order gives other bits
         SplittableRandom r = TestArrays.rng(6);
-        for (int n : new int[] {0, 1, 5, 7, 8, 9, 15, 16, 17, 63, 4099}) {
-            float[] x = new float[n + 3];
-            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble(-1, 1) * Math.pow(10, r.nextInt(-4, 5)));
-            int from = 3;
-            double[] lane = new double[8];
-            for (int i = from; i < n + 3; i++) lane[(i - from) % 8] += (double) x[i] * x[i];
-            double expected = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
-            assertEquals(Double.doubleToLongBits(expected), Double.doubleToLongBits(ElementwiseKernels.sumSquares(x, from, n + 3)),
-                    "n=" + n);
+        for (int chunk : new int[] {11, 4096}) {
+            for (int n : new int[] {0, 1, 5, 7, 8, 9, 15, 16, 17, 63, 4099}) {
+                float[] x = new float[n + 3];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble(-1, 1) * Math.pow(10, r.nextInt(-4, 5)));
+                int chunks = (n + chunk - 1) / chunk;
+                double[] partials = new double[chunks];
+                ElementwiseKernels.sumSquaresPartials(x, n, chunk, partials);
+                for (int c = 0; c < chunks; c++) {
+                    double[] lane = new double[8];
+                    for (int i = c * chunk; i < Math.min(n, (c + 1) * chunk); i++) lane[(i - c * chunk) % 8] += (double) x[i] * x[i];
+                    double expected = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+                    assertEquals(Double.doubleToLongBits(expected), Double.doubleToLongBits(partials[c]),
+                            "chunk " + c + " of " + chunks + ", n=" + n + ", chunk length " + chunk);
+                }
+            }
         }
     }
 

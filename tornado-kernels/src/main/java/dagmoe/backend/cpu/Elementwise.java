@@ -35,18 +35,16 @@ public final class Elementwise {
 
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
-    /** Whether 4-lane double vectors are native here (AVX2 and up); otherwise the java kernel's scalar loop runs. */
-    private static final boolean D4_NATIVE = DoubleVector.SPECIES_PREFERRED.length() >= 4;
+    /** Whether 4-lane double vectors are native here (AVX2 and up); if not, callers run the java kernel instead. */
+    public static final boolean SUM_SQUARES_VECTOR = DoubleVector.SPECIES_PREFERRED.length() >= 4;
 
     /**
      * Σ x[i]² over [from, to) with the java kernel's eight interleaved double sums
-     * ({@link ElementwiseKernels#sumSquares(float[], int, int)}) held in two 4-lane vectors: lanes 0–3 and 4–7 of
-     * every 8 elements, widened to double, squared and added (no FMA), then the tail and the same final combine.
+     * ({@link ElementwiseKernels#sumSquaresPartials}) held in two 4-lane vectors: lanes 0–3 and 4–7 of every 8
+     * elements, widened to double, squared and added (no FMA), then the tail and the same final combine. Fast only
+     * where {@link #SUM_SQUARES_VECTOR}.
      */
     public static double sumSquares(float[] x, int from, int to) {
-        if (!D4_NATIVE) {
-            return ElementwiseKernels.sumSquares(x, from, to);
-        }
         DoubleVector a0 = DoubleVector.zero(D4), a1 = DoubleVector.zero(D4);
         int i = from;
         for (; i + 8 <= to; i += 8) {
