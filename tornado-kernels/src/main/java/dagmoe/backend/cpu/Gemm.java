@@ -220,8 +220,8 @@ public final class Gemm {
         });
     }
 
-    /** Outer-product tile: OR rows (two vectors, as wide as NR) × OC columns, 12 accumulators. */
-    static final int OR = NR;
+    /** Outer-product tile: OR rows (two vectors) × OC columns, 12 accumulators. */
+    static final int OR = 2 * L;
     static final int OC = 6;
     /** Widest C that {@link #multiplyOuter} takes (its B k-block, KC × n, stays in L2). */
     static final int OUTER_MAX_N = 128;
@@ -233,10 +233,9 @@ public final class Gemm {
      * C (+)= op(A)·op(B) for op(A) with contiguous rows of C (ars = 1: Aᵀ stored row-major, as in the weight
      * gradients Xᵀ·dY) and op(B) with contiguous columns (bcs = 1), over a long k: at every step p both operands
      * are contiguous rows (A(i0.., p) and B(p, j0..)), so the register tile is OR rows of C as two vectors (loaded
-     * from A) × OC columns (broadcast from B, packed once per k-block into OC-column panels). Per k-block a row
-     * tile copies its A strip (KC × OR, whose rows lie acs apart, a power of two in the models' shapes, which maps
-     * them onto a few L1 sets) into a contiguous buffer that stays in L1 across all column panels, so every line of
-     * A is read from memory once; the in-place micro-kernel misses L1 at every p here. Every element is the packed product's
+     * straight from A) × OC columns (broadcast from B, packed once per k-block into OC-column panels). A task's
+     * row tile keeps its A strip (KC × OR) in L1 across all column panels, so A is read from memory once. The
+     * strided in-place micro-kernel instead misses L1 at every p here. Every element is the packed product's
      * chain: per k-block an FMA chain from 0 over p in order, added to C (or written, for the first block
      * without accumulate): the same bits.
      */
@@ -331,7 +330,6 @@ public final class Gemm {
             c50 = x0.fma(y, c50);
             c51 = x1.fma(y, c51);
         }
-        // the stores stay in line: vectors passed to a method the JIT does not inline would be boxed
         c00.intoArray(t, 0);
         c01.intoArray(t, L);
         c10.intoArray(t, OR);
