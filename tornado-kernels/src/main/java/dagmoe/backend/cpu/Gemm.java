@@ -52,12 +52,6 @@ public final class Gemm {
      * Both only change the order of independent tiles: the same bits either way (tests compare them).
      */
     public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK) {
-        this(pool, transposeNarrow, rowOuterShortK, !Boolean.getBoolean("dagmoe.gemm.noOuter"));
-    }
-
-    /** @param outerProducts whether Aᵀ·B-shaped products run {@link #multiplyOuter} (the same bits either way). */
-    public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK, boolean outerProducts) {
-        this.outerProducts = outerProducts;
         this.transposeNarrow = transposeNarrow;
         this.rowOuterShortK = rowOuterShortK;
         this.pool = pool;
@@ -65,8 +59,6 @@ public final class Gemm {
         this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
         this.tiles = new float[threads][MR * NR];
         this.groupB = new float[threads][0];
-        this.outerTile = new float[threads][OR * OC];
-        this.outerStrip = new float[threads][KC * OR];
     }
 
     /**
@@ -100,10 +92,6 @@ public final class Gemm {
     /** The packed Goto/BLIS product (m ≥ MR). */
     private void multiplyPacked(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                                 float[] c, int cOff, int m, int n, int k, boolean accumulate) {
-        if (outerProducts && ars == 1 && bcs == 1 && m % OR == 0 && n <= OUTER_MAX_N && k >= KC) {
-            multiplyOuter(a, aOff, acs, b, bOff, brs, c, cOff, m, n, k, accumulate);
-            return;
-        }
         int panels = (n + NR - 1) / NR;
         int kBlocks = (k + KC - 1) / KC;
         int blockStride = KC * NR * panels; // packed B: k-block q at q·blockStride, panel jp at +jp·kc·NR
@@ -218,130 +206,6 @@ public final class Gemm {
                 }
             }
         });
-    }
-
-    /** Outer-product tile: OR rows (two vectors) × OC columns, 12 accumulators. */
-    static final int OR = 2 * L;
-    static final int OC = 6;
-    /** Widest C that {@link #multiplyOuter} takes (its B k-block, KC × n, stays in L2). */
-    static final int OUTER_MAX_N = 128;
-    private final boolean outerProducts;
-    private final float[][] outerTile;
-    private final float[][] outerStrip;
-
-    /**
-     * C (+)= op(A)·op(B) for op(A) with contiguous rows of C (ars = 1: Aᵀ stored row-major, as in the weight
-     * gradients Xᵀ·dY) and op(B) with contiguous columns (bcs = 1), over a long k: at every step p both operands
-     * are contiguous rows (A(i0.., p) and B(p, j0..)), so the register tile is OR rows of C as two vectors (loaded
-     * straight from A) × OC columns (broadcast from B, packed once per k-block into OC-column panels). A task's
-     * row tile keeps its A strip (KC × OR) in L1 across all column panels, so A is read from memory once. The
-     * strided in-place micro-kernel instead misses L1 at every p here. Every element is the packed product's
-     * chain: per k-block an FMA chain from 0 over p in order, added to C (or written, for the first block
-     * without accumulate): the same bits.
-     */
-    private void multiplyOuter(float[] a, int aOff, int acs, float[] b, int bOff, int brs, float[] c, int cOff,
-                               int m, int n, int k, boolean accumulate) {
-        int panels = (n + OC - 1) / OC;
-        int kBlocks = (k + KC - 1) / KC;
-        int blockStride = KC * OC * panels; // k-block q at q·blockStride, panel jp at +jp·kc·OC, row p at +p·OC
-        long need = (long) kBlocks * blockStride;
-        if (need > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("matrix product too large to pack: k=" + k + ", n=" + n);
-        }
-        if (packedB.length < need) {
-            packedB = new float[(int) need];
-        }
-        final float[] bp = packedB;
-        long work = (long) m * n * k;
-        int parts = (threads == 1 || work < (1L << 18)) ? 1 : threads;
-        int packChunks = parts == 1 ? 1 : Math.min(kBlocks, parts * WorkerPool.CHUNKS_PER_THREAD);
-        pool.forChunks(packChunks, parts, (worker, chunk) -> {
-            for (int q = WorkerPool.start(kBlocks, packChunks, chunk); q < WorkerPool.start(kBlocks, packChunks, chunk + 1); q++) {
-                int p0 = q * KC;
-                int kc = Math.min(KC, k - p0);
-                for (int jp = 0; jp < panels; jp++) {
-                    int col = jp * OC;
-                    int cols = Math.min(OC, n - col);
-                    int dst = q * blockStride + jp * kc * OC;
-                    for (int p = 0; p < kc; p++, dst += OC) {
-                        int src = bOff + (p0 + p) * brs + col;
-                        for (int jj = 0; jj < cols; jj++) bp[dst + jj] = b[src + jj];
-                        for (int jj = cols; jj < OC; jj++) bp[dst + jj] = 0f;
-                    }
-                }
-            }
-        });
-        int rowTiles = m / OR;
-        int tasks = parts == 1 ? 1 : Math.min(rowTiles, 2 * parts);
-        pool.forChunks(tasks, parts, (worker, task) -> {
-            float[] t = outerTile[worker];
-            float[] strip = outerStrip[worker];
-            for (int q = 0; q < kBlocks; q++) {
-                int p0 = q * KC;
-                int kc = Math.min(KC, k - p0);
-                boolean overwrite = q == 0 && !accumulate;
-                for (int rt = WorkerPool.start(rowTiles, tasks, task); rt < WorkerPool.start(rowTiles, tasks, task + 1); rt++) {
-                    int i0 = rt * OR;
-                    // the strip A(i0..i0+OR, p0..p0+kc) made contiguous: in place its rows are acs apart, a
-                    // power of two in the models' shapes, which maps them onto a few L1 sets
-                    for (int p = 0, src = aOff + p0 * acs + i0; p < kc; p++, src += acs) {
-                        FloatVector.fromArray(SP, a, src).intoArray(strip, p * OR);
-                        FloatVector.fromArray(SP, a, src + L).intoArray(strip, p * OR + L);
-                    }
-                    for (int jp = 0; jp < panels; jp++) {
-                        outerKernel(kc, strip, 0, OR, bp, q * blockStride + jp * kc * OC, t);
-                        int col = jp * OC;
-                        int cols = Math.min(OC, n - col);
-                        for (int jj = 0; jj < cols; jj++) { // t holds column jj's OR rows at jj·OR
-                            int o = cOff + i0 * n + col + jj;
-                            for (int ii = 0; ii < OR; ii++, o += n) {
-                                c[o] = overwrite ? t[jj * OR + ii] : c[o] + t[jj * OR + ii];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /** t[jj·OR + ii] = Σ_p A(ii, p)·Bp(p, jj) over kc steps (an FMA chain from 0, p in order); A row p at ai + p·acs. */
-    private static void outerKernel(int kc, float[] a, int ai, int acs, float[] bp, int bi, float[] t) {
-        FloatVector c00 = FloatVector.zero(SP), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int p = 0; p < kc; p++, ai += acs, bi += OC) {
-            FloatVector x0 = FloatVector.fromArray(SP, a, ai);
-            FloatVector x1 = FloatVector.fromArray(SP, a, ai + L);
-            FloatVector y = FloatVector.broadcast(SP, bp[bi]);
-            c00 = x0.fma(y, c00);
-            c01 = x1.fma(y, c01);
-            y = FloatVector.broadcast(SP, bp[bi + 1]);
-            c10 = x0.fma(y, c10);
-            c11 = x1.fma(y, c11);
-            y = FloatVector.broadcast(SP, bp[bi + 2]);
-            c20 = x0.fma(y, c20);
-            c21 = x1.fma(y, c21);
-            y = FloatVector.broadcast(SP, bp[bi + 3]);
-            c30 = x0.fma(y, c30);
-            c31 = x1.fma(y, c31);
-            y = FloatVector.broadcast(SP, bp[bi + 4]);
-            c40 = x0.fma(y, c40);
-            c41 = x1.fma(y, c41);
-            y = FloatVector.broadcast(SP, bp[bi + 5]);
-            c50 = x0.fma(y, c50);
-            c51 = x1.fma(y, c51);
-        }
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, OR);
-        c11.intoArray(t, OR + L);
-        c20.intoArray(t, 2 * OR);
-        c21.intoArray(t, 2 * OR + L);
-        c30.intoArray(t, 3 * OR);
-        c31.intoArray(t, 3 * OR + L);
-        c40.intoArray(t, 4 * OR);
-        c41.intoArray(t, 4 * OR + L);
-        c50.intoArray(t, 5 * OR);
-        c51.intoArray(t, 5 * OR + L);
     }
 
     /** The q with start[q] ≤ t < start[q+1] (start non-decreasing, start[0] = 0). */

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Gemm's alternative walks (row-panel order for a short k, the transposed formulation of narrow products, the
- * outer-product tiles of weight gradients) give the bits of the plain order, and match double precision.
+ * Gemm's alternative walks (row-panel order for a short k, the transposed formulation of narrow products) give the
+ * bits of the plain order, and match double precision.
  */
 class GemmTest {
     static final WorkerPool POOL = new WorkerPool(2);
@@ -37,22 +37,6 @@ class GemmTest {
             assertTrue(s[0] <= Gemm.NARROW_ROWS && s[1] >= 4 * s[0] && s[2] >= Gemm.KC, "shape takes the transposed path");
         }
         assertSameBits(new Gemm(POOL, true, true), new Gemm(POOL, false, false), shapes, 21, "transposed vs direct");
-    }
-
-    @Test
-    void weightGradientsAsOuterProductsHaveTheBitsOfTheInPlaceKernelOnAnyThreadCount() {
-        // Aᵀ·B with few columns over a long k: the DAG's 256 × 64 weight gradients over 4096 slots (and 64 × 256,
-        // which the transposed formulation turns into 256 × 64), the router's 256 × 8, a partial column panel
-        // (n = 7, 1), a partial last k-block (k = 300, 513)
-        int[][] shapes = {{256, 64, 4096}, {64, 256, 4096}, {256, 8, 2048}, {32, 7, 300}, {96, 128, 513}, {32, 1, 256}};
-        for (int[] s : shapes) {
-            int m = s[0] <= Gemm.NARROW_ROWS && s[1] >= 4 * s[0] ? s[1] : s[0], n = m == s[0] ? s[1] : s[0];
-            assertTrue(m % Gemm.OR == 0 && n <= Gemm.OUTER_MAX_N && s[2] >= Gemm.KC, "shape takes the outer-product path");
-        }
-        assertSameBits(new Gemm(POOL, true, true, true), new Gemm(POOL, true, true, false), shapes, 23, "outer vs in place");
-        try (WorkerPool one = new WorkerPool(1); WorkerPool three = new WorkerPool(3)) {
-            assertSameBits(new Gemm(one, true, true, true), new Gemm(three, true, true, true), shapes, 24, "outer, 1 vs 3 threads");
-        }
     }
 
     @Test
