@@ -205,11 +205,7 @@ public class CpuBackend extends JavaBackend {
                 partials[c] = Elementwise.sumSquares(x, c * REDUCE_CHUNK, Math.min(n, (c + 1) * REDUCE_CHUNK));
             }
         });
-        double s = 0.0;
-        for (double p : partials) {
-            s += p;
-        }
-        return s;
+        return sum(partials);
     }
 
     // ---------------------------------------------------------------- embedding
