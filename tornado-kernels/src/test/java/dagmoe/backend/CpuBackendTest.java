@@ -586,4 +586,25 @@ class CpuBackendTest {
         assertTrue(Float.isNaN(dagmoe.backend.cpu.Vec.exp(Float.NaN)), "NaN propagates");
         assertEquals(1f, dagmoe.backend.cpu.Vec.exp(0f));
     }
+
+    @Test
+    void laneSumsAddTheLanesInLaneOrder() {
+        // Vec.sumLanes (written out for 8 and 16 lanes) against the sequential sum from 0f, with values whose sum
+        // depends on the order, and an all-negative-zero vector (whose sequential sum from 0f is +0)
+        SplittableRandom r = new SplittableRandom(17);
+        int L = dagmoe.backend.cpu.Vec.L;
+        float[] xs = new float[L];
+        for (int it = 0; it < 2_000; it++) {
+            for (int l = 0; l < L; l++) {
+                xs[l] = (float) ((r.nextDouble() * 2 - 1) * Math.pow(10, r.nextInt(-3, 8)));
+            }
+            float expected = 0f;
+            for (int l = 0; l < L; l++) expected += xs[l];
+            float got = dagmoe.backend.cpu.Vec.sumLanes(jdk.incubator.vector.FloatVector.fromArray(dagmoe.backend.cpu.Vec.SP, xs, 0));
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got), "lanes " + java.util.Arrays.toString(xs));
+        }
+        java.util.Arrays.fill(xs, -0f);
+        assertEquals(Float.floatToRawIntBits(0f), Float.floatToRawIntBits(
+                dagmoe.backend.cpu.Vec.sumLanes(jdk.incubator.vector.FloatVector.fromArray(dagmoe.backend.cpu.Vec.SP, xs, 0))));
+    }
 }

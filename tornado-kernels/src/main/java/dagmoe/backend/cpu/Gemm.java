@@ -22,10 +22,20 @@ public final class Gemm {
     static final int L = SP.length();
     /** Register tile: MR rows × NR columns = 6 × 2 vectors = 12 accumulators (16 AVX2 registers). */
     static final int MR = 6;
+    /**
+     * The tall register tile, TALL_MR × NR = 12 × 2 vectors = 24 accumulators, for ISAs with 32 vector registers
+     * (AVX-512: {@link #L} = 16): twice the FMAs per load of B and per store of C. Used by default where vectors are
+     * 512 bits wide ({@code -Ddagmoe.cpu.tallTile=false|true} overrides, for measuring); each element is the same
+     * chain of multiply-adds as in the 6-row tile, so the bits are the same.
+     */
+    static final int TALL_MR = 2 * MR;
+    static final boolean TALL_DEFAULT = Boolean.parseBoolean(System.getProperty("dagmoe.cpu.tallTile", Boolean.toString(L >= 16)));
+    /** With the tall tile, a row block shared by at least this many column panels is packed whole. */
+    static final int PACK_A_PANELS = 4;
     static final int NR = 2 * L;
     /** k-block: one B panel KC×NR (16 KiB at 256-bit) stays in L1. */
     static final int KC = 256;
-    /** Row block: an A block MC×KC (~144 KiB) stays in L2. Multiple of MR. */
+    /** Row block: an A block MC×KC (~144 KiB) stays in L2. Multiple of MR and of TALL_MR. */
     static final int MC = 144;
 
     private final WorkerPool pool;
@@ -41,23 +51,31 @@ public final class Gemm {
     static final int SHORT_K = 128;
     private final boolean transposeNarrow;
     private final boolean rowOuterShortK;
+    private final boolean tall;
 
     public Gemm(WorkerPool pool) {
-        this(pool, true, true);
+        this(pool, true, true, TALL_DEFAULT);
+    }
+
+    public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK) {
+        this(pool, transposeNarrow, rowOuterShortK, TALL_DEFAULT);
     }
 
     /**
      * @param transposeNarrow whether narrow products run as Cᵀ = op(B)ᵀ·op(A)ᵀ ({@link #multiplyTransposed})
      * @param rowOuterShortK  whether products with k ≤ SHORT_K walk C by row panels (see {@code compute})
-     * Both only change the order of independent tiles: the same bits either way (tests compare them).
+     * @param tall            whether full 12-row panels use the 12-row register tile ({@link #TALL_MR})
+     * All three only change the order or the grouping of independent tiles: the same bits either way (tests compare
+     * them).
      */
-    public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK) {
+    public Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK, boolean tall) {
         this.transposeNarrow = transposeNarrow;
         this.rowOuterShortK = rowOuterShortK;
+        this.tall = tall;
         this.pool = pool;
         this.threads = pool.threads();
-        this.packedA = new float[threads][MR * KC]; // only a partial last row panel is packed
-        this.tiles = new float[threads][MR * NR];
+        this.packedA = new float[threads][tall ? MC * KC : MR * KC]; // the tall tile may pack a whole row block
+        this.tiles = new float[threads][TALL_MR * NR];
         this.groupB = new float[threads][0];
     }
 
@@ -293,28 +311,28 @@ public final class Gemm {
     }
 
     /** Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row panels: row panel r at r·kc·MR, column p at +p·MR. */
-    private static void packA(float[] a, int aOff, int ars, int acs, float[] ap, int i0, int mc, int p0, int kc) {
-        for (int r = 0; r < mc; r += MR) {
-            int rows = Math.min(MR, mc - r);
+    private static void packA(float[] a, int aOff, int ars, int acs, float[] ap, int i0, int mc, int p0, int kc, int h) {
+        for (int r = 0; r < mc; r += h) {
+            int rows = Math.min(h, mc - r);
             int dst = r * kc;
             if (acs == 1) {
                 for (int ii = 0; ii < rows; ii++) {
                     int src = aOff + (i0 + r + ii) * ars + p0;
                     for (int p = 0; p < kc; p++) {
-                        ap[dst + p * MR + ii] = a[src + p];
+                        ap[dst + p * h + ii] = a[src + p];
                     }
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
                     int src = aOff + (i0 + r) * ars + (p0 + p) * acs;
                     for (int ii = 0; ii < rows; ii++) {
-                        ap[dst + p * MR + ii] = a[src + ii * ars];
+                        ap[dst + p * h + ii] = a[src + ii * ars];
                     }
                 }
             }
-            for (int ii = rows; ii < MR; ii++) {
+            for (int ii = rows; ii < h; ii++) {
                 for (int p = 0; p < kc; p++) {
-                    ap[dst + p * MR + ii] = 0f;
+                    ap[dst + p * h + ii] = 0f;
                 }
             }
         }
@@ -330,9 +348,25 @@ public final class Gemm {
         // both cache-friendly within one k-block. Packing A cost as much as the products when few column
         // panels share it (n ≈ 64, the DAG's and the weight gradients' shapes). Only a partial last panel is
         // packed, zero-padded to MR rows. Same multiply-adds in the same order: the same bits as packed.
-        int full = mc - mc % MR;
+        int colPanels = j1 - j0;
+        if (tall && colPanels >= PACK_A_PANELS) {
+            // many column panels share the A block: pack it once into 12-row panels, every tile a tall one
+            packA(a, aOff, ars, acs, ap, i0, mc, p0, kc, TALL_MR);
+            int rowPanels = (mc + TALL_MR - 1) / TALL_MR;
+            for (int t = 0; t < rowPanels * colPanels; t++) {
+                int rp = rowOuter ? t / colPanels : t % rowPanels;
+                int jp = j0 + (rowOuter ? t % colPanels : t / rowPanels);
+                int col = jp * NR;
+                kernelTallPacked(kc, ap, rp * TALL_MR * kc, bp, bBase + jp * kc * NR, c, cOff + (i0 + rp * TALL_MR) * n + col,
+                        n, Math.min(TALL_MR, mc - rp * TALL_MR), Math.min(NR, n - col), overwrite, tile);
+            }
+            return;
+        }
+        // Row panels: 12-row in place (tall tile), then 6-row in place, then one packed partial panel.
+        int full12 = tall ? mc - mc % TALL_MR : 0;
+        int full = full12 + (mc - full12) / MR * MR;
         if (full < mc) {
-            packA(a, aOff, ars, acs, ap, i0 + full, mc - full, p0, kc);
+            packA(a, aOff, ars, acs, ap, i0 + full, mc - full, p0, kc, MR);
         }
         int aBase = aOff + i0 * ars + p0 * acs;
         // Tile order. Column panel by column panel (the A block stays in L2, each B panel in L1), except for a
@@ -340,15 +374,18 @@ public final class Gemm {
         // of FMAs between loading and storing its part of C, so C's traffic dominates; walking C row panel by row
         // panel streams its rows left to right, which the prefetcher follows, instead of jumping MR rows between
         // tiles. The tiles themselves are the same either way: the same bits.
-        int rowPanels = (mc + MR - 1) / MR;
-        int colPanels = j1 - j0;
+        int tallPanels = full12 / TALL_MR;
+        int rowPanels = tallPanels + (mc - full12 + MR - 1) / MR;
         for (int t = 0; t < rowPanels * colPanels; t++) {
-            int r = MR * (rowOuter ? t / colPanels : t % rowPanels);
+            int rp = rowOuter ? t / colPanels : t % rowPanels;
+            int r = rp < tallPanels ? rp * TALL_MR : full12 + (rp - tallPanels) * MR;
             int jp = j0 + (rowOuter ? t % colPanels : t / rowPanels);
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
             int bIdx = bBase + jp * kc * NR;
-            if (r < full) {
+            if (r < full12) {
+                kernelTall(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, TALL_MR, cols, overwrite, tile);
+            } else if (r < full) {
                 kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
             } else {
                 kernel(kc, ap, 0, 1, MR, bp, bIdx, c, cOff + (i0 + full) * n + col, n, mc - full, cols, overwrite, tile);
@@ -433,6 +470,189 @@ public final class Gemm {
             int o = cIdx + ii * ldc;
             for (int jj = 0; jj < cols; jj++) {
                 c[o + jj] = overwrite ? tile[ii * NR + jj] : c[o + jj] + tile[ii * NR + jj];
+            }
+        }
+    }
+
+    /**
+     * The TALL_MR×NR register tile (12 rows in place, ars/acs as in {@link #kernel}): 24 accumulators, 2 B vectors and
+     * one broadcast in registers. Each element is the same chain of multiply-adds over p as in {@link #kernel}.
+     */
+    private static void kernelTall(int kc, float[] ap, int aIdx, int ars, int acs, float[] bp, int bIdx, float[] c, int cIdx,
+                                   int ldc, int rows, int cols, boolean overwrite, float[] tile) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector t0_0 = z, t0_1 = z, t1_0 = z, t1_1 = z, t2_0 = z, t2_1 = z;
+        FloatVector t3_0 = z, t3_1 = z, t4_0 = z, t4_1 = z, t5_0 = z, t5_1 = z;
+        FloatVector t6_0 = z, t6_1 = z, t7_0 = z, t7_1 = z, t8_0 = z, t8_1 = z;
+        FloatVector t9_0 = z, t9_1 = z, t10_0 = z, t10_1 = z, t11_0 = z, t11_1 = z;
+        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars, r6 = 6 * ars;
+        int r7 = 7 * ars, r8 = 8 * ars, r9 = 9 * ars, r10 = 10 * ars, r11 = 11 * ars;
+        for (int p = 0; p < kc; p++, aIdx += acs, bIdx += NR) {
+            FloatVector b0 = FloatVector.fromArray(SP, bp, bIdx);
+            FloatVector b1 = FloatVector.fromArray(SP, bp, bIdx + L);
+            FloatVector x = FloatVector.broadcast(SP, ap[aIdx]);
+            t0_0 = x.fma(b0, t0_0);
+            t0_1 = x.fma(b1, t0_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r1]);
+            t1_0 = x.fma(b0, t1_0);
+            t1_1 = x.fma(b1, t1_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r2]);
+            t2_0 = x.fma(b0, t2_0);
+            t2_1 = x.fma(b1, t2_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r3]);
+            t3_0 = x.fma(b0, t3_0);
+            t3_1 = x.fma(b1, t3_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r4]);
+            t4_0 = x.fma(b0, t4_0);
+            t4_1 = x.fma(b1, t4_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r5]);
+            t5_0 = x.fma(b0, t5_0);
+            t5_1 = x.fma(b1, t5_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r6]);
+            t6_0 = x.fma(b0, t6_0);
+            t6_1 = x.fma(b1, t6_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r7]);
+            t7_0 = x.fma(b0, t7_0);
+            t7_1 = x.fma(b1, t7_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r8]);
+            t8_0 = x.fma(b0, t8_0);
+            t8_1 = x.fma(b1, t8_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r9]);
+            t9_0 = x.fma(b0, t9_0);
+            t9_1 = x.fma(b1, t9_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r10]);
+            t10_0 = x.fma(b0, t10_0);
+            t10_1 = x.fma(b1, t10_1);
+            x = FloatVector.broadcast(SP, ap[aIdx + r11]);
+            t11_0 = x.fma(b0, t11_0);
+            t11_1 = x.fma(b1, t11_1);
+        }
+        // through the tile buffer (a store and a load per accumulator, against kc steps of FMAs): keeps the
+        // method small enough for the JIT, whatever the edge
+        t0_0.intoArray(tile, 0);
+        t0_1.intoArray(tile, 0 + L);
+        t1_0.intoArray(tile, 1 * NR);
+        t1_1.intoArray(tile, 1 * NR + L);
+        t2_0.intoArray(tile, 2 * NR);
+        t2_1.intoArray(tile, 2 * NR + L);
+        t3_0.intoArray(tile, 3 * NR);
+        t3_1.intoArray(tile, 3 * NR + L);
+        t4_0.intoArray(tile, 4 * NR);
+        t4_1.intoArray(tile, 4 * NR + L);
+        t5_0.intoArray(tile, 5 * NR);
+        t5_1.intoArray(tile, 5 * NR + L);
+        t6_0.intoArray(tile, 6 * NR);
+        t6_1.intoArray(tile, 6 * NR + L);
+        t7_0.intoArray(tile, 7 * NR);
+        t7_1.intoArray(tile, 7 * NR + L);
+        t8_0.intoArray(tile, 8 * NR);
+        t8_1.intoArray(tile, 8 * NR + L);
+        t9_0.intoArray(tile, 9 * NR);
+        t9_1.intoArray(tile, 9 * NR + L);
+        t10_0.intoArray(tile, 10 * NR);
+        t10_1.intoArray(tile, 10 * NR + L);
+        t11_0.intoArray(tile, 11 * NR);
+        t11_1.intoArray(tile, 11 * NR + L);
+        addTile(tile, c, cIdx, ldc, rows, cols, overwrite);
+    }
+
+    /**
+     * {@link #kernelTall} on a packed A panel (row ii, step p at ap[aIdx + p·TALL_MR + ii]): constant strides, so the
+     * JIT can hoist the array bounds checks out of the loop. The same chain of multiply-adds per element.
+     */
+    private static void kernelTallPacked(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx,
+                                         int ldc, int rows, int cols, boolean overwrite, float[] tile) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector t0_0 = z, t0_1 = z, t1_0 = z, t1_1 = z, t2_0 = z, t2_1 = z;
+        FloatVector t3_0 = z, t3_1 = z, t4_0 = z, t4_1 = z, t5_0 = z, t5_1 = z;
+        FloatVector t6_0 = z, t6_1 = z, t7_0 = z, t7_1 = z, t8_0 = z, t8_1 = z;
+        FloatVector t9_0 = z, t9_1 = z, t10_0 = z, t10_1 = z, t11_0 = z, t11_1 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aIdx + p * TALL_MR, bi = bIdx + p * NR;
+            FloatVector b0 = FloatVector.fromArray(SP, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(SP, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(SP, ap[ai]);
+            t0_0 = x.fma(b0, t0_0);
+            t0_1 = x.fma(b1, t0_1);
+            x = FloatVector.broadcast(SP, ap[ai + 1]);
+            t1_0 = x.fma(b0, t1_0);
+            t1_1 = x.fma(b1, t1_1);
+            x = FloatVector.broadcast(SP, ap[ai + 2]);
+            t2_0 = x.fma(b0, t2_0);
+            t2_1 = x.fma(b1, t2_1);
+            x = FloatVector.broadcast(SP, ap[ai + 3]);
+            t3_0 = x.fma(b0, t3_0);
+            t3_1 = x.fma(b1, t3_1);
+            x = FloatVector.broadcast(SP, ap[ai + 4]);
+            t4_0 = x.fma(b0, t4_0);
+            t4_1 = x.fma(b1, t4_1);
+            x = FloatVector.broadcast(SP, ap[ai + 5]);
+            t5_0 = x.fma(b0, t5_0);
+            t5_1 = x.fma(b1, t5_1);
+            x = FloatVector.broadcast(SP, ap[ai + 6]);
+            t6_0 = x.fma(b0, t6_0);
+            t6_1 = x.fma(b1, t6_1);
+            x = FloatVector.broadcast(SP, ap[ai + 7]);
+            t7_0 = x.fma(b0, t7_0);
+            t7_1 = x.fma(b1, t7_1);
+            x = FloatVector.broadcast(SP, ap[ai + 8]);
+            t8_0 = x.fma(b0, t8_0);
+            t8_1 = x.fma(b1, t8_1);
+            x = FloatVector.broadcast(SP, ap[ai + 9]);
+            t9_0 = x.fma(b0, t9_0);
+            t9_1 = x.fma(b1, t9_1);
+            x = FloatVector.broadcast(SP, ap[ai + 10]);
+            t10_0 = x.fma(b0, t10_0);
+            t10_1 = x.fma(b1, t10_1);
+            x = FloatVector.broadcast(SP, ap[ai + 11]);
+            t11_0 = x.fma(b0, t11_0);
+            t11_1 = x.fma(b1, t11_1);
+        }
+        // through the tile buffer (a store and a load per accumulator, against kc steps of FMAs): keeps the
+        // method small enough for the JIT, whatever the edge
+        t0_0.intoArray(tile, 0);
+        t0_1.intoArray(tile, 0 + L);
+        t1_0.intoArray(tile, 1 * NR);
+        t1_1.intoArray(tile, 1 * NR + L);
+        t2_0.intoArray(tile, 2 * NR);
+        t2_1.intoArray(tile, 2 * NR + L);
+        t3_0.intoArray(tile, 3 * NR);
+        t3_1.intoArray(tile, 3 * NR + L);
+        t4_0.intoArray(tile, 4 * NR);
+        t4_1.intoArray(tile, 4 * NR + L);
+        t5_0.intoArray(tile, 5 * NR);
+        t5_1.intoArray(tile, 5 * NR + L);
+        t6_0.intoArray(tile, 6 * NR);
+        t6_1.intoArray(tile, 6 * NR + L);
+        t7_0.intoArray(tile, 7 * NR);
+        t7_1.intoArray(tile, 7 * NR + L);
+        t8_0.intoArray(tile, 8 * NR);
+        t8_1.intoArray(tile, 8 * NR + L);
+        t9_0.intoArray(tile, 9 * NR);
+        t9_1.intoArray(tile, 9 * NR + L);
+        t10_0.intoArray(tile, 10 * NR);
+        t10_1.intoArray(tile, 10 * NR + L);
+        t11_0.intoArray(tile, 11 * NR);
+        t11_1.intoArray(tile, 11 * NR + L);
+        addTile(tile, c, cIdx, ldc, rows, cols, overwrite);
+    }
+
+    /** C[rows×cols] (+)= the tile buffer (row ii at ii·NR): whole rows with vectors, an edge element by element. */
+    private static void addTile(float[] tile, float[] c, int cIdx, int ldc, int rows, int cols, boolean overwrite) {
+        for (int ii = 0; ii < rows; ii++) {
+            int o = cIdx + ii * ldc, t = ii * NR;
+            if (cols == NR) {
+                FloatVector v0 = FloatVector.fromArray(SP, tile, t), v1 = FloatVector.fromArray(SP, tile, t + L);
+                if (!overwrite) {
+                    v0 = v0.add(FloatVector.fromArray(SP, c, o));
+                    v1 = v1.add(FloatVector.fromArray(SP, c, o + L));
+                }
+                v0.intoArray(c, o);
+                v1.intoArray(c, o + L);
+            } else {
+                for (int jj = 0; jj < cols; jj++) {
+                    c[o + jj] = overwrite ? tile[t + jj] : c[o + jj] + tile[t + jj];
+                }
             }
         }
     }

@@ -30,6 +30,16 @@ class GemmTest {
     }
 
     @Test
+    void tallRegisterTilesHaveTheBitsOfTheShortOnes() {
+        // whole row blocks packed (≥ PACK_A_PANELS column panels), 12-row tiles in place (fewer panels), a 6-row
+        // in-place tile after the 12-row ones, a packed partial panel, column edges, more than one k-block, short k
+        int[][] shapes = {{300, 200, 300}, {150, 64, 256}, {157, 64, 64}, {29, 130, 513}, {12, 32, 40}, {18, 33, 128},
+                {1030, 96, 260}};
+        assertSameBits(new Gemm(POOL, false, true, true), new Gemm(POOL, false, true, false), shapes, 24, "tall vs short tiles");
+        assertSameBits(new Gemm(POOL, true, false, true), new Gemm(POOL, true, false, false), shapes, 25, "tall vs short tiles");
+    }
+
+    @Test
     void narrowProductsTransposedHaveTheBitsOfTheDirectFormulation() {
         // the narrow weight gradients (64 × 512 over 2048, 64 × 256 over 4096), odd sizes, one row tile
         int[][] shapes = {{64, 512, 2048}, {64, 256, 4096}, {33, 257, 700}, {6, 300, 256}, {50, 200, 513}};
