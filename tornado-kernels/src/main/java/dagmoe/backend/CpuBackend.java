@@ -315,7 +315,7 @@ public class CpuBackend extends JavaBackend {
             AttentionCpu.Scratch scratch = new AttentionCpu.Scratch(S, hd);
             for (int bh = bh0; bh < bh1; bh++) {
                 int b = bh / H, h = bh % H;
-                AttentionCpu.forward(q, k, v, probs, out, b * S * d + h * hd, bh * S * S, S, d, hd, scale, scratch);
+                AttentionCpu.forward(q, k, v, probs, out, b * S * d + h * hd, bh * S * S, S, d, hd, scale, scratch, true);
             }
         });
     }
@@ -331,7 +331,7 @@ public class CpuBackend extends JavaBackend {
             for (int bh = bh0; bh < bh1; bh++) {
                 int b = bh / H, h = bh % H;
                 AttentionCpu.backward(q, k, v, probs, dOut, dq, dk, dv, scratch, b * S * d + h * hd, bh * S * S, S, d, hd,
-                        scale, s);
+                        scale, s, true);
             }
         });
     }

@@ -294,7 +294,7 @@ class CpuBackendTest {
     @Test
     void attention() {
         SplittableRandom r = new SplittableRandom(8);
-        for (int[] s : new int[][] {{1, 1, 1, 1}, {2, 7, 3, 5}, {3, 33, 2, 16}, {2, 40, 4, 13}}) {
+        for (int[] s : new int[][] {{1, 1, 1, 1}, {2, 7, 3, 5}, {3, 33, 2, 16}, {2, 40, 4, 13}, {2, 17, 2, 64}, {1, 10, 2, 72}}) {
             int B = s[0], S = s[1], H = s[2], hd = s[3];
             int tok = B * S * H * hd, sq = B * H * S * S;
             float[] q = uni(r, tok, 1.5), k = uni(r, tok, 1.5), v = uni(r, tok, 1), probs = new float[sq], out = new float[tok];
