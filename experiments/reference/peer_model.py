@@ -5,8 +5,10 @@ training step written for speed, the way a careful PyTorch user would on a CPU:
 
 - every parameter is its own leaf tensor whose storage is a view into ONE flat buffer per weight-decay
   group, and every gradient a view into one flat gradient buffer: zeroing the gradients, the global
-  norm, clipping and AdamW each run over two big tensors (torch.optim.AdamW, foreach, on the flat
-  buffers), not over a hundred small ones; autograd accumulates in place into the gradient views;
+  norm, clipping and AdamW each run over two big tensors, not over a hundred small ones; AdamW is
+  torch.optim.AdamW's update written with in-place operations into buffers allocated once (FlatAdamW: the
+  same bits, without the two buffer-sized temporaries per step of the foreach version); autograd
+  accumulates in place into the gradient views;
 - fused q|k|v projection (one [3d, d] matrix), rotary embedding as one complex multiply of q|k together,
   causal attention as baddbmm(mask, q, kᵀ) + softmax + bmm over all heads;
 - experts: gate|up fused into one [2de, d] matrix per expert; dropless dispatch by ONE stable sort of the
@@ -14,7 +16,10 @@ training step written for speed, the way a careful PyTorch user would on a CPU:
   so the backward writes each expert's gradient directly), or all experts at once as bmm over rows padded
   to the busiest expert (`padded`); the combine is one index_add_ (sum) or one gather back to slot order
   (other aggregators);
-- the DAG: a|b|c|d fused into one [4g, g] matrix, the K×K pairwise edge messages as broadcast ops;
+- the DAG: a|b|c|d fused into one [4g, g] matrix; the K×K pairwise edge messages
+  Σ_j σ(a_i + b_j)·(c_i + e_j) as one autograd Function that works over chunks of tokens with in-place
+  broadcast ops and recomputes the gates in its backward (about 1.9x faster at K = 8 and 1.2x at K = 2 than
+  the same broadcast expression left to autograd, which keeps four [T, K, K, g] tensors for the backward);
 - router, balance and z-loss, cross-entropy: vectorised torch ops, no Python loop over tokens (the only
   Python loops are over layers, experts and DAG rounds).
 
@@ -27,6 +32,70 @@ import torch
 import torch.nn.functional as F
 
 import dagmoe_ref as ref
+
+
+class FlatAdamW:
+    """torch.optim.AdamW's update (decoupled weight decay, bias corrections, denominator sqrt(v)/sqrt(bc2) + eps)
+    on the flat buffers, every operation in place into moment and scratch buffers allocated once: the same bits
+    as torch.optim.AdamW(foreach=True), which allocates two buffer-sized temporaries per step (about 1.7x faster
+    here on the peer-ref model's 13.9M parameters)."""
+
+    def __init__(self, groups, lr, betas, eps):
+        self.groups = [(p, wd, torch.zeros_like(p), torch.zeros_like(p), torch.empty_like(p)) for p, wd in groups]
+        self.lr, (self.b1, self.b2), self.eps, self.t = lr, betas, eps, 0
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        bc1 = 1 - self.b1 ** self.t
+        bc2_sqrt = (1 - self.b2 ** self.t) ** 0.5
+        for p, wd, m, v, buf in self.groups:
+            g = p.grad
+            if wd != 0:
+                p.mul_(1 - self.lr * wd)
+            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            torch.sqrt(v, out=buf)
+            buf.div_(bc2_sqrt).add_(self.eps)
+            p.addcdiv_(m, buf, value=-self.lr / bc1)
+
+
+class PairwiseMessages(torch.autograd.Function):
+    """msg_i = Σ_j σ(a_i + b_j) ⊙ (c_i + e_j) for a, b, c, e [T, K, g]; chunks of tokens with ~2M elements of
+    [chunk, K, K, g] each, so the working set stays in cache; the backward recomputes the gates."""
+
+    @staticmethod
+    def _chunk(a):
+        T, K, g = a.shape
+        return max(64, (1 << 21) // (K * K * g))
+
+    @staticmethod
+    def forward(ctx, a, b, c, e):
+        ctx.save_for_backward(a, b, c, e)
+        out = torch.empty(a.shape, dtype=a.dtype)
+        ch = PairwiseMessages._chunk(a)
+        for t0 in range(0, a.shape[0], ch):
+            sl = slice(t0, t0 + ch)
+            s = torch.add(a[sl, :, None, :], b[sl, None, :, :]).sigmoid_()
+            s.mul_(torch.add(c[sl, :, None, :], e[sl, None, :, :]))
+            torch.sum(s, 2, out=out[sl])
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):
+        a, b, c, e = ctx.saved_tensors
+        da, db, dc, de = (torch.empty(a.shape, dtype=a.dtype) for _ in range(4))
+        ch = PairwiseMessages._chunk(a)
+        for t0 in range(0, a.shape[0], ch):
+            sl = slice(t0, t0 + ch)
+            s = torch.add(a[sl, :, None, :], b[sl, None, :, :]).sigmoid_()
+            gs = s * dout[sl, :, None, :]                      # ∂/∂m_ij: dc_i = Σ_j, de_j = Σ_i
+            torch.sum(gs, 2, out=dc[sl])
+            torch.sum(gs, 1, out=de[sl])
+            gs.mul_(torch.add(c[sl, :, None, :], e[sl, None, :, :])).mul_(1 - s)  # q·s·m·(1 − s): ∂/∂(a_i + b_j)
+            torch.sum(gs, 2, out=da[sl])
+            torch.sum(gs, 1, out=db[sl])
+        return da, db, dc, de
 
 
 class FastModel:
@@ -103,10 +172,8 @@ class FastModel:
             self.flat[decay] = torch.nn.Parameter(flat, requires_grad=True)
             self.flat[decay].grad = grad
             self.flat_grad[decay] = grad
-        self.opt = torch.optim.AdamW(
-            [{"params": [self.flat[True]], "weight_decay": tc.weight_decay},
-             {"params": [self.flat[False]], "weight_decay": 0.0}],
-            lr=tc.lr, betas=(tc.beta1, tc.beta2), eps=tc.eps, foreach=True)
+        self.opt = FlatAdamW([(self.flat[True], tc.weight_decay), (self.flat[False], 0.0)], tc.lr,
+                             (tc.beta1, tc.beta2), tc.eps)
 
         H, hd, S = cfg.n_heads, cfg.d_model // cfg.n_heads, cfg.seq_len
         i = torch.arange(hd // 2, dtype=torch.float64)
@@ -218,7 +285,7 @@ class FastModel:
             u = self._rmsnorm(nodes, self.params[q + "norm"])
             z = u @ self.params[q + "w_down"].t()                             # [T, K, g]
             a, b, c, e = (z @ self.params[q + "w4"].t()).split(g, dim=-1)
-            msg = (torch.sigmoid(a[:, :, None, :] + b[:, None, :, :]) * (c[:, :, None, :] + e[:, None, :, :])).sum(2)
+            msg = PairwiseMessages.apply(a, b, c, e)
             nodes = nodes + msg @ self.params[q + "w_up"].t()
         out = nodes.sum(1)
         return h + out if outer else out
@@ -257,7 +324,6 @@ class FastModel:
             scale = torch.clamp(clip / (norm + 1e-6), max=1.0)   # torch.nn.utils.clip_grad_norm_'s rule
             for g in grads:
                 g.mul_(scale)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
+        self.opt.lr = lr
         self.opt.step()
         return loss
