@@ -312,27 +312,27 @@ public final class Gemm {
 
     /** Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row panels: row panel r at r·kc·MR, column p at +p·MR. */
     private static void packA(float[] a, int aOff, int ars, int acs, float[] ap, int i0, int mc, int p0, int kc, int h) {
+        // p outer: the panel is written once, front to back (a row-major A is read as h row streams); written row
+        // by row instead, a packed block larger than L1 was swept h times
         for (int r = 0; r < mc; r += h) {
             int rows = Math.min(h, mc - r);
             int dst = r * kc;
-            if (acs == 1) {
-                for (int ii = 0; ii < rows; ii++) {
-                    int src = aOff + (i0 + r + ii) * ars + p0;
-                    for (int p = 0; p < kc; p++) {
-                        ap[dst + p * h + ii] = a[src + p];
-                    }
+            int src = aOff + (i0 + r) * ars + p0 * acs;
+            if (ars == 1) { // Aᵀ storage: the panel's h elements of step p are contiguous
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(a, src + p * acs, ap, dst + p * h, rows);
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
-                    int src = aOff + (i0 + r) * ars + (p0 + p) * acs;
+                    int s = src + p * acs, d = dst + p * h;
                     for (int ii = 0; ii < rows; ii++) {
-                        ap[dst + p * h + ii] = a[src + ii * ars];
+                        ap[d + ii] = a[s + ii * ars];
                     }
                 }
             }
-            for (int ii = rows; ii < h; ii++) {
+            if (rows < h) {
                 for (int p = 0; p < kc; p++) {
-                    ap[dst + p * h + ii] = 0f;
+                    java.util.Arrays.fill(ap, dst + p * h + rows, dst + p * h + h, 0f);
                 }
             }
         }
