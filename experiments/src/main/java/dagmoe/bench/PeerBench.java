@@ -83,7 +83,7 @@ public final class PeerBench {
         if (o.config == null) throw new IllegalArgumentException("--config is required with --peer torch");
         if (o.threads < 1) throw new IllegalArgumentException("--threads = " + o.threads + ": must be >= 1");
         if (o.rounds < 1) throw new IllegalArgumentException("--rounds = " + o.rounds + ": must be >= 1");
-        if (o.warmup < 0) throw new IllegalArgumentException("--warmup = " + o.warmup + ": must be >= 0");
+        if (o.warmup < 0) throw new IllegalArgumentException("--warmup-steps = " + o.warmup + ": must be >= 0");
         RunConfig rc = RunConfig.load(o.config, o.sets);
         TrainConfig tc = rc.train();
         int steps = o.steps != null ? o.steps : tc.steps();

@@ -70,10 +70,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Timed training steps per run for --peer (default: train.steps of the config).")
     Integer steps;
 
+    @Option(names = "--warmup-steps", description = "Untimed training steps before the timed ones, each side of --peer (default: 3).")
+    Integer warmupSteps;
+
     @Override
     public Integer call() {
         PrintStream out = System.out;
         try {
+            if (warmupSteps != null && peer == null) {
+                throw new IllegalArgumentException("--warmup-steps: only with --peer");
+            }
             if (profile && (peer != null || !suite.equals("aggregators"))) {
                 throw new IllegalArgumentException("--profile: only with --suite aggregators");
             }
@@ -169,6 +175,7 @@ public final class BenchCommand implements Callable<Integer> {
         o.config = config;
         o.sets = sets;
         o.steps = steps;
+        if (warmupSteps != null) o.warmup = warmupSteps;
         if (threads != null) o.threads = threads;
         List<dagmoe.bench.PeerBench.Row> rows = dagmoe.bench.PeerBench.run(o, out);
         if (json != null) {
