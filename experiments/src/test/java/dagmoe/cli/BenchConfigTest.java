@@ -81,6 +81,16 @@ class BenchConfigTest {
     }
 
     @Test
+    void peerWarmupStepsAreCheckedAndNeedThePeer() {
+        var noPeer = run("bench", "--suite", "kernels", "--warmup-steps", "2");
+        assertEquals(2, noPeer.code());
+        assertTrue(noPeer.err().contains("--warmup-steps: only with --peer"), noPeer.err());
+        var negative = run("bench", "--peer", "torch", "--config", "configs/peer-ref.json", "--warmup-steps", "-1");
+        assertEquals(2, negative.code());
+        assertTrue(negative.err().contains("--warmup-steps = -1: must be >= 0"), negative.err());
+    }
+
+    @Test
     void javaAndCpuWriteJsonMarkdownAndChart(@TempDir Path dir) throws IOException {
         Path cfg = config(dir, """
                 {"kernels": ["matmulABt (expert gate/up fwd)", "rmsnormForward"], "kernel_reps": 3, "kernel_warmup_s": 0,
