@@ -400,7 +400,7 @@ public class CpuBackend extends JavaBackend {
                 new float[][] {dOut}, T, K, g);
         // one sigmoid per (i, j, channel) feeds all four gradients (the java kernel evaluates each twice)
         pool.forRange(T, 30L * K * K * g, (t0, t1) -> DagCpu.pairwiseBackward(p, dOut, dp, t0, t1, K, g, new float[4 * K * g],
-                DagCpu.expScratch(K, g)));
+                DagCpu.expScratch(K, g), DagCpu.gateScratch(K, g)));
     }
 
     @Override

@@ -33,7 +33,6 @@ public final class DagCpu {
      */
     static boolean expNeg(float[] p, int t, int K, int g, float[] ex) {
         int w = 4 * g;
-        int gv = g - g % L;
         for (int i = 0; i < K; i++) {
             int row = (t * K + i) * w;
             for (int c = 0; c < 2 * g; c++) {
@@ -43,33 +42,46 @@ public final class DagCpu {
         }
         for (int i = 0; i < K; i++) {
             int row = (t * K + i) * w;
-            for (int half = 0; half < 2; half++) {
-                int src = row + half * g, dst = (half * K + i) * g;
-                for (int c = 0; c < gv; c += L) {
-                    Vec.exp(FloatVector.fromArray(SP, p, src + c).neg()).intoArray(ex, dst + c);
-                }
-                for (int c = gv; c < g; c++) {
-                    ex[dst + c] = Vec.exp(-p[src + c]);
-                }
-            }
+            Vec.expNegInto(p, row, ex, i * g, g);           // e^(−a_i)
+            Vec.expNegInto(p, row + g, ex, (K + i) * g, g); // e^(−b_i)
         }
         return true;
     }
 
-    /** The gate of lanes c.. of pair (i, j) of a token: factored (ex from {@link #expNeg}) or direct. */
-    private static FloatVector gate(boolean factored, float[] ex, int eaI, int ebJ, float[] p, int rowI, int rowJb, int c) {
-        if (factored) {
-            return ONE.div(FloatVector.fromArray(SP, ex, eaI + c).mul(FloatVector.fromArray(SP, ex, ebJ + c)).add(1f));
+    /**
+     * gs[(i·K + j)·g + c] = σ(a_i[c] + b_j[c]) for the K² pairs of token t: factored through {@link #expNeg} (one
+     * multiply, one add and one division a gate) or, past the factor limit, directly. Every method here reads its
+     * gates from this one place, so the forward, its gate statistics and the backward see the same bits. The gates
+     * go through an array (16 KiB at K = 8, g = 64: in L1) rather than a helper returning vectors, whose inlining
+     * the JIT may refuse in a big method, which then boxes every vector (a 7x slower backward was measured so).
+     */
+    static void gates(float[] p, int t, int K, int g, float[] ex, float[] gs) {
+        int w = 4 * g;
+        int gv = g - g % L;
+        if (expNeg(p, t, K, g, ex)) {
+            for (int i = 0; i < K; i++) {
+                for (int j = 0; j < K; j++) {
+                    int ea = i * g, eb = (K + j) * g, o = (i * K + j) * g;
+                    for (int c = 0; c < gv; c += L) {
+                        ONE.div(FloatVector.fromArray(SP, ex, ea + c).mul(FloatVector.fromArray(SP, ex, eb + c)).add(1f))
+                                .intoArray(gs, o + c);
+                    }
+                    for (int c = gv; c < g; c++) {
+                        gs[o + c] = 1f / (ex[ea + c] * ex[eb + c] + 1f);
+                    }
+                }
+            }
+            return;
         }
-        return Vec.sigmoid(FloatVector.fromArray(SP, p, rowI + c).add(FloatVector.fromArray(SP, p, rowJb + c)));
-    }
-
-    /** The scalar twin of {@link #gate(boolean, float[], int, int, float[], int, int, int)}: the same bits as a lane. */
-    private static float gate1(boolean factored, float[] ex, int eaI, int ebJ, float[] p, int rowI, int rowJb, int c) {
-        if (factored) {
-            return 1f / (ex[eaI + c] * ex[ebJ + c] + 1f);
+        for (int i = 0; i < K; i++) {
+            int rowI = (t * K + i) * w;
+            for (int j = 0; j < K; j++) {
+                int rowJb = (t * K + j) * w + g, o = (i * K + j) * g;
+                for (int c = 0; c < g; c++) {
+                    gs[o + c] = Vec.sigmoid(p[rowI + c] + p[rowJb + c]);
+                }
+            }
         }
-        return Vec.sigmoid(p[rowI + c] + p[rowJb + c]);
     }
 
     private static final FloatVector ONE = FloatVector.broadcast(SP, 1f);
@@ -79,25 +91,31 @@ public final class DagCpu {
         return new float[2 * K * g];
     }
 
+    /** Scratch for {@link #gates}: K²·g floats. */
+    public static float[] gateScratch(int K, int g) {
+        return new float[K * K * g];
+    }
+
     /**
      * dp += gradients for tokens [t0, t1) given dOut[T·K × g]. Each ordered pair (i, j) evaluates its gate
      * s = σ(a_i + b_j) once; with q = dOut_i and m = c_i + e_j the pair adds q·m·s·(1−s) to da_i and db_j and
      * q·s to dc_i and de_j. Pairs run with i outer, j inner, so da_n, dc_n sum over j and db_n, de_n over i
      * in increasing order, the portable kernel's order; the per-node totals are added to dp once, as there.
-     * {@code acc} is scratch of at least K·4g floats, {@code ex} of {@link #expScratch}.
+     * {@code acc} is scratch of at least K·4g floats, {@code ex} of {@link #expScratch}, {@code gs} of
+     * {@link #gateScratch}.
      */
-    public static void pairwiseBackward(float[] p, float[] dOut, float[] dp, int t0, int t1, int K, int g, float[] acc, float[] ex) {
+    public static void pairwiseBackward(float[] p, float[] dOut, float[] dp, int t0, int t1, int K, int g, float[] acc, float[] ex,
+                                        float[] gs) {
         int w = 4 * g;
         int gv = g - g % L;
         for (int t = t0; t < t1; t++) {
             int slot0 = t * K;
-            boolean f = expNeg(p, t, K, g, ex);
+            gates(p, t, K, g, ex, gs);
             java.util.Arrays.fill(acc, 0, K * w, 0f);
             for (int i = 0; i < K; i++) {
                 int rowI = (slot0 + i) * w;
                 int qI = (slot0 + i) * g;
                 int accI = i * w;
-                int eaI = i * g;
                 // channels outer, j inner: da_i and dc_i stay in registers over j (the same additions in the same
                 // order as summing into acc), db_j and de_j are summed into acc over i in increasing order
                 for (int c = 0; c < gv; c += L) {
@@ -107,14 +125,14 @@ public final class DagCpu {
                     for (int j = 0; j < K; j++) {
                         int rowJ = (slot0 + j) * w;
                         int accJ = j * w;
-                        FloatVector s = gate(f, ex, eaI, (K + j) * g, p, rowI, rowJ + g, c);
+                        FloatVector s = FloatVector.fromArray(SP, gs, (i * K + j) * g + c);
                         FloatVector m = cI.add(FloatVector.fromArray(SP, p, rowJ + 3 * g + c));
                         FloatVector gm = q.mul(m).mul(s).mul(s.neg().add(1f)); // ((q·m)·s)·(1−s)
-                        FloatVector gs = q.mul(s);
+                        FloatVector qs = q.mul(s);
                         dA = dA.add(gm);
-                        dC = dC.add(gs);
+                        dC = dC.add(qs);
                         FloatVector.fromArray(SP, acc, accJ + g + c).add(gm).intoArray(acc, accJ + g + c);       // db_j
-                        FloatVector.fromArray(SP, acc, accJ + 3 * g + c).add(gs).intoArray(acc, accJ + 3 * g + c); // de_j
+                        FloatVector.fromArray(SP, acc, accJ + 3 * g + c).add(qs).intoArray(acc, accJ + 3 * g + c); // de_j
                     }
                     dA.intoArray(acc, accI + c);          // da_i
                     dC.intoArray(acc, accI + 2 * g + c);  // dc_i
@@ -125,14 +143,14 @@ public final class DagCpu {
                     for (int j = 0; j < K; j++) {
                         int rowJ = (slot0 + j) * w;
                         int accJ = j * w;
-                        float s = gate1(f, ex, eaI, (K + j) * g, p, rowI, rowJ + g, c);
+                        float s = gs[(i * K + j) * g + c];
                         float m = p[rowI + 2 * g + c] + p[rowJ + 3 * g + c];
                         float gm = q * m * s * (1f - s);
-                        float gs = q * s;
+                        float qs = q * s;
                         dA += gm;
-                        dC += gs;
+                        dC += qs;
                         acc[accJ + g + c] += gm;
-                        acc[accJ + 3 * g + c] += gs;
+                        acc[accJ + 3 * g + c] += qs;
                     }
                     acc[accI + c] = dA;
                     acc[accI + 2 * g + c] = dC;
@@ -150,26 +168,26 @@ public final class DagCpu {
     public static void pairwiseForward(float[] p, float[] out, int t0, int t1, int K, int g, double[] gateSums, int sumsOff) {
         int w = 4 * g;
         int gv = g - g % L;
-        float[] ex = expScratch(K, g);
+        float[] ex = expScratch(K, g), gs = gateScratch(K, g);
         for (int t = t0; t < t1; t++) {
-            boolean f = expNeg(p, t, K, g, ex);
+            gates(p, t, K, g, ex, gs);
             for (int i = 0; i < K; i++) {
                 int rowI = (t * K + i) * w;
                 int o = (t * K + i) * g;
                 java.util.Arrays.fill(out, o, o + g, 0f);
                 for (int j = 0; j < K; j++) {
                     int rowJ = (t * K + j) * w;
-                    int eaI = i * g, ebJ = (K + j) * g;
+                    int gOff = (i * K + j) * g;
                     FloatVector gates = FloatVector.zero(SP);
                     for (int c = 0; c < gv; c += L) {
-                        FloatVector gate = gate(f, ex, eaI, ebJ, p, rowI, rowJ + g, c);
+                        FloatVector gate = FloatVector.fromArray(SP, gs, gOff + c);
                         FloatVector msg = FloatVector.fromArray(SP, p, rowI + 2 * g + c).add(FloatVector.fromArray(SP, p, rowJ + 3 * g + c));
                         gate.mul(msg).add(FloatVector.fromArray(SP, out, o + c)).intoArray(out, o + c);
                         gates = gates.add(gate);
                     }
                     float perToken = gv > 0 ? Vec.sumLanes(gates) : 0f;
                     for (int c = gv; c < g; c++) {
-                        float gate = gate1(f, ex, eaI, ebJ, p, rowI, rowJ + g, c);
+                        float gate = gs[gOff + c];
                         out[o + c] += gate * (p[rowI + 2 * g + c] + p[rowJ + 3 * g + c]);
                         perToken += gate;
                     }
@@ -190,9 +208,8 @@ public final class DagCpu {
      * lanes (lane order) and then the tail.
      */
     public static void gateMeanPartials(float[] p, double[] part, int chunk0, int chunk1, int T, int K, int g) {
-        int w = 4 * g;
         int gv = g - g % L;
-        float[] ex = expScratch(K, g);
+        float[] ex = expScratch(K, g), gs = gateScratch(K, g);
         for (int ch = chunk0; ch < chunk1; ch++) {
             int t1 = Math.min(T, (ch + 1) * GATE_CHUNK);
             int out = ch * K * K;
@@ -200,22 +217,20 @@ public final class DagCpu {
                 part[out + i] = 0.0;
             }
             for (int t = ch * GATE_CHUNK; t < t1; t++) {
-                boolean f = expNeg(p, t, K, g, ex);
+                gates(p, t, K, g, ex, gs);
                 for (int i = 0; i < K; i++) {
-                    int rowI = (t * K + i) * w;
                     for (int j = 0; j < K; j++) {
-                        int rowJ = (t * K + j) * w;
-                        int eaI = i * g, ebJ = (K + j) * g;
+                        int gOff = (i * K + j) * g;
                         float perToken = 0f;
                         if (gv > 0) {
                             FloatVector sum = FloatVector.zero(SP);
                             for (int c = 0; c < gv; c += L) {
-                                sum = sum.add(gate(f, ex, eaI, ebJ, p, rowI, rowJ + g, c));
+                                sum = sum.add(FloatVector.fromArray(SP, gs, gOff + c));
                             }
                             perToken = Vec.sumLanes(sum);
                         }
                         for (int c = gv; c < g; c++) {
-                            perToken += gate1(f, ex, eaI, ebJ, p, rowI, rowJ + g, c);
+                            perToken += gs[gOff + c];
                         }
                         part[out + i * K + j] += (double) perToken / g;
                     }
