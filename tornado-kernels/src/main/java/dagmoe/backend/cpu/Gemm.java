@@ -343,14 +343,15 @@ public final class Gemm {
                          int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite, boolean rowOuter) {
         float[] ap = packedA[worker];
         float[] tile = tiles[worker];
-        // Full MR-row panels read A in place: the micro-kernel broadcasts A(i, p) for MR rows per p, and in
-        // place those are MR elements at stride ars (contiguous for Aᵀ) or MR row streams (A, contiguous in p),
-        // both cache-friendly within one k-block. Packing A cost as much as the products when few column
-        // panels share it (n ≈ 64, the DAG's and the weight gradients' shapes). Only a partial last panel is
-        // packed, zero-padded to MR rows. Same multiply-adds in the same order: the same bits as packed.
+        // With the tall tile and at least PACK_A_PANELS column panels sharing the block, A is packed whole into
+        // 12-row panels (the packed kernel's constant strides let the JIT hoist its bounds checks). Otherwise full
+        // panels read A in place: the micro-kernel broadcasts A(i, p) for its rows per p, and in place those are
+        // elements at stride ars (contiguous for Aᵀ) or row streams (A, contiguous in p), both cache-friendly
+        // within one k-block; packing A cost as much as the products when few column panels share it (n ≈ 64,
+        // the DAG's and the weight gradients' shapes), so only a partial last panel is packed, zero-padded to MR
+        // rows. Same multiply-adds in the same order either way: the same bits.
         int colPanels = j1 - j0;
         if (tall && colPanels >= PACK_A_PANELS) {
-            // many column panels share the A block: pack it once into 12-row panels, every tile a tall one
             packA(a, aOff, ars, acs, ap, i0, mc, p0, kc, TALL_MR);
             int rowPanels = (mc + TALL_MR - 1) / TALL_MR;
             for (int t = 0; t < rowPanels * colPanels; t++) {

@@ -15,11 +15,12 @@ import java.util.concurrent.locks.LockSupport;
  * count therefore give the same bits; there is no stealing of partial work and no cross-thread reduction
  * whose order could vary.
  *
- * <p>Hand-off: a job is published through a volatile sequence number. An idle worker spins on it for up to
- * {@link #SPIN_NS} before it parks, and the caller spins for its workers the same way, so the back-to-back
- * parallel operations of a training step (hundreds per step, often tens of microseconds each) hand off in well
- * under a microsecond instead of paying two thread wake-ups (about 50 µs on the 2-vCPU VM with an executor's
- * queue and futures). Past the spin both sides park, so an idle pool costs nothing.
+ * <p>Hand-off: a job (with its sequence number) is published through one volatile field. An idle worker
+ * spins on it for up to {@link #SPIN_NS} before it parks, and the caller spins for its workers the same way.
+ * The back-to-back parallel operations of a training step (hundreds per step, often tens of microseconds
+ * each) then hand off without two thread wake-ups each: on the 2-vCPU VM a job of about 6 µs of work with as
+ * much serial work between jobs took 69 µs through an executor's queue and futures, 15 µs this way. Past
+ * the spin both sides park, so an idle pool costs nothing.
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -91,7 +92,8 @@ public final class WorkerPool implements AutoCloseable {
                     Thread.onSpinWait();
                 } else {
                     parked.set(me, 1);
-                    if (current.seq() == seen && !closed) { // re-checked after the flag: the caller unparks or we see the job
+                    // re-checked after the flag is set: either the caller sees the flag and unparks, or we see the job
+                    if (current.seq() == seen && !closed) {
                         LockSupport.park(this);
                     }
                     parked.set(me, 0);

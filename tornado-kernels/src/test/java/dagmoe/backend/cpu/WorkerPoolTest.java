@@ -3,7 +3,6 @@ package dagmoe.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -55,14 +54,10 @@ class WorkerPoolTest {
         assertArrayEquals(new int[] {6, 6, 6}, seen);
         pool.close();
         Thread.sleep(50);
+        String prefix = pool.workerNamePrefix();
         long alive = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("dagmoe-cpu-") && t.isAlive() && t.getState() != Thread.State.TERMINATED)
-                .filter(t -> isWorkerOf(t, pool)).count();
+                .filter(t -> t.isAlive() && t.getName().startsWith(prefix)).count();
         assertEquals(0, alive, "workers stopped after close");
         assertThrows(IllegalStateException.class, () -> pool.run(2, part -> { }));
-    }
-
-    private static boolean isWorkerOf(Thread t, WorkerPool pool) {
-        return pool.workerNamePrefix() != null && t.getName().startsWith(pool.workerNamePrefix());
     }
 }
