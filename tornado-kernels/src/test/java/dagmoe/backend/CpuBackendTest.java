@@ -589,7 +589,7 @@ class CpuBackendTest {
 
     @Test
     void laneSumsAddTheLanesInLaneOrder() {
-        // Vec.sumLanes (written out for 8 and 16 lanes) against the sequential sum from 0f, with values whose sum
+        // Vec.sumLanes (written out for 16 lanes, a loop otherwise) against the sequential sum from 0f, with values whose sum
         // depends on the order, and an all-negative-zero vector (whose sequential sum from 0f is +0)
         SplittableRandom r = new SplittableRandom(17);
         int L = dagmoe.backend.cpu.Vec.L;
