@@ -588,6 +588,28 @@ class CpuBackendTest {
     }
 
     @Test
+    void expNegIntoHasTheBitsOfTheVectorExpAndItsScalarTwin() {
+        // the DAG's array loop of e^(−x) against Vec.exp(x.neg()) lane by lane and the scalar twin on the tail
+        SplittableRandom r = new SplittableRandom(19);
+        int L = dagmoe.backend.cpu.Vec.L, n = 5 * L + 3, off = 2;
+        float[] src = new float[n + off], dst = new float[n + 1], lanes = new float[L];
+        for (int i = 0; i < src.length; i++) src[i] = (float) ((r.nextDouble() * 2 - 1) * 95);
+        dagmoe.backend.cpu.Vec.expNegInto(src, off, dst, 1, n);
+        for (int i = 0; i + L <= n; i += L) {
+            dagmoe.backend.cpu.Vec.exp(jdk.incubator.vector.FloatVector.fromArray(dagmoe.backend.cpu.Vec.SP, src, off + i).neg())
+                    .intoArray(lanes, 0);
+            for (int l = 0; l < L; l++) {
+                assertEquals(Float.floatToRawIntBits(lanes[l]), Float.floatToRawIntBits(dst[1 + i + l]), "lane at " + (i + l));
+            }
+        }
+        for (int i = n - n % L; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(dagmoe.backend.cpu.Vec.exp(-src[off + i])), Float.floatToRawIntBits(dst[1 + i]),
+                    "tail at " + i);
+        }
+        assertEquals(0f, dst[0], "nothing written before dOff");
+    }
+
+    @Test
     void laneSumsAddTheLanesInLaneOrder() {
         // Vec.sumLanes (written out for 16 lanes, a loop otherwise) against the sequential sum from 0f, with values whose sum
         // depends on the order, and an all-negative-zero vector (whose sequential sum from 0f is +0)
