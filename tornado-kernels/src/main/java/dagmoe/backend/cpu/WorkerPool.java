@@ -49,6 +49,7 @@ public final class WorkerPool implements AutoCloseable {
     private final AtomicInteger remaining = new AtomicInteger();
     private volatile Job current = new Job(0, null, 0, null);
     private volatile boolean callerParked;
+    private volatile Thread inFlightCaller;     // the thread whose job is running, null between jobs
     private volatile boolean closed;
 
     /** One published job: a worker reads all of it through one volatile read. */
@@ -127,20 +128,39 @@ public final class WorkerPool implements AutoCloseable {
         return (int) ((long) n * part / parts);
     }
 
-    /** Runs body(0..parts-1), at most {@link #threads()} at a time; returns when all are done. */
-    public synchronized void run(int parts, Part body) {
-        if (parts <= 1 || workers == null) {
+    /**
+     * Runs body(0..parts-1), at most {@link #threads()} at a time; returns when all are done. Called from inside a
+     * part of this pool's own job (by one of its workers, or by the caller while its job runs), it runs the parts
+     * one after the other on that thread: the workers are busy with the outer job, and waiting for them would
+     * deadlock.
+     */
+    public void run(int parts, Part body) {
+        if (parts <= 1 || workers == null || Thread.currentThread() == inFlightCaller || isWorker(Thread.currentThread())) {
             for (int p = 0; p < parts; p++) {
                 body.run(p);
             }
             return;
         }
+        runShared(parts, body);
+    }
+
+    private boolean isWorker(Thread t) {
+        for (int w = 1; w < threads; w++) {
+            if (workers[w] == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private synchronized void runShared(int parts, Part body) {
         if (parts > threads) {
             throw new IllegalArgumentException("parts " + parts + " > threads " + threads);
         }
         if (closed) {
             throw new IllegalStateException("cpu backend: worker pool is closed");
         }
+        inFlightCaller = Thread.currentThread();
         remaining.set(parts - 1);
         current = new Job(current.seq() + 1, body, parts, Thread.currentThread());
         for (int w = 1; w < parts; w++) {
@@ -166,6 +186,7 @@ public final class WorkerPool implements AutoCloseable {
                 callerParked = false;
             }
         }
+        inFlightCaller = null;
         for (int p = 1; p < parts; p++) {
             if (failure == null) {
                 failure = failures[p];

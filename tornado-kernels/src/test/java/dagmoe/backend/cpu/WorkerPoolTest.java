@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The pool's hand-off: every part of every job runs exactly once, failures reach the caller, close stops it. */
 class WorkerPoolTest {
@@ -23,6 +24,23 @@ class WorkerPoolTest {
                     assertEquals(p < parts ? 1 : 0, runs.get(j * 4 + p), "job " + j + " part " + p);
                 }
             }
+        }
+    }
+
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // without the nesting rule it deadlocks
+    void aJobStartedInsideAPartRunsItsPartsOnThatThread() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicIntegerArray runs = new AtomicIntegerArray(2 * 3);
+            pool.run(2, outer -> pool.run(3 - 1, inner -> runs.incrementAndGet(outer * 3 + inner)));
+            for (int outer = 0; outer < 2; outer++) {
+                for (int inner = 0; inner < 2; inner++) {
+                    assertEquals(1, runs.get(outer * 3 + inner), "outer part " + outer + ", inner part " + inner);
+                }
+            }
+            int[] seen = new int[2];
+            pool.run(2, part -> seen[part] = part + 1); // the pool still works after the nested jobs
+            assertArrayEquals(new int[] {1, 2}, seen);
         }
     }
 
