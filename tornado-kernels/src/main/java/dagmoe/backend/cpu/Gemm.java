@@ -385,7 +385,7 @@ public final class Gemm {
             int cols = Math.min(NR, n - col);
             int bIdx = bBase + jp * kc * NR;
             if (r < full12) {
-                kernelTall(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, TALL_MR, cols, overwrite, tile);
+                kernelTall(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, cols, overwrite, tile);
             } else if (r < full) {
                 kernel(kc, a, aBase + r * ars, ars, acs, bp, bIdx, c, cOff + (i0 + r) * n + col, n, MR, cols, overwrite, tile);
             } else {
@@ -467,12 +467,7 @@ public final class Gemm {
         c41.intoArray(tile, 4 * NR + L);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + L);
-        for (int ii = 0; ii < rows; ii++) {
-            int o = cIdx + ii * ldc;
-            for (int jj = 0; jj < cols; jj++) {
-                c[o + jj] = overwrite ? tile[ii * NR + jj] : c[o + jj] + tile[ii * NR + jj];
-            }
-        }
+        addTile(tile, c, cIdx, ldc, rows, cols, overwrite);
     }
 
     /**
@@ -480,7 +475,7 @@ public final class Gemm {
      * one broadcast in registers. Each element is the same chain of multiply-adds over p as in {@link #kernel}.
      */
     private static void kernelTall(int kc, float[] ap, int aIdx, int ars, int acs, float[] bp, int bIdx, float[] c, int cIdx,
-                                   int ldc, int rows, int cols, boolean overwrite, float[] tile) {
+                                   int ldc, int cols, boolean overwrite, float[] tile) {
         FloatVector z = FloatVector.zero(SP);
         FloatVector t0_0 = z, t0_1 = z, t1_0 = z, t1_1 = z, t2_0 = z, t2_1 = z;
         FloatVector t3_0 = z, t3_1 = z, t4_0 = z, t4_1 = z, t5_0 = z, t5_1 = z;
@@ -554,7 +549,7 @@ public final class Gemm {
         t10_1.intoArray(tile, 10 * NR + L);
         t11_0.intoArray(tile, 11 * NR);
         t11_1.intoArray(tile, 11 * NR + L);
-        addTile(tile, c, cIdx, ldc, rows, cols, overwrite);
+        addTile(tile, c, cIdx, ldc, TALL_MR, cols, overwrite);
     }
 
     /**

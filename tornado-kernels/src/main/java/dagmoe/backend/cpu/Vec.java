@@ -132,30 +132,13 @@ public final class Vec {
     }
 
     /**
-     * dst[dOff + i] = e^(−src[sOff + i]) for i in [0, n): {@link #exp(FloatVector)} of the negated lanes, written out in
-     * the loop (the same operations, the same bits), and the scalar twin for the tail. A loop that calls the vector
-     * helper depends on the JIT inlining it; one that it does not inline boxes every vector.
+     * dst[dOff + i] = e^(−src[sOff + i]) for i in [0, n): {@link #exp(FloatVector)} on the negated lanes, its scalar
+     * twin on the tail.
      */
     public static void expNegInto(float[] src, int sOff, float[] dst, int dOff, int n) {
         int nv = n - n % L;
-        FloatVector log2e = FloatVector.broadcast(SP, LOG2E), round = FloatVector.broadcast(SP, ROUND);
-        FloatVector ln2Hi = FloatVector.broadcast(SP, -LN2_HI), ln2Lo = FloatVector.broadcast(SP, -LN2_LO);
-        FloatVector p0 = FloatVector.broadcast(SP, P0), p1 = FloatVector.broadcast(SP, P1), p2 = FloatVector.broadcast(SP, P2);
-        FloatVector p3 = FloatVector.broadcast(SP, P3), p4 = FloatVector.broadcast(SP, P4), p5 = FloatVector.broadcast(SP, P5);
         for (int i = 0; i < nv; i += L) {
-            FloatVector x = FloatVector.fromArray(SP, src, sOff + i).neg().max(EXP_LO).min(EXP_HI);
-            FloatVector t = x.fma(log2e, round);
-            FloatVector k = t.sub(ROUND);
-            FloatVector r = k.fma(ln2Hi, x);
-            r = k.fma(ln2Lo, r);
-            FloatVector q = r.fma(p0, p1);
-            q = q.fma(r, p2);
-            q = q.fma(r, p3);
-            q = q.fma(r, p4);
-            q = q.fma(r, p5);
-            FloatVector y = q.mul(r).fma(r, r).add(1f);
-            IntVector bits = ((IntVector) t.viewAsIntegralLanes()).sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-            y.mul((FloatVector) bits.viewAsFloatingLanes()).intoArray(dst, dOff + i);
+            exp(FloatVector.fromArray(SP, src, sOff + i).neg()).intoArray(dst, dOff + i);
         }
         for (int i = nv; i < n; i++) {
             dst[dOff + i] = exp(-src[sOff + i]);
