@@ -56,6 +56,7 @@ public final class Model {
     private int lastT;
     private int[] lastTargets;
     private boolean deferStats;
+    private PendingBackward pending; // set by trainForward until its trainBackward
 
     public Model(ModelConfig cfg, Backend backend, long seed) {
         this.cfg = cfg;
@@ -147,13 +148,34 @@ public final class Model {
      * global batch's LM gradient.
      */
     public StepResult trainStep(int[] inputs, int[] targets, int batch, int seq, float lossScale) {
+        StepResult r = trainForward(inputs, targets, batch, seq);
+        trainBackward(lossScale);
+        return r;
+    }
+
+    /**
+     * The first half of {@link #trainStep}: zeroes the gradients and runs the forward; {@link #trainBackward} completes
+     * the step (the caller keeps {@code inputs} and {@code targets} unchanged until then). In between, a batch split
+     * over several replicas exchanges its routing statistics ({@link SharedBalance}).
+     */
+    public StepResult trainForward(int[] inputs, int[] targets, int batch, int seq) {
         if (targets == null) throw new IllegalArgumentException("trainStep needs targets");
         for (Parameter p : params) be.fill(p.grad(), p.size(), 0f);
         StepResult r = forward(inputs, targets, batch, seq, deferStats);
-        float scale = !Float.isNaN(lossScale) ? lossScale : r.tokens() > 0 ? 1f / r.tokens() : 0f;
-        backward(inputs, targets, batch, seq, scale);
+        pending = new PendingBackward(inputs, targets, batch, seq, r.tokens());
         return r;
     }
+
+    /** The backward of the last {@link #trainForward}, {@code lossScale} as in {@link #trainStep(int[], int[], int, int, float)}. */
+    public void trainBackward(float lossScale) {
+        PendingBackward p = pending;
+        if (p == null) throw new IllegalStateException("trainBackward needs a trainForward first (and no forward since)");
+        pending = null;
+        float scale = !Float.isNaN(lossScale) ? lossScale : p.tokens() > 0 ? 1f / p.tokens() : 0f;
+        backward(p.inputs(), p.targets(), p.batch(), p.seq(), scale);
+    }
+
+    private record PendingBackward(int[] inputs, int[] targets, int batch, int seq, int tokens) {}
 
     /** Forward only. {@code targets} may be null (loss NaN); a target < 0 is not counted. */
     public StepResult forward(int[] inputs, int[] targets, int batch, int seq) {
@@ -189,6 +211,7 @@ public final class Model {
 
     private StepResult forward(int[] inputs, int[] targets, int batch, int seq, boolean defer) {
         int T = checkInputs(inputs, targets, batch, seq);
+        pending = null; // the activations a pending backward needs are overwritten
         allocate(T, batch * cfg.nHeads() * seq * seq);
         lastT = T;
         be.hostWrote(inputs, targets); // the caller may refill the same arrays every step (device backends upload them)
@@ -341,6 +364,16 @@ public final class Model {
         for (Block b : blocks) if (b.ffn.isMoe()) out.add(b.ffn);
         return out;
     }
+
+    /** Every router call's activations of the last forward ({@link SharedBalance}), MoE blocks in order. */
+    List<Router.Acts> routerCalls() {
+        List<Router.Acts> all = new ArrayList<>();
+        for (Block b : blocks) all.addAll(b.ffn.routerCalls());
+        return all;
+    }
+
+    /** Tokens of the last forward (batch · seq). */
+    int lastTokens() { return lastT; }
 
     /** Every router's top-K indices of the last forward, MoE blocks in order. */
     int[][] routingSnapshot() {

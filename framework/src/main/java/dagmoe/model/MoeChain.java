@@ -105,6 +105,8 @@ final class MoeChain extends FeedForward {
         for (int r = 0; r < R; r++) be.toHost(ra[r].topIdx);
     }
 
+    @Override java.util.List<Router.Acts> routerCalls() { return java.util.List.of(ra); }
+
     @Override int[][] routing(int T) {
         int[][] out = new int[R][];
         for (int r = 0; r < R; r++) out[r] = java.util.Arrays.copyOf(ra[r].topIdx, T * K);

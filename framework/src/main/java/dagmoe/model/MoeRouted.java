@@ -95,6 +95,8 @@ abstract class MoeRouted extends FeedForward {
 
     @Override int[] expertLoad() { return java.util.Arrays.copyOf(ea.counts, N); }
 
+    @Override java.util.List<Router.Acts> routerCalls() { return java.util.List.of(ra); }
+
     @Override int[][] routing(int T) { return new int[][] {java.util.Arrays.copyOf(ra.topIdx, T * K)}; }
 
     @Override void statsToHost(Backend be) { be.toHost(ra.aux, ea.counts); }

@@ -19,6 +19,8 @@ final class Router {
         float[] gates, dGates;          // [T×K]
         int[] topIdx;                   // [T×K]
         final float[] aux = new float[2]; // balance, z-loss
+        float[] balanceCoef;              // [N], read by the next backward when balanceGiven ({@link SharedBalance})
+        boolean balanceGiven;             // this call's balance gradient is the whole split batch's; reset by each forward
 
         void allocate(int T, int N, int K) {
             logits = Ops.grow(logits, T * N); probs = Ops.grow(probs, T * N); dLogits = Ops.grow(dLogits, T * N);
@@ -41,13 +43,19 @@ final class Router {
         Ops.linear(be, x, w.data(), a.logits, T, N, d);
         be.routerForward(a.logits, a.probs, a.topIdx, a.gates, T, N, K, normalize);
         be.routerAuxForward(a.logits, a.probs, a.topIdx, a.aux, T, N, K, alpha, beta);
+        a.balanceGiven = false;
     }
 
     // a.dGates[T×K] (+ the aux losses, weight 1) -> dx[T×d] +=, dW +=
     void backward(Backend be, float[] x, Acts a, float[] dx, int T) {
         be.fill(a.dLogits, T * N, 0f);
         be.routerBackward(a.probs, a.topIdx, a.gates, a.dGates, a.dLogits, T, N, K, normalize);
-        be.routerAuxBackward(a.logits, a.probs, a.topIdx, a.dLogits, T, N, K, alpha, beta);
+        if (a.balanceGiven) { // the expert fractions of a batch split over devices (SharedBalance): z-loss here, balance given
+            be.routerAuxBackward(a.logits, a.probs, a.topIdx, a.dLogits, T, N, K, 0f, beta);
+            be.routerBalanceBackward(a.probs, a.balanceCoef, a.dLogits, T, N);
+        } else {
+            be.routerAuxBackward(a.logits, a.probs, a.topIdx, a.dLogits, T, N, K, alpha, beta);
+        }
         Ops.linearBackward(be, x, w, a.dLogits, dx, T, N, d);
     }
 }

@@ -3,6 +3,7 @@ package dagmoe.train;
 import dagmoe.backend.Backend;
 import dagmoe.model.Model;
 import dagmoe.model.Parameter;
+import dagmoe.model.SharedBalance;
 import dagmoe.model.StepResult;
 
 import java.util.ArrayList;
@@ -24,20 +25,19 @@ import java.util.concurrent.Future;
  *
  * <p>The reduction makes the result the global batch's: replica i trains on b_i of the B rows with its LM
  * cross-entropy gradient scaled by B / (b_i · counted targets of the global batch), and the reduced gradient
- * is Σ_i (b_i / B) · g_i, so the LM part is exactly the global batch's mean; the router's auxiliary losses are
- * each replica's own over its rows, weighted by its share of rows (as per-device MoE training computes them).
- * The sum runs in a fixed order (device 0, 1, ...) per element, so the same devices, weights, seed and thread
+ * is Σ_i (b_i / B) · g_i, so the LM part is exactly the global batch's mean. The z-loss, a mean over tokens, is
+ * the global batch's the same way; the load-balancing loss, a product of two batch means, is made the global
+ * batch's by exchanging the replicas' routing statistics between their forwards and backwards ({@link SharedBalance}).
+ * The sums run in a fixed order (device 0, 1, ...) per element, so the same devices, weights, seed and thread
  * counts give the same bits.
  */
 public final class DeviceGroup implements AutoCloseable {
     /**
-     * Per device and step: rows trained, seconds from the step's start to this device's start, seconds of forward +
-     * backward, seconds of copying gradients to the host.
+     * Per device and step: rows trained, seconds from the step's start to this device's start and to its end, seconds
+     * of forward + backward (with the read of its routing statistics when they are shared), seconds of copying
+     * gradients to the host.
      */
-    public record DeviceTime(int rows, double startSeconds, double computeSeconds, double transferSeconds) {
-        /** Seconds from the step's start to this device's end. */
-        public double endSeconds() { return startSeconds + computeSeconds + transferSeconds; }
-    }
+    public record DeviceTime(int rows, double startSeconds, double endSeconds, double computeSeconds, double transferSeconds) {}
 
     private final List<Model> replicas;
     private final List<String> names;
@@ -126,6 +126,9 @@ public final class DeviceGroup implements AutoCloseable {
 
     public int[] rows() { return rows.clone(); }
 
+    /** Device {@code i}'s model (replica 0 is the one trained). */
+    public Model replica(int i) { return replicas.get(i); }
+
     public List<String> names() { return names; }
 
     public int size() { return replicas.size(); }
@@ -152,7 +155,9 @@ public final class DeviceGroup implements AutoCloseable {
 
     /**
      * Forward and backward of the global batch ({@code batch} × {@code seq}) over the devices; replica 0's
-     * gradients hold the reduced result afterwards (on the host and marked as written for its backend).
+     * gradients hold the reduced result afterwards (on the host and marked as written for its backend). With a
+     * balance loss ({@link SharedBalance#applies}) the devices run their forwards, exchange their routing statistics
+     * on the host, then run their backwards, so the balance loss and its gradient are the whole batch's.
      */
     public StepResult step(int[] inputs, int[] targets, int batch, int seq) {
         int total = 0;
@@ -169,34 +174,43 @@ public final class DeviceGroup implements AutoCloseable {
         }
         int counted = 0;
         for (int t = 0; t < batch * seq; t++) if (targets[t] >= 0) counted++;
-        List<Future<StepResult>> running = new ArrayList<>(n);
-        long start = System.nanoTime();
+        float[] scale = new float[n];
         int off = 0;
         for (int i = 0; i < n; i++) {
-            int dev = i, len = rows[i] * seq;
+            int len = rows[i] * seq;
             System.arraycopy(inputs, off, localIn[i], 0, len);
             System.arraycopy(targets, off, localTg[i], 0, len);
             off += len;
-            float scale = counted > 0 ? (float) ((double) batch / ((double) rows[i] * counted)) : 0f;
-            java.util.concurrent.Callable<StepResult> work = () -> {
-                Model m = replicas.get(dev);
-                long t0 = System.nanoTime();
-                StepResult r = m.trainStep(localIn[dev], localTg[dev], rows[dev], seq, scale);
-                long t1 = System.nanoTime();
-                for (Parameter p : m.parameters()) m.backend().toHost(p.grad());
-                lastTimes[dev] = new DeviceTime(rows[dev], (t0 - start) / 1e9, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
-                return r;
-            };
-            if (concurrent) {
-                running.add(pool.submit(work));
-            } else { // in device order on this thread
-                java.util.concurrent.FutureTask<StepResult> done = new java.util.concurrent.FutureTask<>(work);
-                done.run();
-                running.add(done);
-            }
+            scale[i] = counted > 0 ? (float) ((double) batch / ((double) rows[i] * counted)) : 0f;
         }
+        boolean shared = SharedBalance.applies(replicas.get(0));
         StepResult[] res = new StepResult[n];
-        for (int i = 0; i < n; i++) res[i] = await(running.get(i), i);
+        SharedBalance.Stats[] stats = new SharedBalance.Stats[n];
+        long[] begin = new long[n], computeNs = new long[n], transferNs = new long[n], endNs = new long[n];
+        long start = System.nanoTime();
+        onEveryDevice(dev -> {
+            Model m = replicas.get(dev);
+            long t0 = System.nanoTime();
+            begin[dev] = t0;
+            res[dev] = m.trainForward(localIn[dev], localTg[dev], rows[dev], seq);
+            if (shared) {
+                stats[dev] = SharedBalance.read(m);
+                computeNs[dev] = System.nanoTime() - t0;
+            } else {
+                finishOn(dev, scale[dev], computeNs, transferNs, endNs);
+            }
+        });
+        double balance = Double.NaN;
+        long exchangeNs = 0;
+        if (shared) {
+            long t0 = System.nanoTime();
+            balance = SharedBalance.share(replicas, Arrays.asList(stats));
+            exchangeNs = System.nanoTime() - t0;
+            onEveryDevice(dev -> finishOn(dev, scale[dev], computeNs, transferNs, endNs));
+        }
+        for (int i = 0; i < n; i++) {
+            lastTimes[i] = new DeviceTime(rows[i], (begin[i] - start) / 1e9, (endNs[i] - start) / 1e9, computeNs[i] / 1e9, transferNs[i] / 1e9);
+        }
 
         long t0 = System.nanoTime();
         List<Parameter> master = replicas.get(0).parameters();
@@ -213,12 +227,46 @@ public final class DeviceGroup implements AutoCloseable {
             }
             replicas.get(0).backend().hostWrote(g0);
         }
-        lastReduceSeconds = (System.nanoTime() - t0) / 1e9;
-        return combine(res, w);
+        lastReduceSeconds = (System.nanoTime() - t0 + exchangeNs) / 1e9;
+        return combine(res, w, balance);
     }
 
-    /** The global batch's statistics from the devices' (LM loss over all counted targets; aux losses and gates by row share). */
-    static StepResult combine(StepResult[] res, float[] w) {
+    /** Device {@code dev}'s backward, then its gradients to the host; adds to its compute and copy times. */
+    private void finishOn(int dev, float scale, long[] computeNs, long[] transferNs, long[] endNs) {
+        Model m = replicas.get(dev);
+        long t0 = System.nanoTime();
+        m.trainBackward(scale);
+        long t1 = System.nanoTime();
+        for (Parameter p : m.parameters()) m.backend().toHost(p.grad());
+        endNs[dev] = System.nanoTime();
+        computeNs[dev] += t1 - t0;
+        transferNs[dev] += endNs[dev] - t1;
+    }
+
+    /** Work of one device, by its index. */
+    private interface DeviceWork {
+        void run(int device);
+    }
+
+    /** Runs {@code work} for every device (at the same time when {@link #concurrent}, else in device order on this thread) and waits for all. */
+    private void onEveryDevice(DeviceWork work) {
+        int n = replicas.size();
+        List<Future<?>> running = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int dev = i;
+            java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> work.run(dev), null);
+            if (concurrent) pool.execute(task);
+            else task.run();
+            running.add(task);
+        }
+        for (int i = 0; i < n; i++) await(running.get(i), i);
+    }
+
+    /**
+     * The global batch's statistics from the devices' (LM loss over all counted targets; z-loss and gates by row
+     * share; the balance loss {@code balance}, the whole batch's, or, when NaN, the devices' by row share).
+     */
+    static StepResult combine(StepResult[] res, float[] w, double balance) {
         double lossSum = 0, bal = 0, z = 0;
         int tokens = 0;
         int[][] load = new int[res[0].expertLoad().length][];
@@ -242,6 +290,7 @@ public final class DeviceGroup implements AutoCloseable {
             }
         }
         double loss = tokens > 0 ? lossSum / tokens : Double.NaN;
+        if (!Double.isNaN(balance)) bal = balance;
         return new StepResult(loss, bal, z, loss + bal + z, tokens, load, gates);
     }
 
@@ -262,9 +311,9 @@ public final class DeviceGroup implements AutoCloseable {
         lastBroadcastSeconds = (System.nanoTime() - t0) / 1e9;
     }
 
-    private StepResult await(Future<StepResult> f, int device) {
+    private void await(Future<?> f, int device) {
         try {
-            return f.get();
+            f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while device " + names.get(device) + " trained", e);

@@ -237,6 +237,13 @@ public interface Backend extends AutoCloseable {
     void routerAuxBackward(float[] logits, float[] probs, int[] topIdx, float[] dLogits, int T, int N, int K,
                            float alpha, float beta);
 
+    /**
+     * dLogits[T×N] += ∂(Σ_{t,e} coef[e] · probs[t,e])/∂logits: the balance loss's gradient with its expert
+     * fractions given ({@code coef}[N]), for a batch whose routing statistics span several devices
+     * (call {@link #routerAuxBackward} with alpha = 0 for the z-loss alone).
+     */
+    void routerBalanceBackward(float[] probs, float[] coef, float[] dLogits, int T, int N);
+
     // ---------------------------------------------------------------- dropless expert dispatch
     // The T·K slots are sorted by expert (stable: increasing slot order within an expert), so expert e owns
     // the contiguous positions [offsets[e], offsets[e+1]) of a [T·K × ·] gathered buffer and runs as one

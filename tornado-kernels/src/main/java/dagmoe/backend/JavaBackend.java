@@ -355,6 +355,21 @@ public class JavaBackend implements Backend {
         RouterKernels.routerAuxBackward(logits, probs, counts, dLogits, T, N, K, alpha, beta);
     }
 
+    @Override
+    public void routerBalanceBackward(float[] probs, float[] coef, float[] dLogits, int T, int N) {
+        checkBalanceBackward(probs, coef, dLogits, T, N);
+        RouterKernels.routerBalanceBackward(probs, coef, dLogits, T, N);
+    }
+
+    /** Checks of routerBalanceBackward. */
+    public static void checkBalanceBackward(float[] probs, float[] coef, float[] dLogits, int T, int N) {
+        String op = "routerBalanceBackward";
+        dims(op, "T N", T, N);
+        matrix(op, "probs", probs, T, N, "T", "N");
+        matrix(op, "dLogits", dLogits, T, N, "T", "N");
+        matrix(op, "coef", coef, N, 1, "N", "1");
+    }
+
     // ---------------------------------------------------------------- dispatch
 
     /** Checks of dispatchPlan. */

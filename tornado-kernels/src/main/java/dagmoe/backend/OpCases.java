@@ -188,6 +188,8 @@ public final class OpCases {
                 (be, a, b) -> be.routerAuxForward(a[0], a[1], b[0], a[2], T, N, K, 0.01f, 0.001f)));
         cs.add(new Case("routerAuxBackward", ro, f(logits, rp, uni(r, T * N, 1)), i(top),
                 (be, a, b) -> be.routerAuxBackward(a[0], a[1], b[0], a[2], T, N, K, 0.01f, 0.001f)));
+        cs.add(new Case("routerBalanceBackward", T + "x" + N, f(rp, uni(r, N, 0.05f), uni(r, T * N, 1)), none,
+                (be, a, b) -> be.routerBalanceBackward(a[0], a[1], a[2], T, N)));
 
         // dispatch
         cs.add(new Case("dispatchPlan", ro, new float[0][], i(top, new int[N], new int[N + 1], new int[T * K], new int[T * K]),

@@ -142,4 +142,22 @@ public final class RouterKernels {
             }
         }
     }
+
+    /**
+     * dLogits += ∂(Σ_{t,e} coef[e] · probs[t,e])/∂logits through the softmax: the load-balancing loss's gradient when
+     * f_e comes from outside this call (a batch split over devices: coef[e] = alpha·N·f_e of the whole batch, over
+     * the tokens whose gradient this call scales). One thread per token.
+     */
+    public static void routerBalanceBackward(float[] probs, float[] coef, float[] dLogits, int T, int N) {
+        for (@Parallel int t = 0; t < T; t++) {
+            int base = t * N;
+            float dot = 0f;
+            for (int e = 0; e < N; e++) {
+                dot += probs[base + e] * coef[e];
+            }
+            for (int e = 0; e < N; e++) {
+                dLogits[base + e] += probs[base + e] * (coef[e] - dot);
+            }
+        }
+    }
 }

@@ -109,6 +109,8 @@ class JavaBackendShapesTest {
         cases.add(new Case("routerAuxForward", () -> be.routerAuxForward(f(8), f(8), i(4), f(1), 2, 4, 2, 0.01f, 0.001f)));
         cases.add(new Case("routerAuxForward", () -> be.routerAuxForward(f(0), f(0), i(0), f(2), 0, 4, 2, 0.01f, 0.001f)));
         cases.add(new Case("routerAuxBackward", () -> be.routerAuxBackward(f(8), f(8), new int[] {0, 0, 9, 1}, f(8), 2, 4, 2, 0.01f, 0.001f)));
+        cases.add(new Case("routerBalanceBackward", () -> be.routerBalanceBackward(f(8), f(3), f(8), 2, 4)));
+        cases.add(new Case("routerBalanceBackward", () -> be.routerBalanceBackward(f(8), f(4), f(7), 2, 4)));
         cases.add(new Case("dispatchPlan", () -> be.dispatchPlan(i(4), i(4), i(4), i(4), i(4), 2, 2, 4)));
         cases.add(new Case("dispatchPlan", () -> be.dispatchPlan(new int[] {0, 5, 1, 1}, i(4), i(5), i(4), i(4), 2, 2, 4)));
         cases.add(new Case("dispatchPlan", () -> be.dispatchPlan(i(4), i(4), i(5), i(3), i(4), 2, 2, 4)));

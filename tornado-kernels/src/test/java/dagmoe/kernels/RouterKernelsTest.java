@@ -230,6 +230,44 @@ class RouterKernelsTest {
         });
     }
 
+    /**
+     * The balance gradient with the expert fractions given: finite differences of Σ_{t,e} coef[e]·p[t,e], and, with
+     * coef = alpha·N·f_e/T of this call's own routing, the balance part of routerAuxBackward.
+     */
+    @Test
+    void balanceBackwardWithGivenFractions() {
+        SplittableRandom r = TestArrays.rng(33);
+        int[][] shapes = {{2, 2, 1}, {7, 8, 2}, {33, 7, 3}};
+        float alpha = 0.01f;
+        eachShape(shapes, (T, N, K, shape) -> {
+            float[] logits = uniform(r, T * N, 4);
+            float[] probs = new float[T * N];
+            int[] top = new int[T * K];
+            be.routerForward(logits, probs, top, new float[T * K], T, N, K, true);
+            double[] coefD = toDouble(uniform(r, N, 1));
+            float[] coef = new float[N];
+            for (int e = 0; e < N; e++) coef[e] = (float) coefD[e];
+            float[] dl0 = uniform(r, T * N, 1), dl = dl0.clone();
+            be.routerBalanceBackward(probs, coef, dl, T, N);
+            assertGradient("balance given " + shape, x -> {
+                double s = 0;
+                for (int t = 0; t < T; t++) {
+                    double[] p = softmax(x, t, N);
+                    for (int e = 0; e < N; e++) s += coefD[e] * p[e];
+                }
+                return s;
+            }, toDouble(logits), delta(dl, dl0), 1e-5, 1e-3, 300);
+
+            int[] counts = new int[N];
+            RouterKernels.expertCounts(top, counts, T, K, N);
+            for (int e = 0; e < N; e++) coef[e] = alpha * N * counts[e] / ((float) T * T * K);
+            float[] own = dl0.clone(), fused = dl0.clone();
+            be.routerBalanceBackward(probs, coef, own, T, N);
+            be.routerAuxBackward(logits, probs, top, fused, T, N, K, alpha, 0f);
+            assertClose("own fractions = routerAuxBackward " + shape, toDouble(fused), own, 1e-7, 1e-6);
+        });
+    }
+
     @Test
     void expertCountsKernel() {
         int[] top = {0, 2, 2, 1, 2, 0};

@@ -874,6 +874,15 @@ public class TornadoBackend extends JavaBackend {
                         N, K, alpha, beta));
     }
 
+    @Override
+    public void routerBalanceBackward(float[] probs, float[] coef, float[] dLogits, int T, int N) {
+        JavaBackend.checkBalanceBackward(probs, coef, dLogits, T, N);
+        if (T > 0) {
+            run("routerBalanceBackward", shape(T, N), createPackage("t", RouterKernels::routerBalanceBackward, in(probs), in(coef),
+                    inout(dLogits, T * N), T, N));
+        }
+    }
+
     /** The auxiliary-loss task of {@link #routerAux}, given the arrays it reads. */
     private interface AuxTask {
         TaskPackage task(float[] logits, float[] probs, int[] counts);
