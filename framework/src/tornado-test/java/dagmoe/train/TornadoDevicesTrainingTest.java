@@ -45,10 +45,12 @@ class TornadoDevicesTrainingTest {
                 + "): for two on PoCL, run with POCL_DEVICES=\"pthread pthread\"");
     }
 
+    /** With large auxiliary-loss coefficients: losses and reduced gradients of an uneven split are the whole batch's. */
     @Test
     void reducedGradientsOverTwoDevicesAreTheGlobalBatchs() {
         needTwo();
-        ModelConfig cfg = DeviceGroupTest.noAux(Aggregator.DAG);
+        ModelConfig cfg = dagmoe.model.StepCheck.config(Aggregator.DAG).toBuilder().set("router.balance_coef", 1.0)
+                .set("router.z_loss_coef", 0.1).build();
         int B = 6, S = dagmoe.model.StepCheck.S;
         Model whole = new Model(cfg, Backends.create("java", 1), 5);
         List<Model> replicas = List.of(new Model(cfg, Backends.create("tornado", 1, devices.get(0)), 5),
@@ -59,6 +61,8 @@ class TornadoDevicesTrainingTest {
             StepResult rw = whole.trainStep(in, tg, B, S);
             StepResult rg = g.step(in, tg, B, S);
             assertEquals(rw.loss(), rg.loss(), 1e-4 * Math.abs(rw.loss()));
+            assertEquals(rw.balanceLoss(), rg.balanceLoss(), 1e-4 * rw.balanceLoss());
+            assertEquals(rw.zLoss(), rg.zLoss(), 1e-4 * rw.zLoss());
             DeviceGroupTest.assertGradientsClose(whole, replicas.get(0), 1e-3);
             replicas.get(0).backend().close();
         }
@@ -96,14 +100,15 @@ class TornadoDevicesTrainingTest {
     }
 
     /**
-     * Without the load-balancing loss (each device's own term) two devices train like one device on the whole batch:
-     * 20 steps within 1e-5 relative, for every aggregator, split unevenly (1 and 3 rows), the devices at the same time.
+     * Two devices train like one device on the whole batch, the balance loss (shared between the devices, coefficient
+     * 0.1 so that it moves the routing) included: 20 steps within 1e-5 relative, for every aggregator, split unevenly
+     * (1 and 3 rows), the devices at the same time.
      */
     @ParameterizedTest
     @EnumSource(Aggregator.class)
     void twoDevicesTrainLikeOneFor20Steps(Aggregator agg) throws Exception {
         needTwo();
-        ModelConfig cfg = TrainerTest.TINY.toBuilder().set("aggregator", agg).set("router.balance_coef", 0.0).build();
+        ModelConfig cfg = TrainerTest.TINY.toBuilder().set("aggregator", agg).set("router.balance_coef", 0.1).build();
         TrainConfig tc = DeviceGroupTest.train4(20);
         List<Double> one = run(tmp.resolve("one"), "tornado", devices.subList(0, 1), true, cfg, tc, null);
         List<Double> two = run(tmp.resolve("two"), "tornado", devices.subList(0, 2), true, cfg, tc, new double[] {1, 3});
