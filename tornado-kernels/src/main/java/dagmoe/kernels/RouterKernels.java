@@ -22,9 +22,13 @@ public final class RouterKernels {
                 float bestP = 0f;
                 for (int e = 0; e < N; e++) {
                     float p = probs[base + e];
-                    boolean after = p < prevP || (p == prevP && e > prevE);
-                    // Scanning e upwards with a strict '>' keeps the lower index on ties.
-                    if (after && (best < 0 || p > bestP)) {
+                    // after: after the previous choice in the order; better: ahead of the best so far (scanning e
+                    // upwards with a strict '>' keeps the lower index on ties). Sums of 0/1 terms, not '||' and '&&':
+                    // TornadoVM 5.2's OpenCL code for "p < prevP || (p == prevP && e > prevE)" dropped the negations
+                    // of its short-circuit form and picked a token's first expert again as its third.
+                    int after = (p < prevP ? 1 : 0) + (p == prevP ? 1 : 0) * (e > prevE ? 1 : 0);
+                    int better = (best < 0 ? 1 : 0) + (p > bestP ? 1 : 0);
+                    if (after * better > 0) {
                         best = e;
                         bestP = p;
                     }
