@@ -9,6 +9,7 @@ import dagmoe.model.Aggregator;
 import dagmoe.model.Model;
 import dagmoe.model.ModelConfig;
 import dagmoe.model.StepResult;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,6 +80,12 @@ class TornadoDevicesTrainingTest {
 
     List<Double> run(Path dir, String backend, List<String> devs, boolean concurrent, ModelConfig m, TrainConfig tc,
                      double[] weights) throws Exception {
+        return run(dir, backend, devs, concurrent, m, tc, weights, 0);
+    }
+
+    /** {@code autoSteps} > 0: backend.device_weights = auto, measured over that many steps after the first. */
+    List<Double> run(Path dir, String backend, List<String> devs, boolean concurrent, ModelConfig m, TrainConfig tc,
+                     double[] weights, int autoSteps) throws Exception {
         Files.createDirectories(dir);
         List<Model> replicas = new ArrayList<>();
         for (String d : devs) replicas.add(new Model(m, Backends.create(backend, 1, d), tc.seed()));
@@ -89,7 +96,7 @@ class TornadoDevicesTrainingTest {
             try (DeviceGroup g = new DeviceGroup(replicas, devs, DeviceGroup.split(tc.batchSize(), weights))) {
                 assertTrue(g.concurrent(), "tornado devices run at the same time by default");
                 g.setConcurrent(concurrent);
-                t.devices(g, 0);
+                t.devices(g, autoSteps);
                 assertTrue(t.run(0).finished());
             }
         } else {
@@ -129,5 +136,38 @@ class TornadoDevicesTrainingTest {
         assertEquals(java.size(), a.size());
         assertEquals(java.get(0), a.get(0), 1e-4 * Math.abs(java.get(0)));
         for (int i = 0; i < a.size(); i++) assertEquals(java.get(i), a.get(i), 0.02, "step " + (i + 1));
+    }
+
+    /**
+     * {@code auto} weights on two PoCL devices of different speed ({@code POCL_DEVICES="basic pthread"}: the basic
+     * device runs a kernel's work-groups one after another on one thread, the pthread device spreads them over the
+     * cores): after the first step and 3 measured ones, the pthread device gets more rows. Skipped without both.
+     */
+    @Test
+    void autoWeightsGiveTheFasterPoclDeviceMoreRows() throws Exception {
+        String basic = null, pthread = null;
+        for (String line : TornadoDevices.list()) {
+            String id = line.substring(0, line.indexOf(' '));
+            if (line.contains("  basic-")) basic = id;
+            else if (line.contains("  pthread-")) pthread = id;
+        }
+        Assumptions.assumeTrue(basic != null && pthread != null,
+                "needs a PoCL basic and a pthread device: run with POCL_DEVICES=\"basic pthread\" (devices: " + devices + ")");
+        // about bench-step's shapes (one layer): large enough that the kernels, not the host's launches, set the pace
+        ModelConfig m = ModelConfig.builder().set("vocab_size", 32).set("d_model", 128).set("n_layers", 1).set("n_heads", 4)
+                .set("seq_len", 64).set("n_experts", 4).set("top_k", 2).set("expert_hidden", 256).set("aggregator", Aggregator.DAG)
+                .set("dag.rounds", 1).set("dag.width", 32).build();
+        TrainConfig tc = TrainConfig.builder().set("steps", 6).set("batch_size", 16).set("lr", 3e-3).set("min_lr", 3e-4)
+                .set("warmup_steps", 2).set("seed", 3).set("eval_every", 100).set("eval_batches", 2)
+                .set("checkpoint_every", 100).set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").build();
+        Path dir = tmp.resolve("auto");
+        run(dir, "tornado", List.of(basic, pthread), true, m, tc, new double[] {1, 1}, 3);
+        JsonNode dev = null;
+        for (JsonNode l : MetricsWriter.read(dir)) if (l.path("kind").asText().equals("devices")) dev = l;
+        assertNotNull(dev, "a devices line with the measured split");
+        int slow = dev.get("rows").get(0).asInt(), fast = dev.get("rows").get(1).asInt();
+        System.out.println("auto weights, PoCL basic " + basic + " and pthread " + pthread + ": " + dev);
+        assertEquals(16, slow + fast);
+        assertTrue(fast > slow, "rows moved to the pthread device: " + dev);
     }
 }
