@@ -148,7 +148,7 @@ public final class DeviceGroup implements AutoCloseable {
     /** The last step's per-device times. */
     public List<DeviceTime> lastTimes() { return List.of(lastTimes); }
 
-    /** Seconds of the last step's host reduction and of the last broadcast. */
+    /** Seconds of the last step's host reduction (gradients, and the routing statistics when shared) and of the last broadcast. */
     public double lastReduceSeconds() { return lastReduceSeconds; }
 
     public double lastBroadcastSeconds() { return lastBroadcastSeconds; }
