@@ -193,7 +193,10 @@ public final class Gemm {
             groups[q] = work == 0 ? 0 : (int) Math.min(panels, Math.max(1, (work + share - 1) / share));
             first[q + 1] = first[q] + groups[q];
         }
-        pool.forChunks(first[problems], parts, (worker, t) -> {
+        int tasks = first[problems];
+        int[] order = largestFirst(tasks, first, problems, groups, panels, m, k);
+        pool.forChunks(tasks, parts, (worker, claimed) -> {
+            int t = order[claimed];
             int q = find(first, problems, t);
             int grp = t - first[q];
             int j0 = WorkerPool.start(panels, groups[q], grp);
@@ -224,6 +227,28 @@ public final class Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * The grouped product's tasks in the order the threads claim them: the largest first (ties by task index), so
+     * that the small ones fill the end and the threads finish together when the experts' row counts differ. Each
+     * task computes its own elements of C whole, so the order changes no bits.
+     */
+    private static int[] largestFirst(int tasks, int[] first, int problems, int[] groups, int panels, int[] m, int[] k) {
+        Integer[] idx = new Integer[tasks];
+        long[] work = new long[tasks];
+        for (int q = 0; q < problems; q++) {
+            for (int g = 0; g < groups[q]; g++) {
+                int t = first[q] + g;
+                idx[t] = t;
+                int cols = WorkerPool.start(panels, groups[q], g + 1) - WorkerPool.start(panels, groups[q], g);
+                work[t] = (long) Math.max(0, m[q]) * cols * Math.max(0, k[q]);
+            }
+        }
+        java.util.Arrays.sort(idx, (x, y) -> work[y] != work[x] ? Long.compare(work[y], work[x]) : Integer.compare(x, y));
+        int[] order = new int[tasks];
+        for (int t = 0; t < tasks; t++) order[t] = idx[t];
+        return order;
     }
 
     /** The q with start[q] ≤ t < start[q+1] (start non-decreasing, start[0] = 0). */
