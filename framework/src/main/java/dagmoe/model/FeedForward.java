@@ -29,8 +29,8 @@ abstract class FeedForward {
     /** Mean edge gates of the last forward [round][K·K] (dag only). */
     float[][] gateMeans() { return new float[0][]; }
 
-    /** The activations of every router call of a forward, in call order (chain: one per round). */
-    java.util.List<Router.Acts> routerCalls() { return java.util.List.of(); }
+    /** Every router call of a forward, in call order (chain: one per round). */
+    java.util.List<Router.Call> routerCalls() { return java.util.List.of(); }
 
     /** Copies of every router's top-K indices in the last forward (tests: did the routing change?). */
     int[][] routing(int T) { return new int[0][]; }

@@ -365,9 +365,9 @@ public final class Model {
         return out;
     }
 
-    /** Every router call's activations of the last forward ({@link SharedBalance}), MoE blocks in order. */
-    List<Router.Acts> routerCalls() {
-        List<Router.Acts> all = new ArrayList<>();
+    /** Every router call of the last forward ({@link SharedBalance}), MoE blocks in order. */
+    List<Router.Call> routerCalls() {
+        List<Router.Call> all = new ArrayList<>();
         for (Block b : blocks) all.addAll(b.ffn.routerCalls());
         return all;
     }

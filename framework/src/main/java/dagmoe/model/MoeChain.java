@@ -105,7 +105,11 @@ final class MoeChain extends FeedForward {
         for (int r = 0; r < R; r++) be.toHost(ra[r].topIdx);
     }
 
-    @Override java.util.List<Router.Acts> routerCalls() { return java.util.List.of(ra); }
+    @Override java.util.List<Router.Call> routerCalls() {
+        Router.Call[] calls = new Router.Call[R];
+        for (int r = 0; r < R; r++) calls[r] = new Router.Call(ra[r], ea[r].counts);
+        return java.util.List.of(calls);
+    }
 
     @Override int[][] routing(int T) {
         int[][] out = new int[R][];

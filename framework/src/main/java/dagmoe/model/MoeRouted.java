@@ -95,7 +95,7 @@ abstract class MoeRouted extends FeedForward {
 
     @Override int[] expertLoad() { return java.util.Arrays.copyOf(ea.counts, N); }
 
-    @Override java.util.List<Router.Acts> routerCalls() { return java.util.List.of(ra); }
+    @Override java.util.List<Router.Call> routerCalls() { return java.util.List.of(new Router.Call(ra, ea.counts)); }
 
     @Override int[][] routing(int T) { return new int[][] {java.util.Arrays.copyOf(ra.topIdx, T * K)}; }
 

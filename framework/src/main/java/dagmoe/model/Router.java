@@ -28,6 +28,9 @@ final class Router {
         }
     }
 
+    /** One router call of a forward: its activations and the dispatch's slots per expert [N] (Experts.Acts.counts). */
+    record Call(Acts acts, int[] counts) {}
+
     Router(Parameter w, ModelConfig c) {
         this.w = w;
         d = c.dModel();

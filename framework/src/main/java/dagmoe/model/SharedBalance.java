@@ -30,19 +30,20 @@ public final class SharedBalance {
         return m.config().balanceCoef() > 0 && !m.routerCalls().isEmpty();
     }
 
-    /** {@code m}'s statistics of its last forward (read from its backend). */
+    /** {@code m}'s statistics of its last forward (read from its backend: the dispatch's counts and the probabilities). */
     public static Stats read(Model m) {
-        int T = m.lastTokens(), N = m.config().nExperts(), K = m.config().topK();
+        int T = m.lastTokens(), N = m.config().nExperts();
         if (T <= 0) throw new IllegalStateException("no forward has run yet");
-        List<Router.Acts> calls = m.routerCalls();
-        int[][] counts = new int[calls.size()][N];
+        List<Router.Call> calls = m.routerCalls();
+        int[][] counts = new int[calls.size()][];
         double[][] sums = new double[calls.size()][N];
         for (int c = 0; c < calls.size(); c++) {
-            Router.Acts a = calls.get(c);
-            m.backend().toHost(a.probs, a.topIdx);
-            for (int s = 0; s < T * K; s++) counts[c][a.topIdx[s]]++;
+            Router.Call call = calls.get(c);
+            float[] probs = call.acts().probs;
+            m.backend().toHost(probs, call.counts());
+            counts[c] = java.util.Arrays.copyOf(call.counts(), N);
             for (int t = 0; t < T; t++) {
-                for (int e = 0; e < N; e++) sums[c][e] += a.probs[t * N + e];
+                for (int e = 0; e < N; e++) sums[c][e] += probs[t * N + e];
             }
         }
         return new Stats(T, counts, sums);
@@ -63,6 +64,8 @@ public final class SharedBalance {
             if (s.counts().length != calls) throw new IllegalArgumentException("every replica's statistics must cover the same router calls");
             T += s.tokens();
         }
+        List<List<Router.Call>> replicaCalls = new java.util.ArrayList<>();
+        for (Model r : replicas) replicaCalls.add(r.routerCalls());
         double loss = 0;
         for (int c = 0; c < calls; c++) {
             long[] slots = new long[N];
@@ -75,7 +78,7 @@ public final class SharedBalance {
             }
             for (int e = 0; e < N; e++) loss += alphaN * ((double) slots[e] / ((double) T * K)) * (probs[e] / T);
             for (int i = 0; i < replicas.size(); i++) {
-                Router.Acts a = replicas.get(i).routerCalls().get(c);
+                Router.Acts a = replicaCalls.get(i).get(c).acts();
                 Backend be = replicas.get(i).backend();
                 a.balanceCoef = Ops.grow(a.balanceCoef, N);
                 double perToken = alphaN / ((double) T * K * stats.get(i).tokens());

@@ -243,18 +243,13 @@ public final class DeviceGroup implements AutoCloseable {
         transferNs[dev] += endNs[dev] - t1;
     }
 
-    /** Work of one device, by its index. */
-    private interface DeviceWork {
-        void run(int device);
-    }
-
     /** Runs {@code work} for every device (at the same time when {@link #concurrent}, else in device order on this thread) and waits for all. */
-    private void onEveryDevice(DeviceWork work) {
+    private void onEveryDevice(java.util.function.IntConsumer work) {
         int n = replicas.size();
         List<Future<?>> running = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             int dev = i;
-            java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> work.run(dev), null);
+            java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> work.accept(dev), null);
             if (concurrent) pool.execute(task);
             else task.run();
             running.add(task);

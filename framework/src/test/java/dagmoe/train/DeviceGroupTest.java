@@ -168,7 +168,12 @@ class DeviceGroupTest {
     }
 
     static TrainConfig train4(int steps) {
-        return TrainConfig.builder().set("steps", steps).set("batch_size", 4).set("lr", 3e-3).set("min_lr", 3e-4)
+        return train(steps, 4);
+    }
+
+    /** train4() with {@code batch} rows per batch. */
+    static TrainConfig train(int steps, int batch) {
+        return TrainConfig.builder().set("steps", steps).set("batch_size", batch).set("lr", 3e-3).set("min_lr", 3e-4)
                 .set("warmup_steps", 2).set("seed", 3).set("eval_every", 5).set("eval_batches", 2)
                 .set("checkpoint_every", 5).set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").build();
     }

@@ -157,9 +157,7 @@ class TornadoDevicesTrainingTest {
         ModelConfig m = ModelConfig.builder().set("vocab_size", 32).set("d_model", 128).set("n_layers", 1).set("n_heads", 4)
                 .set("seq_len", 64).set("n_experts", 4).set("top_k", 2).set("expert_hidden", 256).set("aggregator", Aggregator.DAG)
                 .set("dag.rounds", 1).set("dag.width", 32).build();
-        TrainConfig tc = TrainConfig.builder().set("steps", 6).set("batch_size", 16).set("lr", 3e-3).set("min_lr", 3e-4)
-                .set("warmup_steps", 2).set("seed", 3).set("eval_every", 100).set("eval_batches", 2)
-                .set("checkpoint_every", 100).set("keep_checkpoints", 0).set("log_every", 1).set("loss_on", "all").build();
+        TrainConfig tc = DeviceGroupTest.train(6, 16);
         Path dir = tmp.resolve("auto");
         run(dir, "tornado", List.of(basic, pthread), true, m, tc, new double[] {1, 1}, 3);
         JsonNode dev = null;
