@@ -158,8 +158,8 @@ public final class Gemm {
      * Several independent products in one go (the grouped expert products: one per expert with rows):
      * problem q is C_q[m_q×n] (+)= op(A_q)·op(B_q) with op(A_q)(i,p) = a[aOff[q] + i·ars + p·acs],
      * op(B_q)(p,j) = b[bOff[q] + p·brs + j·bcs], C_q row-major at c[cOff[q]] with row length n and inner
-     * length k[q]. One hand-off to the threads for the whole group: a task is one problem's group of column
-     * panels (one group, unless the problem is a large share of the total work), which packs its panels of
+     * length k[q]. One hand-off to the threads for the whole group: a task is one problem, whole, unless the
+     * problem alone is more than a thread's share of the total work (see {@link #pieces}); it packs its panels of
      * op(B_q) into the thread's own buffer and computes all its tiles while they are in cache. Every element of
      * every C_q is the packed product's chain of multiply-adds (k-blocks in order, p in order), whichever thread
      * runs it and however the problems are cut into tasks: the same bits for any thread count.
@@ -185,23 +185,32 @@ public final class Gemm {
             total += (long) Math.max(0, m[q]) * n * Math.max(0, k[q]);
         }
         int parts = (threads == 1 || total < (1L << 18)) ? 1 : threads;
-        long share = Math.max(1, total / ((long) parts * WorkerPool.CHUNKS_PER_THREAD));
-        int[] groups = new int[problems];
+        long share = Math.max(1, total / parts);
+        int[] groups = new int[problems]; // pieces of problem q: row pieces when byRows[q], else column-panel groups
+        boolean[] byRows = new boolean[problems];
         int[] first = new int[problems + 1]; // tasks of problem q: [first[q], first[q+1])
         for (int q = 0; q < problems; q++) {
-            long work = (long) Math.max(0, m[q]) * n * Math.max(0, k[q]);
-            groups[q] = work == 0 ? 0 : (int) Math.min(panels, Math.max(1, (work + share - 1) / share));
+            byRows[q] = m[q] >= n; // a row piece packs B again, a column piece A: cut the longer side
+            int mq = Math.max(0, m[q]);
+            groups[q] = pieces((long) mq * n * Math.max(0, k[q]), share, byRows[q] ? (mq + TALL_MR - 1) / TALL_MR : panels);
             first[q + 1] = first[q] + groups[q];
         }
         int tasks = first[problems];
-        int[] order = largestFirst(tasks, first, problems, groups, panels, m, k);
+        int[] order = largestFirst(tasks, first, problems, groups, byRows, panels, m, k);
         pool.forChunks(tasks, parts, (worker, claimed) -> {
             int t = order[claimed];
             int q = find(first, problems, t);
             int grp = t - first[q];
-            int j0 = WorkerPool.start(panels, groups[q], grp);
-            int j1 = WorkerPool.start(panels, groups[q], grp + 1);
-            int kq = k[q], mq = m[q];
+            int j0 = 0, j1 = panels, r0 = 0, r1 = m[q];
+            if (byRows[q]) {
+                int units = (m[q] + TALL_MR - 1) / TALL_MR;
+                r0 = Math.min(m[q], WorkerPool.start(units, groups[q], grp) * TALL_MR);
+                r1 = Math.min(m[q], WorkerPool.start(units, groups[q], grp + 1) * TALL_MR);
+            } else {
+                j0 = WorkerPool.start(panels, groups[q], grp);
+                j1 = WorkerPool.start(panels, groups[q], grp + 1);
+            }
+            int kq = k[q];
             int kBlocks = (kq + KC - 1) / KC;
             int blockStride = KC * NR * (j1 - j0);
             long need = (long) kBlocks * blockStride;
@@ -217,8 +226,8 @@ public final class Gemm {
                 int kc = Math.min(KC, kq - p0);
                 packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1);
             }
-            for (int i0 = 0; i0 < mq; i0 += MC) {
-                int mc = Math.min(MC, mq - i0);
+            for (int i0 = r0; i0 < r1; i0 += MC) {
+                int mc = Math.min(MC, r1 - i0);
                 for (int r = 0; r < kBlocks; r++) {
                     int p0 = r * KC;
                     int kc = Math.min(KC, kq - p0);
@@ -230,19 +239,39 @@ public final class Gemm {
     }
 
     /**
+     * How many tasks a grouped product's problem of {@code work} multiply-adds is cut into (at most {@code most}): one,
+     * unless its work is more than {@code share} (a thread's share of the whole group's), then as many as make each
+     * piece at most that. Cutting costs: a column piece packs the problem's A again, and a row piece its B (in a harness at peer-ref's expert
+     * shapes, 8 experts cut into 2 column groups each ran 18% slower than whole, into 4 groups 40%), while the
+     * threads claiming whole problems largest first already finish close together when there are a few problems
+     * per thread.
+     */
+    static int pieces(long work, long share, int most) {
+        if (work == 0) {
+            return 0;
+        }
+        return (int) Math.min(most, Math.max(1, (work + share - 1) / share));
+    }
+
+    /**
      * The grouped product's tasks in the order the threads claim them: the largest first (ties by task index), so
      * that the small ones fill the end and the threads finish together when the experts' row counts differ. Each
      * task computes its own elements of C whole, so the order changes no bits.
      */
-    private static int[] largestFirst(int tasks, int[] first, int problems, int[] groups, int panels, int[] m, int[] k) {
+    private static int[] largestFirst(int tasks, int[] first, int problems, int[] groups, boolean[] byRows, int panels,
+                                      int[] m, int[] k) {
         Integer[] idx = new Integer[tasks];
         long[] work = new long[tasks];
         for (int q = 0; q < problems; q++) {
+            int units = (Math.max(0, m[q]) + TALL_MR - 1) / TALL_MR;
             for (int g = 0; g < groups[q]; g++) {
                 int t = first[q] + g;
                 idx[t] = t;
-                int cols = WorkerPool.start(panels, groups[q], g + 1) - WorkerPool.start(panels, groups[q], g);
-                work[t] = (long) Math.max(0, m[q]) * cols * Math.max(0, k[q]);
+                long size = byRows[q]
+                        ? (long) (Math.min(m[q], WorkerPool.start(units, groups[q], g + 1) * TALL_MR)
+                                  - Math.min(m[q], WorkerPool.start(units, groups[q], g) * TALL_MR)) * panels
+                        : (long) Math.max(0, m[q]) * (WorkerPool.start(panels, groups[q], g + 1) - WorkerPool.start(panels, groups[q], g));
+                work[t] = size * Math.max(0, k[q]);
             }
         }
         java.util.Arrays.sort(idx, (x, y) -> work[y] != work[x] ? Long.compare(work[y], work[x]) : Integer.compare(x, y));

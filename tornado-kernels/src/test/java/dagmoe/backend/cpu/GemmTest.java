@@ -53,12 +53,25 @@ class GemmTest {
     void groupedProductsMatchDoubleAndHaveTheSameBitsOnOneAndTwoThreads() {
         // skewed expert row counts: empty, one row, a partial register tile, more than one row block (MC), and
         // an inner length over one k-block (KC) for the weight-gradient form
-        int[] rows = {0, 1, 5, 300, 0, 37, 2 * Gemm.MC + 7, 64};
+        groupedProducts(new int[] {0, 1, 5, 300, 0, 37, 2 * Gemm.MC + 7, 64}, 40, 300);
+    }
+
+    @Test
+    void aGroupedProblemLargerThanAThreadsShareIsCutByRowsOrColumnsWithTheSameBits() {
+        // the last expert has most of the rows: on two threads its products are cut into row pieces (m ≥ n), and
+        // with n = 400 > k = 40 the weight gradients (m = k rows) into column pieces
+        int[] rows = {0, 1, 5, 300, 0, 37, 2 * Gemm.MC + 7, 64, 1000};
+        assertEquals(2, Gemm.pieces(1000L * 40 * 300, (1704L * 40 * 300) / 2, 1000), "the large expert is cut in two");
+        groupedProducts(rows, 40, 300);
+        groupedProducts(rows, 400, 40);
+    }
+
+    private static void groupedProducts(int[] rows, int n, int k) {
         int N = rows.length, S = 0;
         int[] off = new int[N + 1];
         for (int e = 0; e < N; e++) off[e + 1] = S += rows[e];
         SplittableRandom r = new SplittableRandom(23);
-        int n = 40, k = 300; // row products: y[S×n] (+)= x[S×k]·op(w[e]);  weight gradients: g[e] [k×n] over S rows
+        // row products: y[S×n] (+)= x[S×k]·op(w[e]);  weight gradients: g[e] [k×n] over S rows
         float[] x = uniform(r, S * k), w = uniform(r, N * n * k), y0 = uniform(r, S * n), dy = uniform(r, S * n);
         try (WorkerPool one = new WorkerPool(1)) {
             for (int kind = 0; kind < 3; kind++) {
