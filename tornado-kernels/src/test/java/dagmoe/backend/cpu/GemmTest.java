@@ -40,6 +40,28 @@ class GemmTest {
     }
 
     @Test
+    void gatheredAPanelsEqualTheElementByElementPacking() {
+        // row-major A (acs = 1) and a general stride pair; full and partial panels; kc not a multiple of 3L/h
+        SplittableRandom r = new SplittableRandom(26);
+        int[][] cases = {{256, 1, 144, 256}, {300, 1, 37, 301}, {3, 700, 30, 200}, {256, 1, 12, 5}};
+        for (int[] cs : cases) {
+            int ars = cs[0], acs = cs[1], mc = cs[2], kc = cs[3];
+            float[] a = uniform(r, 40 * ars + (kc + 3) * acs + mc * ars);
+            for (int h : new int[] {Gemm.TALL_MR, Gemm.MR}) {
+                float[] plain = new float[(mc + h - 1) / h * h * kc], gathered = plain.clone();
+                java.util.Arrays.fill(gathered, Float.NaN); // every element must be written
+                Gemm.packA(a, 5, ars, acs, plain, 2, mc, 3, kc, h, null);
+                Gemm.packA(a, 5, ars, acs, gathered, 2, mc, 3, kc, h, Gemm.gatherMap(h, ars, acs));
+                assertArrayEquals(plain, gathered, java.util.Arrays.toString(cs) + " h " + h);
+                assertEquals(a[5 + 2 * ars + 3 * acs], plain[0]);
+                assertEquals(a[5 + 3 * ars + 4 * acs], plain[h + 1], "row 1 of step 1");
+            }
+        }
+        int[][] shapes = {{300, 200, 300}, {1030, 160, 260}, {2048, 256, 256}};
+        assertSameBits(new Gemm(POOL, true, true, true, true), new Gemm(POOL, true, true, true, false), shapes, 27, "gathered vs plain A");
+    }
+
+    @Test
     void narrowProductsTransposedHaveTheBitsOfTheDirectFormulation() {
         // the narrow weight gradients (64 × 512 over 2048, 64 × 256 over 4096), odd sizes, one row tile
         int[][] shapes = {{64, 512, 2048}, {64, 256, 4096}, {33, 257, 700}, {6, 300, 256}, {50, 200, 513}};
