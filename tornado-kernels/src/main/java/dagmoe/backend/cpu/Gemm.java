@@ -55,6 +55,7 @@ public final class Gemm {
     private final boolean gatherPack;
     private final int[][] maps; // per worker: the last gather map of packA, for the strides in mapKeys
     private final long[] mapKeys;
+    private final int[][] bMaps; // per worker: packB's last gather map
     /**
      * Whole A panels gathered by vectors where they are 512 bits wide (measured there); elsewhere element by element
      * ({@code -Ddagmoe.cpu.gatherPack=false|true} overrides). Packing moves data only: the same bits either way.
@@ -85,6 +86,7 @@ public final class Gemm {
         this.gatherPack = gatherPack;
         this.maps = new int[pool.threads()][];
         this.mapKeys = new long[pool.threads()];
+        this.bMaps = new int[pool.threads()][];
         this.transposeNarrow = transposeNarrow;
         this.rowOuterShortK = rowOuterShortK;
         this.tall = tall;
@@ -151,7 +153,7 @@ public final class Gemm {
             int j1 = parts == 1 ? panels : WorkerPool.start(panels, packChunks, chunk + 1);
             for (int q = 0; q < kBlocks; q++) {
                 int p0 = q * KC;
-                packB(b, bOff, brs, bcs, bp, q * blockStride, p0, Math.min(KC, k - p0), n, j0, j1);
+                packB(b, bOff, brs, bcs, bp, q * blockStride, p0, Math.min(KC, k - p0), n, j0, j1, bMap(worker, bcs));
             }
         });
         pool.forChunks(tasks, parts, (worker, task) -> {
@@ -240,7 +242,7 @@ public final class Gemm {
             for (int r = 0; r < kBlocks; r++) { // panel jp of k-block r at r·blockStride + (jp − j0)·kc·NR
                 int p0 = r * KC;
                 int kc = Math.min(KC, kq - p0);
-                packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1);
+                packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1, bMap(worker, bcs));
             }
             for (int i0 = r0; i0 < r1; i0 += MC) {
                 int mc = Math.min(MC, r1 - i0);
@@ -341,8 +343,12 @@ public final class Gemm {
         }
     }
 
-    /** Packs rows [p0, p0+kc) of op(B), column panels [j0, j1), into bp: panel jp at base + jp·kc·NR, row p at +p·NR. */
-    private static void packB(float[] b, int bOff, int brs, int bcs, float[] bp, int base, int p0, int kc, int n, int j0, int j1) {
+    /**
+     * Packs rows [p0, p0+kc) of op(B), column panels [j0, j1), into bp: panel jp at base + jp·kc·NR, row p at +p·NR.
+     * With {@code map} (the columns' offsets j·bcs, j = 0 .. L−1) the full panels of a B stored transposed (bcs ≠ 1,
+     * the weights of A·Wᵀ) are read by two vector gathers per row instead of element by element.
+     */
+    static void packB(float[] b, int bOff, int brs, int bcs, float[] bp, int base, int p0, int kc, int n, int j0, int j1, int[] map) {
         for (int jp = j0; jp < j1; jp++) {
             int col = jp * NR;
             int cols = Math.min(NR, n - col);
@@ -363,6 +369,12 @@ public final class Gemm {
                             bp[dst + jj] = 0f;
                         }
                     }
+                }
+            } else if (map != null && cols == NR) {
+                int src = bOff + p0 * brs + col * bcs, second = L * bcs;
+                for (int p = 0; p < kc; p++, src += brs, dst += NR) {
+                    FloatVector.fromArray(SP, b, src, map, 0).intoArray(bp, dst);
+                    FloatVector.fromArray(SP, b, src + second, map, 0).intoArray(bp, dst + L);
                 }
             } else {
                 for (int jj = 0; jj < cols; jj++) {
@@ -449,6 +461,22 @@ public final class Gemm {
             mapKeys[worker] = key;
         }
         return maps[worker];
+    }
+
+    /** Worker w's gather map for packB's transposed panels (offsets j·bcs), or null where packB copies rows or gathers are off. */
+    private int[] bMap(int worker, int bcs) {
+        if (!gatherPack || bcs == 1) {
+            return null;
+        }
+        int[] map = bMaps[worker];
+        if (map == null || map[1] != bcs) {
+            map = new int[L];
+            for (int j = 0; j < L; j++) {
+                map[j] = j * bcs;
+            }
+            bMaps[worker] = map;
+        }
+        return map;
     }
 
     /** Rows [i0, i0+mc) × column panels [j0, j1) of C for one k-block, on scratch slot {@code worker}. */

@@ -40,7 +40,7 @@ class GemmTest {
     }
 
     @Test
-    void gatheredAPanelsEqualTheElementByElementPacking() {
+    void gatheredPanelsEqualTheElementByElementPacking() {
         // row-major A (acs = 1) and a general stride pair; full and partial panels; kc not a multiple of 3L/h
         SplittableRandom r = new SplittableRandom(26);
         int[][] cases = {{256, 1, 144, 256}, {300, 1, 37, 301}, {3, 700, 30, 200}, {256, 1, 12, 5}};
@@ -57,8 +57,22 @@ class GemmTest {
                 assertEquals(a[5 + 3 * ars + 4 * acs], plain[h + 1], "row 1 of step 1");
             }
         }
+        // B stored transposed (brs = 1, bcs = its row length) and a general stride pair; a partial last panel
+        for (int[] cs : new int[][] {{1, 256, 256, 5 * Gemm.NR}, {1, 300, 77, 2 * Gemm.NR + 9}, {700, 3, 40, Gemm.NR}}) {
+            int brs = cs[0], bcs = cs[1], kc = cs[2], n = cs[3];
+            float[] b = uniform(r, 4 * brs + (kc + 1) * brs + n * bcs);
+            int[] map = new int[Gemm.L];
+            for (int j = 0; j < map.length; j++) map[j] = j * bcs;
+            int panels = (n + Gemm.NR - 1) / Gemm.NR;
+            float[] plain = new float[panels * kc * Gemm.NR], gathered = plain.clone();
+            java.util.Arrays.fill(gathered, Float.NaN);
+            Gemm.packB(b, 3, brs, bcs, plain, 0, 4, kc, n, 0, panels, null);
+            Gemm.packB(b, 3, brs, bcs, gathered, 0, 4, kc, n, 0, panels, map);
+            assertArrayEquals(plain, gathered, "B " + java.util.Arrays.toString(cs));
+            assertEquals(b[3 + 5 * brs + 2 * bcs], plain[Gemm.NR + 2], "step 1, column 2");
+        }
         int[][] shapes = {{300, 200, 300}, {1030, 160, 260}, {2048, 256, 256}};
-        assertSameBits(new Gemm(POOL, true, true, true, true), new Gemm(POOL, true, true, true, false), shapes, 27, "gathered vs plain A");
+        assertSameBits(new Gemm(POOL, true, true, true, true), new Gemm(POOL, true, true, true, false), shapes, 27, "gathered vs plain packing");
     }
 
     @Test
