@@ -59,12 +59,11 @@ public final class DagCpu {
         int w = 4 * g;
         int gv = g - g % L;
         if (expNeg(p, t, K, g, ex)) {
-            FloatVector one = FloatVector.broadcast(SP, 1f);
             for (int i = 0; i < K; i++) {
                 for (int j = 0; j < K; j++) {
                     int ea = i * g, eb = (K + j) * g, o = (i * K + j) * g;
                     for (int c = 0; c < gv; c += L) {
-                        one.div(FloatVector.fromArray(SP, ex, ea + c).mul(FloatVector.fromArray(SP, ex, eb + c)).add(1f))
+                        ONE.div(FloatVector.fromArray(SP, ex, ea + c).mul(FloatVector.fromArray(SP, ex, eb + c)).add(1f))
                                 .intoArray(gs, o + c);
                     }
                     for (int c = gv; c < g; c++) {
@@ -84,6 +83,8 @@ public final class DagCpu {
             }
         }
     }
+
+    private static final FloatVector ONE = FloatVector.broadcast(SP, 1f);
 
     /** Scratch for {@link #expNeg}: 2·K·g floats. */
     public static float[] expScratch(int K, int g) {

@@ -21,22 +21,12 @@ public final class Pointwise {
         return i0 + (i1 - i0) - (i1 - i0) % L;
     }
 
-    /** Elements per chunk whose e^(−a) go through a scratch array ({@link Vec#expInto}); a multiple of L. */
-    private static final int CHUNK = 512;
-
     /** out = silu(gate)·up. */
     public static void swigluForward(float[] gate, float[] up, float[] out, int i0, int i1) {
         int iv = vecEnd(i0, i1);
-        float[] e = new float[Math.min(CHUNK, Math.max(0, iv - i0))];
-        FloatVector one = FloatVector.broadcast(SP, 1f);
-        for (int c0 = i0; c0 < iv; c0 += CHUNK) {
-            int c1 = Math.min(iv, c0 + CHUNK);
-            Vec.expNegInto(gate, c0, e, 0, c1 - c0); // σ(a) = 1/(e^(−a) + 1), as Vec.sigmoid
-            for (int i = c0; i < c1; i += L) {
-                FloatVector a = FloatVector.fromArray(SP, gate, i);
-                FloatVector sig = one.div(FloatVector.fromArray(SP, e, i - c0).add(1f));
-                a.mul(sig).mul(FloatVector.fromArray(SP, up, i)).intoArray(out, i);
-            }
+        for (int i = i0; i < iv; i += L) {
+            FloatVector a = FloatVector.fromArray(SP, gate, i);
+            a.mul(Vec.sigmoid(a)).mul(FloatVector.fromArray(SP, up, i)).intoArray(out, i);
         }
         for (int i = iv; i < i1; i++) {
             float a = gate[i];
@@ -47,19 +37,13 @@ public final class Pointwise {
     /** dGate += dOut·up·σ(a)(1 + a(1−σ(a))); dUp += dOut·a·σ(a). */
     public static void swigluBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int i0, int i1) {
         int iv = vecEnd(i0, i1);
-        float[] e = new float[Math.min(CHUNK, Math.max(0, iv - i0))];
-        FloatVector one = FloatVector.broadcast(SP, 1f);
-        for (int c0 = i0; c0 < iv; c0 += CHUNK) {
-            int c1 = Math.min(iv, c0 + CHUNK);
-            Vec.expNegInto(gate, c0, e, 0, c1 - c0);
-            for (int i = c0; i < c1; i += L) {
-                FloatVector a = FloatVector.fromArray(SP, gate, i);
-                FloatVector sig = one.div(FloatVector.fromArray(SP, e, i - c0).add(1f));
-                FloatVector g = FloatVector.fromArray(SP, dOut, i);
-                FloatVector dsilu = a.mul(sig.neg().add(1f)).add(1f);
-                g.mul(FloatVector.fromArray(SP, up, i)).mul(sig).mul(dsilu).add(FloatVector.fromArray(SP, dGate, i)).intoArray(dGate, i);
-                g.mul(a).mul(sig).add(FloatVector.fromArray(SP, dUp, i)).intoArray(dUp, i);
-            }
+        for (int i = i0; i < iv; i += L) {
+            FloatVector a = FloatVector.fromArray(SP, gate, i);
+            FloatVector sig = Vec.sigmoid(a);
+            FloatVector g = FloatVector.fromArray(SP, dOut, i);
+            FloatVector dsilu = a.mul(sig.neg().add(1f)).add(1f);
+            g.mul(FloatVector.fromArray(SP, up, i)).mul(sig).mul(dsilu).add(FloatVector.fromArray(SP, dGate, i)).intoArray(dGate, i);
+            g.mul(a).mul(sig).add(FloatVector.fromArray(SP, dUp, i)).intoArray(dUp, i);
         }
         for (int i = iv; i < i1; i++) {
             float a = gate[i];
@@ -121,9 +105,8 @@ public final class Pointwise {
     /** out[o+i] = scale · e^(x[i] − shift) for i in [i0, i1) (out indices shifted by o − 0). */
     public static void scaledExp(float[] x, int i0, int i1, float shift, float scale, float[] out, int outOff) {
         int iv = vecEnd(i0, i1);
-        Vec.expInto(x, i0, 1f, shift, out, outOff, iv - i0);
         for (int i = i0; i < iv; i += L) {
-            FloatVector.fromArray(SP, out, outOff + i - i0).mul(scale).intoArray(out, outOff + i - i0);
+            Vec.exp(FloatVector.fromArray(SP, x, i).sub(shift)).mul(scale).intoArray(out, outOff + i - i0);
         }
         for (int i = iv; i < i1; i++) {
             out[outOff + i - i0] = Vec.exp(x[i] - shift) * scale;
@@ -139,17 +122,12 @@ public final class Pointwise {
     private static float expSum(float[] x, int i0, int i1, float shift, boolean store) {
         int iv = vecEnd(i0, i1);
         float s = 0f;
-        if (iv > i0 && store) { // the terms into x first (Vec.expInto), then summed in the same order
-            Vec.expInto(x, i0, 1f, shift, x, i0, iv - i0);
+        if (iv > i0) {
             FloatVector acc = FloatVector.zero(SP);
             for (int i = i0; i < iv; i += L) {
-                acc = acc.add(FloatVector.fromArray(SP, x, i));
-            }
-            s = Vec.sumLanes(acc);
-        } else if (iv > i0) {
-            FloatVector acc = FloatVector.zero(SP);
-            for (int i = i0; i < iv; i += L) {
-                acc = acc.add(Vec.exp(FloatVector.fromArray(SP, x, i).sub(shift)));
+                FloatVector e = Vec.exp(FloatVector.fromArray(SP, x, i).sub(shift));
+                if (store) e.intoArray(x, i);
+                acc = acc.add(e);
             }
             s = Vec.sumLanes(acc);
         }

@@ -136,37 +136,12 @@ public final class Vec {
      * twin on the tail.
      */
     public static void expNegInto(float[] src, int sOff, float[] dst, int dOff, int n) {
-        expInto(src, sOff, -1f, 0f, dst, dOff, n);
-    }
-
-    /**
-     * dst[dOff + i] = e^(sign·src[sOff + i] − shift) for i in [0, n), sign ±1 (both steps exact, so the bits are
-     * those of {@link #exp(FloatVector)} on x.neg() or x.sub(shift)); dst may be src at the same offset. The hot
-     * loops of the cpu backend take their exponentials through here: the arithmetic of {@link #exp(FloatVector)} is
-     * written out in this loop, because a helper taking and returning vectors, when the JIT declines to inline it
-     * in some compilation ("callee is too large" at a call site it deems cold), boxes every vector: the DAG's
-     * pairwise kernels and SwiGLU ran 3–6× slower in such runs of the same build.
-     */
-    public static void expInto(float[] src, int sOff, float sign, float shift, float[] dst, int dOff, int n) {
         int nv = n - n % L;
         for (int i = 0; i < nv; i += L) {
-            FloatVector x = FloatVector.fromArray(SP, src, sOff + i).mul(sign).sub(shift);
-            x = x.max(EXP_LO).min(EXP_HI);
-            FloatVector t = x.fma(FloatVector.broadcast(SP, LOG2E), FloatVector.broadcast(SP, ROUND));
-            FloatVector k = t.sub(ROUND);
-            FloatVector r = k.fma(FloatVector.broadcast(SP, -LN2_HI), x);
-            r = k.fma(FloatVector.broadcast(SP, -LN2_LO), r);
-            FloatVector p = r.fma(FloatVector.broadcast(SP, P0), FloatVector.broadcast(SP, P1));
-            p = p.fma(r, FloatVector.broadcast(SP, P2));
-            p = p.fma(r, FloatVector.broadcast(SP, P3));
-            p = p.fma(r, FloatVector.broadcast(SP, P4));
-            p = p.fma(r, FloatVector.broadcast(SP, P5));
-            FloatVector y = p.mul(r).fma(r, r).add(1f);
-            IntVector bits = ((IntVector) t.viewAsIntegralLanes()).sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-            y.mul((FloatVector) bits.viewAsFloatingLanes()).intoArray(dst, dOff + i);
+            exp(FloatVector.fromArray(SP, src, sOff + i).neg()).intoArray(dst, dOff + i);
         }
         for (int i = nv; i < n; i++) {
-            dst[dOff + i] = exp(sign * src[sOff + i] - shift);
+            dst[dOff + i] = exp(-src[sOff + i]);
         }
     }
 
