@@ -80,9 +80,9 @@ public class CpuBackend extends JavaBackend {
     }
 
     // ---------------------------------------------------------------- grouped expert products
-    // One Gemm.multiplyGrouped per family: one hand-off to the threads for all experts (a task packs its expert's
-    // weight panels and computes their tiles), so the threads balance over all experts' work rather than within
-    // each small product.
+    // One Gemm.multiplyGrouped per family: one hand-off to the threads for all experts (a task is one expert whole,
+    // cut only when it alone is more than a thread's share; it packs its expert's weight panels and computes their
+    // tiles), so the threads balance over all experts' work rather than within each small product.
 
     @Override
     public void groupedMatmulABt(float[] x, float[] w, float[] y, int[] offsets, int S, int N, int n, int k,
