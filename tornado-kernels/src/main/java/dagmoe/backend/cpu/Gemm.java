@@ -57,7 +57,7 @@ public final class Gemm {
     private final long[] mapKeys;
     private final int[][] bMaps; // per worker: packB's last gather map
     /**
-     * Whole A panels gathered by vectors where they are 512 bits wide (measured there); elsewhere element by element
+     * Whole A and B panels gathered by vectors where they are 512 bits wide (measured there); elsewhere element by element
      * ({@code -Ddagmoe.cpu.gatherPack=false|true} overrides). Packing moves data only: the same bits either way.
      */
     static final boolean GATHER_DEFAULT = Boolean.parseBoolean(System.getProperty("dagmoe.cpu.gatherPack", Boolean.toString(L >= 16)));
@@ -81,7 +81,10 @@ public final class Gemm {
         this(pool, transposeNarrow, rowOuterShortK, tall, GATHER_DEFAULT);
     }
 
-    /** @param gatherPack whether whole 12-row panels of a row-major A are packed by vector gathers ({@link #packA}) */
+    /**
+     * @param gatherPack whether whole 12-row panels of a row-major A ({@link #packA}) and whole panels of a transposed B
+     *                   ({@link #packB}) are packed by vector gathers
+     */
     Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK, boolean tall, boolean gatherPack) {
         this.gatherPack = gatherPack;
         this.maps = new int[pool.threads()][];
@@ -259,10 +262,10 @@ public final class Gemm {
     /**
      * How many tasks a grouped product's problem of {@code work} multiply-adds is cut into (at most {@code most}): one,
      * unless its work is more than {@code share} (a thread's share of the whole group's), then as many as make each
-     * piece at most that. Cutting costs: a column piece packs the problem's A again, and a row piece its B (in a harness at peer-ref's expert
-     * shapes, 8 experts cut into 2 column groups each ran 18% slower than whole, into 4 groups 40%), while the
-     * threads claiming whole problems largest first already finish close together when there are a few problems
-     * per thread.
+     * piece at most that. Cutting costs: a column piece packs the problem's A again, and a row piece its B (in a
+     * harness at peer-ref's expert shapes, 8 experts cut into 2 column groups each ran 18% slower than whole, into 4
+     * groups 40%), while the threads claiming whole problems largest first already finish close together when there
+     * are a few problems per thread.
      */
     static int pieces(long work, long share, int most) {
         if (work == 0) {
