@@ -53,9 +53,6 @@ public final class Gemm {
     private final boolean rowOuterShortK;
     private final boolean tall;
     private final boolean gatherPack;
-    private final int[][] maps; // per worker: the last gather map of packA, for the strides in mapKeys
-    private final long[] mapKeys;
-    private final int[][] bMaps; // per worker: packB's last gather map
     /**
      * Whole A and B panels gathered by vectors where they are 512 bits wide (measured there); elsewhere element by element
      * ({@code -Ddagmoe.cpu.gatherPack=false|true} overrides). Packing moves data only: the same bits either way.
@@ -87,9 +84,6 @@ public final class Gemm {
      */
     Gemm(WorkerPool pool, boolean transposeNarrow, boolean rowOuterShortK, boolean tall, boolean gatherPack) {
         this.gatherPack = gatherPack;
-        this.maps = new int[pool.threads()][];
-        this.mapKeys = new long[pool.threads()];
-        this.bMaps = new int[pool.threads()][];
         this.transposeNarrow = transposeNarrow;
         this.rowOuterShortK = rowOuterShortK;
         this.tall = tall;
@@ -142,6 +136,7 @@ public final class Gemm {
             packedB = new float[(int) need];
         }
         final float[] bp = packedB;
+        final int[] aMap = aGatherMap(ars, acs), bMap = bGatherMap(bcs);
         // tasks: (row block of MC rows) × (group of column panels); column groups only when there are too few
         // row blocks to give every thread two tasks.
         int rowBlocks = (m + MC - 1) / MC;
@@ -156,7 +151,7 @@ public final class Gemm {
             int j1 = parts == 1 ? panels : WorkerPool.start(panels, packChunks, chunk + 1);
             for (int q = 0; q < kBlocks; q++) {
                 int p0 = q * KC;
-                packB(b, bOff, brs, bcs, bp, q * blockStride, p0, Math.min(KC, k - p0), n, j0, j1, bMap(worker, bcs));
+                packB(b, bOff, brs, bcs, bp, q * blockStride, p0, Math.min(KC, k - p0), n, j0, j1, bMap);
             }
         });
         pool.forChunks(tasks, parts, (worker, task) -> {
@@ -169,7 +164,7 @@ public final class Gemm {
             for (int q = 0; q < kBlocks; q++) {
                 int p0 = q * KC;
                 int kc = Math.min(KC, k - p0);
-                compute(worker, a, aOff, ars, acs, bp, q * blockStride, c, cOff, n, p0, kc, i0, mc, j0, j1,
+                compute(worker, a, aOff, ars, acs, aMap, bp, q * blockStride, c, cOff, n, p0, kc, i0, mc, j0, j1,
                         q == 0 && !accumulate, rowOuterShortK && k <= SHORT_K);
             }
         });
@@ -218,15 +213,15 @@ public final class Gemm {
         }
         int tasks = first[problems];
         int[] order = largestFirst(tasks, first, problems, groups, byRows, panels, m, k);
+        int[] aMap = aGatherMap(ars, acs), bMap = bGatherMap(bcs);
         pool.forChunks(tasks, parts, (worker, claimed) -> {
             int t = order[claimed];
             int q = find(first, problems, t);
             int grp = t - first[q];
             int j0 = 0, j1 = panels, r0 = 0, r1 = m[q];
             if (byRows[q]) {
-                int units = (m[q] + TALL_MR - 1) / TALL_MR;
-                r0 = Math.min(m[q], WorkerPool.start(units, groups[q], grp) * TALL_MR);
-                r1 = Math.min(m[q], WorkerPool.start(units, groups[q], grp + 1) * TALL_MR);
+                r0 = pieceRow(m[q], groups[q], grp);
+                r1 = pieceRow(m[q], groups[q], grp + 1);
             } else {
                 j0 = WorkerPool.start(panels, groups[q], grp);
                 j1 = WorkerPool.start(panels, groups[q], grp + 1);
@@ -245,14 +240,14 @@ public final class Gemm {
             for (int r = 0; r < kBlocks; r++) { // panel jp of k-block r at r·blockStride + (jp − j0)·kc·NR
                 int p0 = r * KC;
                 int kc = Math.min(KC, kq - p0);
-                packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1, bMap(worker, bcs));
+                packB(b, bOff[q], brs, bcs, bp, r * blockStride - j0 * kc * NR, p0, kc, n, j0, j1, bMap);
             }
             for (int i0 = r0; i0 < r1; i0 += MC) {
                 int mc = Math.min(MC, r1 - i0);
                 for (int r = 0; r < kBlocks; r++) {
                     int p0 = r * KC;
                     int kc = Math.min(KC, kq - p0);
-                    compute(worker, a, aOff[q], ars, acs, bp, r * blockStride - j0 * kc * NR, c, cOff[q], n, p0, kc, i0, mc,
+                    compute(worker, a, aOff[q], ars, acs, aMap, bp, r * blockStride - j0 * kc * NR, c, cOff[q], n, p0, kc, i0, mc,
                             j0, j1, r == 0 && !accumulate, rowOuterShortK && kq <= SHORT_K);
                 }
             }
@@ -274,6 +269,11 @@ public final class Gemm {
         return (int) Math.min(most, Math.max(1, (work + share - 1) / share));
     }
 
+    /** The first row of row piece {@code g} of {@code pieces} of an m-row problem (pieces of whole 12-row panels; g = pieces: m). */
+    static int pieceRow(int m, int pieces, int g) {
+        return Math.min(m, WorkerPool.start((m + TALL_MR - 1) / TALL_MR, pieces, g) * TALL_MR);
+    }
+
     /**
      * The grouped product's tasks in the order the threads claim them: the largest first (ties by task index), so
      * that the small ones fill the end and the threads finish together when the experts' row counts differ. Each
@@ -284,13 +284,11 @@ public final class Gemm {
         Integer[] idx = new Integer[tasks];
         long[] work = new long[tasks];
         for (int q = 0; q < problems; q++) {
-            int units = (Math.max(0, m[q]) + TALL_MR - 1) / TALL_MR;
             for (int g = 0; g < groups[q]; g++) {
                 int t = first[q] + g;
                 idx[t] = t;
                 long size = byRows[q]
-                        ? (long) (Math.min(m[q], WorkerPool.start(units, groups[q], g + 1) * TALL_MR)
-                                  - Math.min(m[q], WorkerPool.start(units, groups[q], g) * TALL_MR)) * panels
+                        ? (long) (pieceRow(m[q], groups[q], g + 1) - pieceRow(m[q], groups[q], g)) * panels
                         : (long) Math.max(0, m[q]) * (WorkerPool.start(panels, groups[q], g + 1) - WorkerPool.start(panels, groups[q], g));
                 work[t] = size * Math.max(0, k[q]);
             }
@@ -456,34 +454,28 @@ public final class Gemm {
         }
     }
 
-    /** Worker w's gather map for 12-row panels with strides ars, acs (kept while the strides stay the same). */
-    private int[] mapFor(int worker, int ars, int acs) {
-        long key = ((long) ars << 32) | (acs & 0xffffffffL);
-        if (maps[worker] == null || mapKeys[worker] != key) {
-            maps[worker] = gatherMap(TALL_MR, ars, acs);
-            mapKeys[worker] = key;
-        }
-        return maps[worker];
+    /** packA's gather map for a product's 12-row panels of A (strides ars, acs), or null where packA copies or gathers are off. */
+    private int[] aGatherMap(int ars, int acs) {
+        return gatherPack && ars != 1 ? gatherMap(TALL_MR, ars, acs) : null;
     }
 
-    /** Worker w's gather map for packB's transposed panels (offsets j·bcs), or null where packB copies rows or gathers are off. */
-    private int[] bMap(int worker, int bcs) {
+    /** packB's gather map for a product's transposed B (offsets j·bcs, j < L), or null where packB copies rows or gathers are off. */
+    private int[] bGatherMap(int bcs) {
         if (!gatherPack || bcs == 1) {
             return null;
         }
-        int[] map = bMaps[worker];
-        if (map == null || map[1] != bcs) {
-            map = new int[L];
-            for (int j = 0; j < L; j++) {
-                map[j] = j * bcs;
-            }
-            bMaps[worker] = map;
+        int[] map = new int[L];
+        for (int j = 0; j < L; j++) {
+            map[j] = j * bcs;
         }
         return map;
     }
 
-    /** Rows [i0, i0+mc) × column panels [j0, j1) of C for one k-block, on scratch slot {@code worker}. */
-    private void compute(int worker, float[] a, int aOff, int ars, int acs, float[] bp, int bBase, float[] c, int cOff,
+    /**
+     * Rows [i0, i0+mc) × column panels [j0, j1) of C for one k-block, on scratch slot {@code worker}; {@code aMap}:
+     * {@link #aGatherMap} of the product.
+     */
+    private void compute(int worker, float[] a, int aOff, int ars, int acs, int[] aMap, float[] bp, int bBase, float[] c, int cOff,
                          int n, int p0, int kc, int i0, int mc, int j0, int j1, boolean overwrite, boolean rowOuter) {
         float[] ap = packedA[worker];
         float[] tile = tiles[worker];
@@ -496,7 +488,7 @@ public final class Gemm {
         // rows. Same multiply-adds in the same order either way: the same bits.
         int colPanels = j1 - j0;
         if (tall && colPanels >= PACK_A_PANELS) {
-            packA(a, aOff, ars, acs, ap, i0, mc, p0, kc, TALL_MR, gatherPack && ars != 1 ? mapFor(worker, ars, acs) : null);
+            packA(a, aOff, ars, acs, ap, i0, mc, p0, kc, TALL_MR, aMap);
             int rowPanels = (mc + TALL_MR - 1) / TALL_MR;
             for (int t = 0; t < rowPanels * colPanels; t++) {
                 int rp = rowOuter ? t / colPanels : t % rowPanels;

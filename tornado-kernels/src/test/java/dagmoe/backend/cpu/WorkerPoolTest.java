@@ -31,11 +31,11 @@ class WorkerPoolTest {
     @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // without the nesting rule it deadlocks
     void aJobStartedInsideAPartRunsItsPartsOnThatThread() {
         try (WorkerPool pool = new WorkerPool(2)) {
-            AtomicIntegerArray runs = new AtomicIntegerArray(2 * 3);
-            pool.run(2, outer -> pool.run(3 - 1, inner -> runs.incrementAndGet(outer * 3 + inner)));
+            AtomicIntegerArray runs = new AtomicIntegerArray(2 * 2);
+            pool.run(2, outer -> pool.run(2, inner -> runs.incrementAndGet(outer * 2 + inner)));
             for (int outer = 0; outer < 2; outer++) {
                 for (int inner = 0; inner < 2; inner++) {
-                    assertEquals(1, runs.get(outer * 3 + inner), "outer part " + outer + ", inner part " + inner);
+                    assertEquals(1, runs.get(outer * 2 + inner), "outer part " + outer + ", inner part " + inner);
                 }
             }
             int[] seen = new int[2];
